@@ -1,0 +1,301 @@
+"""The SGNS engine and training loop: sampling maths, learning, control and extra losses."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from w2vcore import losses as loss_registry
+from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
+from w2vcore.corpus import encode_corpus, prepare
+from w2vcore.errors import TrainingDiverged, W2VError
+from w2vcore.sgns import NoiseSampler, TorchSGD, alias_table, make_pairs
+from w2vcore.train import train
+
+FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
+
+
+@pytest.fixture(scope="session")
+def lee_data(tmp_path_factory):
+    """gensim's bundled Lee corpus (~60k tokens, 300 documents), with a 10% validation split."""
+    from gensim.test.utils import datapath
+
+    enc = encode_corpus(CorpusSource("text", datapath("lee_background.cor")), TokenizerConfig(),
+                        tmp_path_factory.mktemp("cache"))
+    return prepare(enc, CorpusConfig(min_count=3, val_fraction=0.1))
+
+
+class Recorder:
+    def __init__(self):
+        self.steps, self.epochs, self.checkpoints, self.ended = [], [], [], None
+
+    def on_step(self, st, m):
+        self.steps.append(m)
+
+    def on_epoch_end(self, st, m):
+        self.epochs.append(m)
+
+    def on_checkpoint(self, st, ck):
+        self.checkpoints.append(ck)
+
+    def on_train_end(self, st, result):
+        self.ended = result
+
+
+# ---------------------------------------------------------------- sampling maths
+def test_pairs_never_cross_sentences_and_respect_window():
+    gen = torch.Generator().manual_seed(0)
+    lens = torch.tensor([7, 1, 12, 3, 9] * 40)
+    sent_of = torch.repeat_interleave(torch.arange(len(lens)), lens)
+    ids = sent_of.clone()  # every token's id is its sentence number
+    pos = torch.arange(len(ids))
+    window = 4
+    # encode positions into ids so each pair tells us both sentences and distance
+    centre, context = make_pairs(pos, lens, torch.ones(len(ids)), window, gen, shuffle=False)
+    assert len(centre) > 0
+    assert torch.equal(sent_of[centre], sent_of[context]), "a context crossed a sentence boundary"
+    dist = (centre - context).abs()
+    assert dist.min() >= 1 and dist.max() <= window
+
+
+def test_reduced_window_distance_distribution():
+    """word2vec's reduced window: P(distance = k) is proportional to window - k + 1."""
+    gen = torch.Generator().manual_seed(1)
+    n, window = 200_000, 5
+    pos = torch.arange(n)
+    centre, context = make_pairs(pos, torch.tensor([n]), torch.ones(n), window, gen, shuffle=False)
+    observed = torch.bincount((centre - context).abs(), minlength=window + 1)[1:].numpy()
+    weights = np.arange(window, 0, -1, dtype=float)
+    expected = weights / weights.sum() * observed.sum()
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_subsampling_keeps_words_at_their_keep_probability():
+    gen = torch.Generator().manual_seed(2)
+    n = 100_000
+    ids = torch.randint(0, 2, (n,))
+    keep = torch.tensor([0.25, 1.0])
+    centre, _ = make_pairs(ids, torch.tensor([n]), keep, 1, gen)
+    # each kept interior token is the centre of 2 pairs with window 1
+    kept0 = (centre == 0).sum().item() / 2
+    assert kept0 / (ids == 0).sum().item() == pytest.approx(0.25, abs=0.01)
+
+
+def test_alias_table_is_exact():
+    p = np.random.default_rng(0).pareto(1.0, 5000) + 1e-9
+    accept, alias = alias_table(p)
+    implied = accept / len(p)
+    np.add.at(implied, alias, (1 - accept) / len(p))
+    np.testing.assert_allclose(implied, p / p.sum(), rtol=1e-9)
+
+
+def test_negatives_follow_unigram_075_chi_square():
+    counts = np.array([5000, 2000, 900, 400, 120, 60, 25, 9, 5, 1], dtype=float)
+    noise = counts ** 0.75 / (counts ** 0.75).sum()
+    sampler = NoiseSampler(noise, torch.device("cpu"))
+    draws = sampler.sample((200_000,), torch.Generator().manual_seed(3)).numpy()
+    observed = np.bincount(draws, minlength=len(counts))
+    assert stats.chisquare(observed, noise * draws.size).pvalue > 1e-3
+    # and they are clearly not raw unigram frequencies
+    assert stats.chisquare(observed, counts / counts.sum() * draws.size).pvalue < 1e-12
+
+
+def test_sgd_step_matches_autograd():
+    """The hand-written SGNS gradient equals autograd's on the summed loss."""
+    torch.manual_seed(0)
+    w_in, w_out = torch.randn(20, 8) * 0.3, torch.randn(20, 8) * 0.3
+    centre, context = torch.tensor([1, 2, 2, 5]), torch.tensor([3, 4, 7, 1])
+    neg = torch.tensor([[6, 7], [8, 9], [1, 3], [0, 2]])
+    a, b = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+    targets = torch.cat([context[:, None], neg], 1)
+    scores = (b[targets] * a[centre][:, None, :]).sum(-1)
+    loss = -(torch.nn.functional.logsigmoid(scores[:, 0]).sum() + torch.nn.functional.logsigmoid(-scores[:, 1:]).sum())
+    loss.backward()
+    eng = TorchSGD(w_in.clone(), w_out.clone())
+    out = eng.step(centre, context, neg, lr=0.1, scale=1.0)
+    assert out.item() == pytest.approx(loss.item(), rel=1e-5)
+    torch.testing.assert_close(eng.w_in, w_in - 0.1 * a.grad)
+    torch.testing.assert_close(eng.w_out, w_out - 0.1 * b.grad)
+
+
+# ------------------------------------------------------------------- learning
+def test_loss_falls_on_a_real_corpus(lee_data):
+    rec = Recorder()
+    train(TrainConfig(**{**FAST, "epochs": 3}), lee_data, [rec])
+    sgns = [m["loss/sgns"] for m in rec.steps]
+    assert sgns[-1] < sgns[0] - 0.5, sgns
+    val = [m["loss/val"] for m in rec.epochs]
+    assert val[-1] < val[0], val
+    for m in rec.steps:  # per-step values, not a running tally
+        assert all(isinstance(v, float) for v in m.values())
+    assert 0 < rec.steps[-1]["lr"] < rec.steps[0]["lr"]  # linear decay
+
+
+def test_adam_option_learns(lee_data):
+    rec = Recorder()
+    train(TrainConfig(**{**FAST, "epochs": 2, "optimizer": "adam", "lr": 0.005}), lee_data, [rec])
+    assert rec.epochs[-1]["loss/val"] < rec.epochs[0]["loss/val"] + 1e-6
+    assert rec.steps[-1]["loss/sgns"] < rec.steps[0]["loss/sgns"] - 0.5
+
+
+def test_same_seed_same_vectors(lee_data):
+    a = train(TrainConfig(**FAST, seed=7), lee_data).vectors.vectors
+    b = train(TrainConfig(**FAST, seed=7), lee_data).vectors.vectors
+    c = train(TrainConfig(**FAST, seed=8), lee_data).vectors.vectors
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+@pytest.fixture(scope="session")
+def brown_vectors(shared_data, tmp_path_factory):
+    enc = encode_corpus(CorpusSource("brown", str(shared_data / "corpora" / "brown")), TokenizerConfig(),
+                        tmp_path_factory.mktemp("brown-cache"))
+    data = prepare(enc, CorpusConfig())
+    return train(TrainConfig(epochs=3, device="cpu", seed=1), data).vectors
+
+
+@pytest.mark.parametrize("word, family", [
+    ("monday", {"tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}),
+    ("april", {"january", "february", "march", "may", "june", "july", "august", "september", "october",
+               "november", "december"}),
+    ("five", {"two", "three", "four", "six", "seven", "eight", "nine", "ten", "twenty"}),
+])
+def test_brown_neighbours_make_sense(brown_vectors, word, family):
+    top = {w for w, _ in brown_vectors.most_similar(word, topn=10)}
+    assert top & family, f"{word}: {sorted(top)}"
+
+
+# --------------------------------------------------------------------- control
+def test_stop_signal_ends_the_run_with_vectors_and_checkpoint(lee_data):
+    stop = threading.Event()
+
+    class StopAfterFirstLog(Recorder):
+        def on_step(self, st, m):
+            super().on_step(st, m)
+            stop.set()
+
+    rec = StopAfterFirstLog()
+    result = train(TrainConfig(**{**FAST, "epochs": 50}), lee_data, [rec], stop=stop)
+    assert result.state.status == "stopped"
+    assert result.state.progress < 0.5
+    assert rec.ended is result and len(result.vectors) == len(lee_data.vocab)
+    assert rec.checkpoints and rec.checkpoints[-1]["epoch"] == result.state.epoch
+
+
+def test_resume_from_epoch_checkpoint_is_exact(lee_data):
+    cfg = TrainConfig(**{**FAST, "epochs": 2})
+    full = train(cfg, lee_data).vectors.vectors
+    stop = threading.Event()
+
+    class StopAtEpochEnd(Recorder):
+        def on_epoch_end(self, st, m):
+            super().on_epoch_end(st, m)
+            stop.set()
+
+    rec = StopAtEpochEnd()
+    first = train(cfg, lee_data, [rec], stop=stop)
+    assert first.state.status == "stopped" and first.state.epoch == 1
+    resumed = train(cfg, lee_data, resume=rec.checkpoints[-1])
+    assert resumed.state.status == "done"
+    np.testing.assert_allclose(resumed.vectors.vectors, full, atol=1e-6)
+
+
+def test_divergence_stops_with_a_message(lee_data, monkeypatch):
+    original = TorchSGD.step
+
+    def poisoned(self, *args):
+        return original(self, *args) * float("nan")
+
+    monkeypatch.setattr(TorchSGD, "step", poisoned)
+    with pytest.raises(TrainingDiverged, match="lower the learning rate"):
+        train(TrainConfig(**FAST), lee_data)
+
+
+def test_early_stopping_needs_validation_split(lee_data, tmp_path):
+    from gensim.test.utils import datapath
+
+    enc = encode_corpus(CorpusSource("text", datapath("lee_background.cor")), TokenizerConfig(), tmp_path)
+    no_val = prepare(enc, CorpusConfig(min_count=3))
+    with pytest.raises(W2VError, match="validation split"):
+        train(TrainConfig(**FAST, early_stopping_patience=1), no_val)
+
+
+def test_early_stopping_stops_when_val_loss_stalls(lee_data):
+    # a tiny learning rate barely moves the validation loss, so patience 1 ends the run early
+    result = train(TrainConfig(**{**FAST, "epochs": 20, "lr": 1e-7, "early_stopping_patience": 1}), lee_data)
+    assert result.state.status == "early_stopped"
+    assert result.state.epoch < 20
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(batch_size=10_000_000), "larger than"),
+    (dict(negative=100_000), "negative="),
+])
+def test_sizes_that_do_not_fit_the_corpus(lee_data, change, message):
+    with pytest.raises(W2VError, match=message):
+        train(TrainConfig(**{**FAST, **change}), lee_data)
+
+
+# ---------------------------------------------------------------- extra losses
+class PullTogether:
+    """A real (if simple) extra loss: half the squared distance between two word vectors."""
+
+    every = 1
+
+    def __init__(self, spec, setup):
+        self.name, self.weight = spec.name, spec.weight
+        self.ids = torch.tensor([setup.vocab.key_to_index[w] for w in spec.params["words"].split()],
+                                device=setup.device)
+
+    def loss(self, ctx):
+        a, b = ctx.gather(self.ids)
+        dist2 = ((a - b) ** 2).sum()
+        return dist2 / 2, {"pull/dist": dist2.detach().sqrt()}
+
+    def evaluate(self, vectors):
+        a, b = vectors[self.ids]
+        return {"pull/dist_eval": (a - b).norm().item()}
+
+
+@pytest.fixture
+def pull_loss(monkeypatch):
+    monkeypatch.setitem(loss_registry.REGISTRY, "pull", loss_registry.LossInfo(
+        "pull", "pull two words together", PullTogether, {"words": loss_registry.Param("")}))
+    return "pull"
+
+
+def _dist(vectors, a, b):
+    return float(np.linalg.norm(vectors[a] - vectors[b]))
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.025), ("adam", 0.005)])
+def test_extra_loss_at_weight_zero_is_vanilla(lee_data, pull_loss, optimizer, lr):
+    base = dict(FAST, optimizer=optimizer, lr=lr)
+    vanilla = train(TrainConfig(**base), lee_data).vectors.vectors
+    zero = train(TrainConfig(**base, losses=(LossSpec(pull_loss, 0.0, {"words": "government fire"}),)),
+                 lee_data).vectors.vectors
+    np.testing.assert_array_equal(vanilla, zero)
+
+
+# SGD steps the extra loss at lr * batch_size (the batch-mean scale), so a 2-row loss needs a small weight
+@pytest.mark.parametrize("optimizer, lr, weight", [("sgd", 0.025, 0.02), ("adam", 0.005, 0.3)])
+def test_extra_loss_moves_the_vectors_and_is_logged(lee_data, pull_loss, optimizer, lr, weight):
+    base = dict(FAST, optimizer=optimizer, lr=lr)
+    vanilla = train(TrainConfig(**base), lee_data).vectors
+    rec = Recorder()
+    pulled = train(TrainConfig(**base, losses=(LossSpec(pull_loss, weight, {"words": "government fire"}),)),
+                   lee_data, [rec]).vectors
+    assert _dist(pulled, "government", "fire") < 0.5 * _dist(vanilla, "government", "fire")
+    logged = rec.steps[-1]
+    assert {"loss/pull", "pull/dist", "loss/total", "loss/sgns"} <= set(logged)
+    assert any("pull/dist_eval" in m for m in rec.steps + rec.epochs)
+
+
+def test_unknown_loss_and_parameter_are_refused(lee_data, pull_loss):
+    with pytest.raises(W2VError, match="unknown loss 'nope'"):
+        train(TrainConfig(**FAST, losses=(LossSpec("nope", 0.1),)), lee_data)
+    with pytest.raises(W2VError, match="no parameter"):
+        train(TrainConfig(**FAST, losses=(LossSpec(pull_loss, 0.1, {"colour": 1}),)), lee_data)

@@ -1,0 +1,111 @@
+"""Extra losses that plug into skip-gram training, and the registry the UI enumerates.
+
+Training minimises ``L = (1 - a) * L_w2v + a * L_extra`` for each registered loss with
+weight ``a`` (the UI's REG_STRENGTH slider for RSR). A loss only sees the rows it asks
+for through `LossContext.gather`, so it costs what it touches, and a loss at weight 0
+is never called: the run is bit-for-bit the vanilla run.
+
+A loss module registers itself with::
+
+    @register("rsr", "Align cosine similarities with human judgements",
+              params={"pairs": Param(5000, 100, 50000, "concept pairs sampled per step")})
+    def make_rsr(spec: LossSpec, setup: LossSetup) -> ExtraLoss: ...
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, runtime_checkable
+
+import torch
+
+from .config import LossSpec
+from .errors import W2VError
+
+
+class LossContext(Protocol):
+    """What a loss sees at one optimiser step."""
+
+    step: int  # optimiser steps so far
+    progress: float  # 0..1 through the whole run
+    generator: torch.Generator  # the loss's own RNG, so twins share SGNS randomness
+
+    def gather(self, ids: torch.Tensor) -> torch.Tensor:
+        """Differentiable rows of the input (word) table: (len(ids), dim)."""
+        ...
+
+
+@runtime_checkable
+class ExtraLoss(Protocol):
+    name: str
+    weight: float  # a in (1 - a) * L_w2v + a * L_extra
+    every: int  # apply every N optimiser steps
+
+    def loss(self, ctx: LossContext) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Scalar loss on the device, and metrics to log (device scalars; synced only when logged)."""
+        ...
+
+    def evaluate(self, vectors: torch.Tensor) -> dict[str, float]:
+        """Periodic evaluation on the whole (V, dim) input table, e.g. held-out rho."""
+        ...
+
+
+@dataclass(frozen=True)
+class Param:
+    """A loss parameter as the UI shows it: default, range and help text."""
+
+    default: float | int | str
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class LossSetup:
+    """What a loss factory may use to build itself for one run."""
+
+    vocab: Any  # corpus.Vocab: index_to_key / key_to_index
+    dim: int
+    device: torch.device
+    seed: int
+    data_dir: str | None = None  # the user's data folder (THINGS, word lists, ...)
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    name: str
+    description: str
+    factory: Callable[[LossSpec, LossSetup], ExtraLoss]
+    params: dict[str, Param] = field(default_factory=dict)
+
+
+REGISTRY: dict[str, LossInfo] = {}
+
+
+def register(name: str, description: str, params: dict[str, Param] | None = None):
+    """Decorator adding a loss factory to the registry under `name`."""
+
+    def wrap(factory):
+        REGISTRY[name] = LossInfo(name, description, factory, dict(params or {}))
+        return factory
+
+    return wrap
+
+
+def available() -> list[LossInfo]:
+    return sorted(REGISTRY.values(), key=lambda info: info.name)
+
+
+def build_losses(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[ExtraLoss]:
+    """Instantiate the configured losses; those at weight 0 are dropped (they change nothing)."""
+    losses = []
+    for spec in specs:
+        info = REGISTRY.get(spec.name)
+        if info is None:
+            known = ", ".join(sorted(REGISTRY)) or "none registered"
+            raise W2VError(f"unknown loss '{spec.name}' (known: {known})")
+        unknown = set(spec.params) - set(info.params)
+        if unknown:
+            raise W2VError(f"loss '{spec.name}' has no parameter(s) {sorted(unknown)}; it takes {sorted(info.params)}")
+        if spec.weight > 0:
+            losses.append(info.factory(spec, setup))
+    return losses

@@ -1,0 +1,250 @@
+"""Runs on disk: create, start in the background, watch, stop, load, delete.
+
+Each run lives in `<root>/<id>/`:
+
+    config.json      the RunConfig, frozen at creation
+    status.json      queued | running | done | stopped | early_stopped | failed (+ error), atomic
+    metrics.jsonl    one JSON line per logged step or epoch, flushed as written
+    vectors.npz      the word vectors with their vocabulary (w2vcore.vectors.Vectors)
+    checkpoint.pt    the last checkpoint (tables, optimiser, RNG, position), for resume
+    log.txt          what the worker printed, including any traceback
+
+A run is trained by `w2vcore.worker` in a subprocess (the app never trains in its
+own process, so a page refresh or app restart leaves the run going) or in a thread
+(tests, notebooks). Neither imports streamlit. A worker that dies leaves its run
+marked failed on the next look, with its metrics and last checkpoint intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .errors import W2VError
+
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "stopped", "early_stopped", "failed")
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_threads: dict[str, tuple[threading.Thread, threading.Event]] = {}  # in-process runs
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("W2V_RUNS_DIR", "runs")).resolve()
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("W2V_CACHE_DIR", Path.home() / ".cache" / "w2vlab")).resolve()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """All complete lines; a half-written last line (a killed writer) is skipped."""
+    if not path.exists():
+        return []
+    rows = []
+    with path.open() as f:
+        for line in f:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child has exited even though its pid still answers
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+
+
+@dataclass
+class RunInfo:
+    id: str
+    name: str
+    status: str
+    path: Path
+    created: float
+    updated: float
+    error: str = ""
+    progress: float = 0.0
+    last: dict[str, Any] = field(default_factory=dict)  # the latest logged metrics
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class RunStore:
+    """A folder of runs. Ids are checked so that no id or name can escape the folder."""
+
+    def __init__(self, root: Path | str | None = None, cache_dir: Path | str | None = None):
+        self.root = Path(root).resolve() if root else default_runs_dir()
+        self.cache_dir = Path(cache_dir).resolve() if cache_dir else default_cache_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ----------------------------------------------------------------- paths
+    def path(self, run_id: str) -> Path:
+        if not isinstance(run_id, str) or not _ID_RE.match(run_id) or ".." in run_id:
+            raise W2VError(f"'{run_id}' is not a valid run id (letters, digits, '_', '-', '.')")
+        p = (self.root / run_id).resolve()
+        if p.parent != self.root:
+            raise W2VError(f"run id '{run_id}' points outside the runs folder")
+        return p
+
+    def _existing(self, run_id: str) -> Path:
+        p = self.path(run_id)
+        if not (p / "config.json").exists():
+            raise W2VError(f"no run '{run_id}' in {self.root}")
+        return p
+
+    # ------------------------------------------------------------- lifecycle
+    def create(self, cfg: RunConfig) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{_slug(cfg.name)}"
+        run_id, n = base, 1
+        while (self.root / run_id).exists():
+            n += 1
+            run_id = f"{base}-{n}"
+        p = self.path(run_id)
+        p.mkdir()
+        write_json_atomic(p / "config.json", cfg.to_dict())
+        now = time.time()
+        write_json_atomic(p / "status.json", {"status": "queued", "created": now, "updated": now})
+        return run_id
+
+    def start(self, run_id: str, mode: str = "process", resume: bool = False) -> None:
+        """Train the run in a subprocess (default) or a thread of this process."""
+        p = self._existing(run_id)
+        if self.info(run_id).active and self._status(p).get("pid"):
+            raise W2VError(f"run '{run_id}' is already running")
+        (p / "STOP").unlink(missing_ok=True)
+        self._set_status(p, status="queued", error="")
+        if mode == "thread":
+            from .worker import execute
+
+            stop = threading.Event()
+            t = threading.Thread(target=execute, args=(p, self.cache_dir, stop, resume), daemon=True,
+                                 name=f"w2v-{run_id}")
+            _threads[run_id] = (t, stop)
+            t.start()
+            return
+        if mode != "process":
+            raise W2VError(f"mode must be 'process' or 'thread', got {mode!r}")
+        cmd = [sys.executable, "-m", "w2vcore.worker", str(p), "--cache-dir", str(self.cache_dir)]
+        if resume:
+            cmd.append("--resume")
+        env = dict(os.environ)
+        pkg_root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
+        with open(p / "log.txt", "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=True)
+        self._set_status(p, pid=proc.pid)
+
+    def stop(self, run_id: str) -> None:
+        """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'."""
+        p = self._existing(run_id)
+        (p / "STOP").touch()
+        if run_id in _threads:
+            _threads[run_id][1].set()
+
+    def wait(self, run_id: str, timeout: float = 600.0, poll: float = 0.1) -> RunInfo:
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.info(run_id)
+            if not info.active or time.monotonic() > deadline:
+                return info
+            time.sleep(poll)
+
+    def delete(self, run_id: str) -> None:
+        p = self._existing(run_id)
+        if self.info(run_id).active:
+            raise W2VError(f"run '{run_id}' is still running: stop it before deleting it")
+        shutil.rmtree(p)
+
+    # ---------------------------------------------------------------- reading
+    def _status(self, p: Path) -> dict:
+        try:
+            return json.loads((p / "status.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return {"status": "failed", "error": "status.json is missing or unreadable"}
+
+    def _set_status(self, p: Path, **fields) -> None:
+        st = self._status(p)
+        st.update(fields, updated=time.time())
+        write_json_atomic(p / "status.json", st)
+
+    def info(self, run_id: str) -> RunInfo:
+        p = self._existing(run_id)
+        st = self._status(p)
+        if st.get("status") == "running" and not _pid_alive(st.get("pid")):
+            st = self._mark_dead(p, st)
+        elif st.get("status") == "running" and run_id in _threads and not _threads[run_id][0].is_alive():
+            st = self._mark_dead(p, st)
+        try:
+            name = json.loads((p / "config.json").read_text()).get("name", run_id)
+        except (OSError, json.JSONDecodeError):
+            name = run_id
+        return RunInfo(id=run_id, name=name, status=st.get("status", "failed"), path=p,
+                       created=st.get("created", 0.0), updated=st.get("updated", 0.0),
+                       error=st.get("error", ""), progress=st.get("progress", 0.0), last=st.get("last", {}))
+
+    def _mark_dead(self, p: Path, st: dict) -> dict:
+        st = dict(st, status="failed",
+                  error="the training process ended unexpectedly (killed or crashed); metrics and the last "
+                        "checkpoint are kept, and the run can be resumed")
+        self._set_status(p, status=st["status"], error=st["error"])
+        return st
+
+    def list(self) -> list[RunInfo]:
+        """Runs, newest first. Folders that are not runs are ignored."""
+        out = []
+        for p in self.root.iterdir():
+            if p.is_dir() and (p / "config.json").exists() and _ID_RE.match(p.name):
+                out.append(self.info(p.name))
+        return sorted(out, key=lambda r: r.created, reverse=True)
+
+    def config(self, run_id: str) -> RunConfig:
+        p = self._existing(run_id)
+        return RunConfig.from_dict(json.loads((p / "config.json").read_text()))
+
+    def metrics(self, run_id: str) -> list[dict]:
+        return read_jsonl(self._existing(run_id) / "metrics.jsonl")
+
+    def load_vectors(self, run_id: str):
+        from .vectors import Vectors
+
+        p = self._existing(run_id) / "vectors.npz"
+        if not p.exists():
+            raise W2VError(f"run '{run_id}' has no vectors yet (status: {self.info(run_id).status})")
+        return Vectors.load(p)
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self._existing(run_id) / "checkpoint.pt"

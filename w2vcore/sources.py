@@ -1,0 +1,256 @@
+"""Corpus sources -> documents of raw text segments.
+
+A document is a `list[str]` of segments; a segment is at most one sentence-boundary
+unit (a line, or a Brown sentence), and the tokenizer may split it further. Word
+contexts never cross segments. Files are streamed, so a source may exceed RAM.
+
+Kinds: "text" (a file or a folder of *.txt), "brown" (NLTK's tagged Brown layout) and
+"default" (the wiki sample and Lee corpus shipped in gensim's wheel, offline).
+"""
+from __future__ import annotations
+
+import bz2
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from .config import CorpusSource
+from .errors import W2VError
+
+Progress = Callable[[float], None]  # fraction of the source's bytes read, 0..1
+
+WIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+LEE_CORPUS = "lee_background.cor"
+WIKI_MIN_WORDS = 50  # shorter pages (stubs, disambiguations) are skipped, as gensim's WikiCorpus does
+BROWN_FILE = re.compile(r"^c[a-r]\d\d$")
+BINARY_SNIFF = 8192  # bytes searched for NUL
+DECODE_SAMPLE = 1 << 20  # bytes decoded to measure the undecodable share
+MAX_UNDECODABLE = 0.30
+
+
+def iter_documents(source: CorpusSource, notes: list[str] | None = None,
+                   progress: Progress | None = None) -> Iterator[list[str]]:
+    """Yield the documents of `source` in a fixed order.
+
+    notes, if given, collects warnings for the user (e.g. undecodable bytes replaced);
+    progress, if given, is called after each document with the fraction of bytes read.
+    """
+    notes = [] if notes is None else notes
+    progress = progress or (lambda fraction: None)
+    if source.kind == "default":
+        yield from _default_documents(notes, progress)
+        return
+    files = _source_files(source)
+    total = max(1, sum(p.stat().st_size for p in files))
+    done = 0
+    for path in files:
+        def file_progress(pos: int, done=done) -> None:
+            progress(min(1.0, (done + pos) / total))
+
+        if source.kind == "brown":
+            yield from _brown_documents(path, notes, file_progress)
+        elif path.stat().st_size > 0 or len(files) == 1:
+            yield from _text_documents(path, notes, file_progress)
+        else:
+            notes.append(f"{path.name} is empty and was skipped")
+        done += path.stat().st_size
+
+
+def brown_categories(path: str | Path) -> dict[str, str]:
+    """Brown file id -> genre ("ca01" -> "news") from cats.txt; {} when it is absent."""
+    cats = Path(path) / "cats.txt"
+    if not cats.is_file():
+        return {}
+    out = {}
+    for line in _read_text(cats, []).splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            out[parts[0]] = parts[1]
+    return out
+
+
+def save_upload(data: bytes, filename: str, upload_dir: Path) -> CorpusSource:
+    """Store uploaded bytes as `upload_dir/<sha256[:16]>.txt` (idempotent) and return its source."""
+    _check_bytes(data[:DECODE_SAMPLE], len(data), filename)
+    upload_dir = Path(upload_dir)
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    target = upload_dir / f"{hashlib.sha256(data).hexdigest()[:16]}.txt"
+    if not (target.is_file() and target.stat().st_size == len(data)):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=upload_dir)  # unique per writer
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    return CorpusSource(kind="text", path=str(target), name=filename)
+
+
+def source_fingerprint(source: CorpusSource) -> str:
+    """A stable string that changes when the source's files change (part of the cache key)."""
+    if source.kind == "default":
+        import gensim
+        from gensim.test.utils import datapath
+
+        files = [[name, os.path.getsize(datapath(name))] for name in (WIKI_DUMP, LEE_CORPUS)]
+        return json.dumps({"kind": "default", "gensim": gensim.__version__, "files": files})
+    root = Path(source.path).expanduser()
+    files = []
+    for p in _source_files(source):
+        st = p.stat()
+        files.append([p.name if p == root else p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns])
+    return json.dumps({"kind": source.kind, "files": files})
+
+
+def _source_files(source: CorpusSource) -> list[Path]:
+    """The files a "text" or "brown" source reads, in corpus order."""
+    root = Path(source.path).expanduser()
+    if not root.exists():
+        raise W2VError(f"corpus path {source.path} not found")
+    if source.kind == "brown":
+        return _brown_files(root)
+    if root.is_file():
+        return [root]
+    files = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".txt"),
+                   key=lambda p: p.relative_to(root).as_posix())
+    if not files:
+        raise W2VError(f"folder {root} has no .txt files; a text corpus folder is read as every *.txt inside it")
+    if all(p.stat().st_size == 0 for p in files):
+        raise W2VError(f"every .txt file in {root} is empty")
+    return files
+
+
+def _brown_files(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise W2VError(f"a Brown corpus path must be a folder (NLTK's corpora/brown), got the file {root}")
+    listed = brown_categories(root)
+    if listed:
+        missing = sorted(f for f in listed if not (root / f).is_file())
+        if missing:
+            raise W2VError(f"cats.txt in {root} lists {len(missing)} files that are missing, e.g. {missing[0]}")
+        return [root / f for f in sorted(listed)]
+    files = sorted(p for p in root.iterdir() if p.is_file() and BROWN_FILE.match(p.name))
+    if not files:
+        raise W2VError(f"{root} has no Brown files (ca01 ... cr09) and no cats.txt; is it NLTK's corpora/brown?")
+    return files
+
+
+def _brown_documents(path: Path, notes: list[str], progress: Callable[[int], None]) -> Iterator[list[str]]:
+    """One document per file; one segment per tagged sentence, tags removed ("Jury/nn-tl" -> "Jury")."""
+    segments = []
+    for line in _read_text(path, notes).splitlines():
+        words = [tok.rsplit("/", 1)[0] for tok in line.split()]
+        if words:
+            segments.append(" ".join(words))
+    progress(path.stat().st_size)
+    if segments:
+        yield segments
+
+
+def _text_documents(path: Path, notes: list[str], progress: Callable[[int], None]) -> Iterator[list[str]]:
+    """Blank-line-separated paragraphs, segments = lines; without blank lines each line is a document."""
+    _check_file(path)
+    by_paragraph = _has_blank_separator(path)
+    with _open_lines(path, notes) as (lines, raw):
+        paragraph = []
+        for line in lines:
+            line = line.strip()
+            if line and not by_paragraph:
+                yield [line]
+                progress(raw.tell())
+            elif line:
+                paragraph.append(line)
+            elif paragraph:
+                yield paragraph
+                paragraph = []
+                progress(raw.tell())
+        if paragraph:
+            yield paragraph
+    progress(path.stat().st_size)
+
+
+def _has_blank_separator(path: Path) -> bool:
+    """Whether a blank line separates two non-empty lines somewhere in the file."""
+    seen_text = pending_blank = False
+    with _open_lines(path, None) as (lines, _):
+        for line in lines:
+            if not line.strip():
+                pending_blank = seen_text
+            elif pending_blank:
+                return True
+            else:
+                seen_text = True
+    return False
+
+
+@contextmanager
+def _open_lines(path: Path, notes: list[str] | None) -> Iterator[tuple[Iterator[str], BinaryIO]]:
+    """(decoded lines, the binary file under them); notes gets a warning if bytes were replaced."""
+    replaced = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal replaced
+        for line in text:
+            if "\ufffd" in line:
+                replaced += line.count("\ufffd")
+            yield line
+
+    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as text:
+        yield lines(), raw
+    if notes is not None and replaced:
+        notes.append(f"{path.name}: {replaced} undecodable bytes replaced (the file is not valid UTF-8)")
+
+
+def _read_text(path: Path, notes: list[str]) -> str:
+    """A small file's whole text, validated and decoded like a streamed one."""
+    _check_file(path)
+    with _open_lines(path, notes) as (lines, _):
+        return "".join(lines)
+
+
+def _check_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        _check_bytes(f.read(DECODE_SAMPLE), path.stat().st_size, str(path))
+
+
+def _check_bytes(head: bytes, size: int, name: str) -> None:
+    """Raise W2VError unless `head` (the first bytes of a `size`-byte file) looks like text."""
+    if size == 0:
+        raise W2VError(f"{name} is empty")
+    if b"\x00" in head[:BINARY_SNIFF]:
+        raise W2VError(f"{name} does not look like text (it contains NUL bytes); "
+                       "upload plain text, saved as UTF-8 if it is UTF-16")
+    decoded = head.decode("utf-8", errors="replace")
+    if decoded.count("\ufffd") > MAX_UNDECODABLE * max(1, len(decoded)):
+        raise W2VError(f"{name} does not look like text (over {MAX_UNDECODABLE:.0%} of it is not UTF-8)")
+
+
+def _default_documents(notes: list[str], progress: Progress) -> Iterator[list[str]]:
+    """gensim's shortened wiki dump (one document per article), then Lee (one per line).
+
+    gensim is imported here, not at module level: importing it takes about 2 s.
+    """
+    from gensim.corpora.wikicorpus import IGNORED_NAMESPACES, extract_pages, filter_wiki
+    from gensim.test.utils import datapath
+
+    wiki, lee = Path(datapath(WIKI_DUMP)), Path(datapath(LEE_CORPUS))
+    total = wiki.stat().st_size + lee.stat().st_size
+    ignored = tuple(ns + ":" for ns in IGNORED_NAMESPACES)
+    with open(wiki, "rb") as raw, bz2.BZ2File(raw) as f:
+        for title, text, _ in extract_pages(f):
+            if text.lstrip()[:9].lower() == "#redirect" or (title or "").startswith(ignored):
+                continue
+            plain = filter_wiki(text)
+            if len(plain.split()) < WIKI_MIN_WORDS:
+                continue
+            segments = [line.strip() for line in plain.splitlines() if line.strip()]
+            yield segments
+            progress(raw.tell() / total)
+    for line in _read_text(lee, notes).splitlines():
+        if line.strip():
+            yield [line.strip()]
+    progress(1.0)

@@ -1,0 +1,385 @@
+"""The training loop: chunks of corpus -> pairs -> SGNS steps, plus extra losses.
+
+`train()` reports through callbacks, each an object with any of::
+
+    on_step(state, metrics)        # every `log_every_s` seconds: float metrics
+    on_epoch_end(state, metrics)   # with loss/val when a validation split exists
+    on_checkpoint(state, ckpt)     # a dict for torch.save, taken at chunk boundaries
+    on_train_end(state, result)
+
+so the run writer, progress bars and tests are just listeners. The host syncs with
+the device only when it logs (a few times a second), never per step. A `stop`
+Event is checked every step; the run then ends as "stopped" with its vectors.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .errors import TrainingDiverged, W2VError
+from .losses import LossSetup, build_losses
+from .sgns import NoiseSampler, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
+from .vectors import Vectors
+
+VAL_MAX_PAIRS = 100_000  # validation pairs drawn once per run (fixed, so the curve is comparable)
+EARLY_STOP_MIN_DELTA = 1e-4
+
+
+@dataclass
+class TrainState:
+    total_words: int  # epochs * training tokens: the denominator of progress and lr decay
+    step: int = 0  # optimiser steps
+    epoch: int = 0  # current epoch (0-based)
+    chunk: int = 0  # next chunk within the epoch (checkpoints resume here)
+    words_done: int = 0  # training tokens consumed (before subsampling)
+    pairs_done: int = 0
+    lr: float = 0.0
+    best_val: float = math.inf
+    bad_epochs: int = 0
+    status: str = "running"  # running, done, stopped, early_stopped
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.words_done / max(1, self.total_words))
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+@dataclass
+class TrainResult:
+    vectors: Vectors
+    context_vectors: np.ndarray  # (V, d) output table, for checkpoints and exports
+    state: TrainState
+    summary: dict[str, float]
+
+
+class _Ctx:
+    """The `LossContext` handed to extra losses."""
+
+    def __init__(self, engine, generator, state):
+        self._engine, self.generator, self._state = engine, generator, state
+
+    @property
+    def step(self):
+        return self._state.step
+
+    @property
+    def progress(self):
+        return self._state.progress
+
+    def gather(self, ids):
+        return self._engine.gather(ids)
+
+
+def _call(callbacks, hook: str, *args) -> None:
+    for cb in callbacks:
+        fn = getattr(cb, hook, None)
+        if fn is not None:
+            fn(*args)
+
+
+def train(cfg: TrainConfig, data: Any, callbacks: Sequence[Any] = (), stop: threading.Event | None = None,
+          resume: dict | None = None, data_dir: str | None = None) -> TrainResult:
+    """Train SGNS (plus any extra losses in `cfg.losses`) on `data` (a corpus.TrainingData)."""
+    return Trainer(cfg, data, callbacks, stop, data_dir).run(resume)
+
+
+def resolve_threads(cfg: TrainConfig, device: torch.device) -> int:
+    """Hogwild worker threads: only for SGD on the CPU; 0 means one per core."""
+    if device.type != "cpu" or cfg.optimizer != "sgd":
+        return 1
+    return cfg.threads or max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                     else os.cpu_count() or 1, 16))
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: Any, callbacks: Sequence[Any] = (),
+                 stop: threading.Event | None = None, data_dir: str | None = None):
+        self.cfg, self.data, self.callbacks = cfg, data, list(callbacks)
+        self.stop = stop or threading.Event()
+        self._check_sizes()
+        self.device = resolve_device(cfg.device)
+        vocab_size = len(data.vocab)
+        w_in, w_out = init_tables(vocab_size, cfg.dim, cfg.seed, self.device)
+        self.engine = make_engine(cfg.optimizer, w_in, w_out, cfg.lr)
+        self.threads = resolve_threads(cfg, self.device)
+        self.pool = ThreadPoolExecutor(self.threads, "w2v-sgns") if self.threads > 1 else None
+        self.gen = torch.Generator(self.device).manual_seed(cfg.seed)  # subsampling, windows, order
+        self.gens = [self.gen] + [torch.Generator(self.device).manual_seed(cfg.seed * 7919 + slot)
+                                  for slot in range(1, self.threads)]  # negatives, one per Hogwild slot
+        self.loss_gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        self.keep_prob = torch.as_tensor(data.keep_prob, dtype=torch.float32, device=self.device)
+        self.noise = NoiseSampler(data.noise, self.device)
+        setup = LossSetup(vocab=data.vocab, dim=cfg.dim, device=self.device, seed=cfg.seed, data_dir=data_dir)
+        self.losses = build_losses(cfg.losses, setup)
+        self.alpha = sum(loss.weight for loss in self.losses)
+        self.val_pairs = self._validation_pairs()
+        if cfg.early_stopping_patience and self.val_pairs is None:
+            raise W2VError("early stopping needs a validation split: set val_fraction above 0")
+
+    # ------------------------------------------------------------------ checks
+    def _check_sizes(self) -> None:
+        cfg, data = self.cfg, self.data
+        if cfg.negative >= len(data.vocab):
+            raise W2VError(f"negative={cfg.negative} needs a vocabulary larger than {len(data.vocab)} words; "
+                           "lower negative or min_count")
+        counts = data.vocab.counts.astype(np.float64)
+        kept = float((counts * data.keep_prob).sum()) * data.n_train_tokens / max(1.0, counts.sum())
+        pairs = kept * (cfg.window + 1)  # reduced window: (window + 1) contexts per centre on average
+        if cfg.batch_size > pairs:
+            raise W2VError(f"batch_size={cfg.batch_size} is larger than the ~{int(pairs):,} training pairs in one "
+                           f"epoch of this corpus; use a batch_size of at most {max(1, int(pairs) // 4):,}")
+
+    # -------------------------------------------------------------- validation
+    def _validation_pairs(self):
+        if self.data.n_val_tokens == 0:
+            return None
+        gen = torch.Generator(self.device).manual_seed(self.cfg.seed + 2)
+        centres, contexts, n = [], [], 0
+        for ids, lens in self.data.chunks("val", self.cfg.chunk_tokens):
+            c, x = make_pairs(torch.as_tensor(ids, device=self.device), torch.as_tensor(lens, device=self.device),
+                              self.keep_prob, self.cfg.window, gen)
+            centres.append(c)
+            contexts.append(x)
+            n += c.shape[0]
+            if n >= VAL_MAX_PAIRS:
+                break
+        if n == 0:
+            return None
+        c, x = torch.cat(centres)[:VAL_MAX_PAIRS], torch.cat(contexts)[:VAL_MAX_PAIRS]
+        return c, x, self.noise.sample((c.shape[0], self.cfg.negative), gen)
+
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        c, x, neg = self.val_pairs
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        w_in, w_out = self.engine.w_in.detach(), self.engine.w_out.detach()
+        for i in range(0, c.shape[0], self.cfg.batch_size):
+            s = slice(i, i + self.cfg.batch_size)
+            scores, _ = sgns_scores(w_in, w_out, c[s], x[s], neg[s])
+            total += sgns_loss_sum(scores).double()
+        return total.item() / c.shape[0]
+
+    def _evaluate(self) -> dict[str, float]:
+        out = {}
+        if self.val_pairs is not None:
+            out["loss/val"] = self.validation_loss()
+        for loss in self.losses:
+            out.update(loss.evaluate(self.engine.w_in.detach()))
+        return out
+
+    # --------------------------------------------------------------- the loop
+    def run(self, resume: dict | None = None) -> TrainResult:
+        intra_op = torch.get_num_threads()
+        if self.pool is not None:
+            torch.set_num_threads(1)  # parallelism comes from the Hogwild threads instead
+        try:
+            return self._run(resume)
+        finally:
+            torch.set_num_threads(intra_op)
+            if self.pool is not None:
+                self.pool.shutdown()
+
+    def _run(self, resume: dict | None) -> TrainResult:
+        cfg = self.cfg
+        st = TrainState(total_words=cfg.epochs * self.data.n_train_tokens)
+        if resume:
+            self._restore(resume, st)
+        self.state = st
+        self._chunk_rng = self._rng_state()
+        ctx = _Ctx(self.engine, self.loss_gen, st)
+        acc = _Accumulator(self.device)
+        last_log = last_eval = last_ckpt = time.perf_counter()
+        words_at_log = st.words_done
+        pending_eval: dict[str, float] = {}
+
+        while st.epoch < cfg.epochs and st.status == "running":
+            for ci, (ids, lens) in enumerate(self.data.chunks("train", cfg.chunk_tokens)):
+                if ci < st.chunk:
+                    continue  # resumed mid-epoch: these chunks were done before the checkpoint
+                self._chunk_rng = self._rng_state()
+                centre, context = make_pairs(torch.as_tensor(ids, device=self.device),
+                                             torch.as_tensor(lens, device=self.device),
+                                             self.keep_prob, cfg.window, self.gen)
+                n_pairs = centre.shape[0]
+                n_batches = max(1, -(-n_pairs // cfg.batch_size))
+                chunk_start = st.words_done
+                for g0 in range(0, n_batches, self.threads):
+                    if self.stop.is_set():
+                        st.status = "stopped"  # the checkpoint replays this chunk on resume
+                        st.words_done = chunk_start
+                        break
+                    group = range(g0, min(g0 + self.threads, n_batches))
+                    words = chunk_start + len(ids) * group[-1] / n_batches
+                    st.lr = self._lr(words / max(1, st.total_words))
+                    batches = [(slot, centre[b * cfg.batch_size:(b + 1) * cfg.batch_size],
+                                context[b * cfg.batch_size:(b + 1) * cfg.batch_size]) for slot, b in enumerate(group)]
+                    if self.pool is None:
+                        sums = [self._batch(*batches[0])]
+                    else:  # Hogwild: the group's batches update the shared tables concurrently
+                        sums = list(self.pool.map(lambda a: self._batch(*a), batches))
+                    for (_, c, _), loss_sum in zip(batches, sums):
+                        acc.add("loss/sgns", loss_sum, c.shape[0])
+                        st.pairs_done += c.shape[0]
+                    st.step += len(group)
+                    self._extra_losses(ctx, acc, st, len(group))
+                    now = time.perf_counter()
+                    if now - last_log >= cfg.log_every_s:
+                        st.words_done = int(words)
+                        if now - last_eval >= cfg.eval_every_s:
+                            pending_eval, last_eval = self._evaluate(), now
+                        self._log(acc, st, (st.words_done - words_at_log) / (now - last_log), pending_eval)
+                        pending_eval, last_log, words_at_log = {}, now, st.words_done
+                if st.status != "running":
+                    break
+                st.words_done = chunk_start + len(ids)
+                st.chunk = ci + 1
+                self._chunk_rng = self._rng_state()
+                if time.perf_counter() - last_ckpt >= cfg.checkpoint_every_s:
+                    _call(self.callbacks, "on_checkpoint", st, self.checkpoint())
+                    last_ckpt = time.perf_counter()
+            if st.status != "running":
+                break
+            self._end_epoch(acc, st)
+            last_ckpt = time.perf_counter()
+
+        if st.status == "running":
+            st.status = "done"
+        if acc.count("loss/sgns"):
+            self._log(acc, st, 0.0, {})
+        if st.status == "stopped":
+            _call(self.callbacks, "on_checkpoint", st, self.checkpoint())
+        return self._finish(st)
+
+    def _rng_state(self) -> list[torch.Tensor]:
+        return [g.get_state() for g in (*self.gens, self.loss_gen)]
+
+    def _lr(self, progress: float) -> float:
+        if self.cfg.optimizer == "adam":
+            return self.cfg.lr
+        return self.cfg.lr * max(self.cfg.min_lr_ratio, 1.0 - progress)
+
+    def _batch(self, slot: int, centre: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        neg = self.noise.sample((centre.shape[0], self.cfg.negative), self.gens[slot])
+        return self.engine.step(centre, context, neg, self.state.lr, 1.0 - self.alpha)
+
+    def _extra_losses(self, ctx, acc, st, group: int) -> None:
+        """Losses due within the last `group` steps; one application stands for all of them."""
+        for loss in self.losses:
+            due = sum(1 for k in range(st.step - group + 1, st.step + 1) if k % loss.every == 0)
+            if not due:
+                continue
+            value, metrics = loss.loss(ctx)
+            self.engine.apply_extra(loss.weight * due * value, st.lr)
+            acc.add(f"loss/{loss.name}", value.detach(), 1)
+            for key, v in metrics.items():
+                acc.add(key, torch.as_tensor(v).detach(), 1)
+
+    def _log(self, acc, st, words_per_s: float, extra: dict[str, float]) -> None:
+        metrics = acc.flush()
+        sgns = metrics.get("loss/sgns")
+        if sgns is not None and not math.isfinite(sgns):
+            raise TrainingDiverged(f"the loss became {sgns} at step {st.step} (epoch {st.epoch + 1}); "
+                                   f"lower the learning rate (lr={self.cfg.lr}) and start again")
+        if sgns is not None and self.losses:
+            total = (1.0 - self.alpha) * sgns
+            total += sum(loss.weight * metrics.get(f"loss/{loss.name}", 0.0) for loss in self.losses)
+            metrics["loss/total"] = total
+        metrics.update(extra)
+        metrics.update({"lr": st.lr, "progress": st.progress, "epoch": st.progress * self.cfg.epochs,
+                        "words_per_s": words_per_s, "pairs": float(st.pairs_done)})
+        _call(self.callbacks, "on_step", st, metrics)
+
+    def _end_epoch(self, acc, st) -> None:
+        metrics = self._evaluate()
+        metrics["epoch"] = float(st.epoch + 1)
+        val = metrics.get("loss/val")
+        if val is not None and not math.isfinite(val):
+            raise TrainingDiverged(f"the validation loss became {val} in epoch {st.epoch + 1}; lower lr and retry")
+        if val is not None and self.cfg.early_stopping_patience:
+            if val < st.best_val - EARLY_STOP_MIN_DELTA:
+                st.best_val, st.bad_epochs = val, 0
+            else:
+                st.bad_epochs += 1
+                if st.bad_epochs >= self.cfg.early_stopping_patience:
+                    st.status = "early_stopped"
+        _call(self.callbacks, "on_epoch_end", st, metrics)
+        st.epoch += 1
+        st.chunk = 0
+        self._chunk_rng = self._rng_state()
+        _call(self.callbacks, "on_checkpoint", st, self.checkpoint())
+
+    # ------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> dict:
+        st = self.state
+        return {
+            "w_in": self.engine.w_in.detach().cpu().clone(),
+            "w_out": self.engine.w_out.detach().cpu().clone(),
+            "engine": self.engine.state_dict(),
+            "rng": self._chunk_rng,  # generator states as at the start of chunk `chunk`
+            "epoch": st.epoch, "chunk": st.chunk, "step": st.step, "words_done": st.words_done,
+            "pairs_done": st.pairs_done, "best_val": st.best_val, "bad_epochs": st.bad_epochs,
+        }
+
+    def _restore(self, ck: dict, st: TrainState) -> None:
+        if tuple(ck["w_in"].shape) != tuple(self.engine.w_in.shape):
+            raise W2VError(f"checkpoint tables are {tuple(ck['w_in'].shape)} but this run needs "
+                           f"{tuple(self.engine.w_in.shape)}: the corpus or dim changed since it was saved")
+        with torch.no_grad():
+            self.engine.w_in.copy_(ck["w_in"])
+            self.engine.w_out.copy_(ck["w_out"])
+        self.engine.load_state_dict(ck.get("engine", {}))
+        if len(ck["rng"]) != len(self.gens) + 1:
+            raise W2VError(f"the checkpoint was written with {len(ck['rng']) - 1} threads; resume with the same number")
+        for g, state in zip([*self.gens, self.loss_gen], ck["rng"]):
+            g.set_state(state)
+        for key in ("epoch", "chunk", "step", "words_done", "pairs_done", "best_val", "bad_epochs"):
+            setattr(st, key, ck[key])
+
+    def _finish(self, st) -> TrainResult:
+        w_in = self.engine.w_in.detach().cpu().numpy().copy()
+        vectors = Vectors(list(self.data.vocab.index_to_key), w_in, self.data.vocab.counts)
+        summary = {"seconds": st.elapsed, "steps": float(st.step), "pairs": float(st.pairs_done),
+                   "words_per_s": st.words_done / max(st.elapsed, 1e-9), "epochs_done": float(st.epoch)}
+        result = TrainResult(vectors, self.engine.w_out.detach().cpu().numpy().copy(), st, summary)
+        _call(self.callbacks, "on_train_end", st, result)
+        return result
+
+
+class _Accumulator:
+    """Sums device scalars between logs; one host sync per flush (float64 on the host)."""
+
+    def __init__(self, device):
+        self.device = device
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, key: str, value: torch.Tensor, n: int) -> None:
+        v = value.double()
+        self.sums[key] = self.sums[key] + v if key in self.sums else v
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def count(self, key: str) -> int:
+        return self.counts.get(key, 0)
+
+    def flush(self) -> dict[str, float]:
+        if not self.sums:
+            return {}
+        keys = list(self.sums)
+        values = torch.stack([self.sums[k] for k in keys]).cpu().tolist()
+        out = {k: v / self.counts[k] for k, v in zip(keys, values)}
+        self.sums.clear()
+        self.counts.clear()
+        return out

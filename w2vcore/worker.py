@@ -1,0 +1,128 @@
+"""Train one run directory: corpus -> vocabulary -> training -> vectors, all written to disk.
+
+`python -m w2vcore.worker RUN_DIR` is what `RunStore.start` launches; `execute` is
+also called directly in a thread. The stop signal is the file RUN_DIR/STOP (or the
+Event passed in), polled by a watcher thread so the hot loop only checks an Event.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from .config import RunConfig
+from .corpus import encode_corpus, prepare
+from .errors import W2VError
+from .runs import write_json_atomic
+from .train import TrainState, train
+
+
+class RunWriter:
+    """Callback: metrics.jsonl lines, status.json progress, checkpoint.pt."""
+
+    def __init__(self, run_dir: Path):
+        self.dir = run_dir
+        self.metrics = (run_dir / "metrics.jsonl").open("a")
+
+    def _write(self, kind: str, st: TrainState, metrics: dict) -> None:
+        row = {"kind": kind, "step": st.step, "time": round(st.elapsed, 3), **{k: float(v) for k, v in metrics.items()}}
+        self.metrics.write(json.dumps(row) + "\n")
+        self.metrics.flush()
+        _update_status(self.dir, progress=st.progress, last=row)
+
+    def on_step(self, st, metrics):
+        self._write("step", st, metrics)
+
+    def on_epoch_end(self, st, metrics):
+        self._write("epoch", st, metrics)
+
+    def on_checkpoint(self, st, ckpt):
+        tmp = self.dir / ".checkpoint.pt.tmp"
+        torch.save(ckpt, tmp)
+        os.replace(tmp, self.dir / "checkpoint.pt")
+
+    def on_train_end(self, st, result):
+        result.vectors.save(self.dir / "vectors.npz")
+
+    def close(self):
+        self.metrics.close()
+
+
+def _update_status(run_dir: Path, **fields) -> None:
+    path = run_dir / "status.json"
+    try:
+        st = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        st = {}
+    st.update(fields, updated=time.time())
+    write_json_atomic(path, st)
+
+
+def _watch_stop_file(run_dir: Path, stop: threading.Event, done: threading.Event) -> None:
+    while not done.wait(0.2):
+        if (run_dir / "STOP").exists():
+            stop.set()
+            return
+
+
+def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None, resume: bool = False,
+            callbacks: tuple = ()) -> str:
+    """Run the whole pipeline for `run_dir`; returns the final status. Never raises."""
+    run_dir, stop, done = Path(run_dir), stop or threading.Event(), threading.Event()
+    _update_status(run_dir, status="running", pid=os.getpid(), started=time.time(), error="")
+    threading.Thread(target=_watch_stop_file, args=(run_dir, stop, done), daemon=True).start()
+    writer = None
+    try:
+        cfg = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+        _update_status(run_dir, phase="reading corpus")
+        encoded = encode_corpus(cfg.corpus.source, cfg.corpus.tokenizer, Path(cache_dir))
+        data = prepare(encoded, cfg.corpus)
+        ckpt = None
+        if resume and (run_dir / "checkpoint.pt").exists():
+            ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+        elif not resume:
+            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+        _update_status(run_dir, phase="training", vocab_size=len(data.vocab), train_tokens=data.n_train_tokens,
+                       val_tokens=data.n_val_tokens, corpus=encoded.label)
+        writer = RunWriter(run_dir)
+        result = train(cfg.train, data, [writer, *callbacks], stop=stop, resume=ckpt, data_dir=cfg.data_dir)
+        status = result.state.status
+        _update_status(run_dir, status=status, phase="", summary=result.summary, progress=result.state.progress)
+        return status
+    except W2VError as e:
+        _update_status(run_dir, status="failed", phase="", error=str(e))
+        return "failed"
+    except Exception as e:  # a bug: keep the traceback for the log, a short message for the page
+        with (run_dir / "log.txt").open("a") as log:
+            log.write(traceback.format_exc())
+        _update_status(run_dir, status="failed", phase="", error=f"internal error: {type(e).__name__}: {e} "
+                                                                  "(traceback in log.txt)")
+        return "failed"
+    finally:
+        done.set()
+        if writer is not None:
+            writer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Train one Word2Vec Lab run directory.")
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--cache-dir", type=Path, required=True)
+    ap.add_argument("--resume", action="store_true")
+    args = ap.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    status = execute(args.run_dir, args.cache_dir, stop, args.resume)
+    return 0 if status != "failed" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
