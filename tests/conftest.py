@@ -1,11 +1,13 @@
 """Shared fixtures. Real data sets live in ../shared/data beside the clone (never in the repo)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # so plain `pytest` finds w2vcore too
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

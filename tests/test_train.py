@@ -203,6 +203,25 @@ def test_resume_from_epoch_checkpoint_is_exact(lee_data):
     np.testing.assert_allclose(resumed.vectors.vectors, full, atol=1e-6)
 
 
+def test_resume_mid_chunk_is_exact(lee_data):
+    cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256})
+    full = train(cfg, lee_data).vectors.vectors
+    stop = threading.Event()
+
+    class StopSoon(Recorder):
+        def on_step(self, st, m):
+            super().on_step(st, m)
+            if len(self.steps) == 2:
+                stop.set()
+
+    rec = StopSoon()
+    first = train(cfg, lee_data, [rec], stop=stop)
+    ck = rec.checkpoints[-1]
+    assert first.state.status == "stopped" and ck["batch"] > 0, "the stop should land inside a chunk"
+    resumed = train(cfg, lee_data, resume=ck)
+    np.testing.assert_allclose(resumed.vectors.vectors, full, atol=1e-6)
+
+
 def test_divergence_stops_with_a_message(lee_data, monkeypatch):
     original = TorchSGD.step
 

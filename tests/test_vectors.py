@@ -129,6 +129,7 @@ def test_query_edge_cases(random_vectors):
     with pytest.raises(W2VError, match="positive"):
         v.most_similar_cosmul(negative=["w1"])
     assert v.most_similar("w1", topn=0) == []
+    assert v.most_similar(positive=None, negative="w1", topn=3) == v.most_similar(negative=["w1"], topn=3)
     assert len(v.most_similar("w1", topn=None)) == len(v) - 1
     assert len(v.most_similar("w1", topn=None, restrict_vocab=10)) == 9
     assert v.similarity("w1", "w2") == pytest.approx(as_gensim(v).similarity("w1", "w2"), abs=1e-6)

@@ -13,6 +13,7 @@ A loss module registers itself with::
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
@@ -79,6 +80,12 @@ class LossInfo:
 
 
 REGISTRY: dict[str, LossInfo] = {}
+BUILTIN_MODULES: tuple[str, ...] = ()  # modules that register the shipped losses on import
+
+
+def _load_builtin() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def register(name: str, description: str, params: dict[str, Param] | None = None):
@@ -92,11 +99,13 @@ def register(name: str, description: str, params: dict[str, Param] | None = None
 
 
 def available() -> list[LossInfo]:
+    _load_builtin()
     return sorted(REGISTRY.values(), key=lambda info: info.name)
 
 
 def build_losses(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[ExtraLoss]:
     """Instantiate the configured losses; those at weight 0 are dropped (they change nothing)."""
+    _load_builtin()
     losses = []
     for spec in specs:
         info = REGISTRY.get(spec.name)

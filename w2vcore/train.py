@@ -30,6 +30,7 @@ from .losses import LossSetup, build_losses
 from .sgns import NoiseSampler, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
 
+_POSITION = ("epoch", "chunk", "batch", "chunk_words", "step", "words_done", "pairs_done", "best_val", "bad_epochs")
 VAL_MAX_PAIRS = 100_000  # validation pairs drawn once per run (fixed, so the curve is comparable)
 EARLY_STOP_MIN_DELTA = 1e-4
 
@@ -39,7 +40,9 @@ class TrainState:
     total_words: int  # epochs * training tokens: the denominator of progress and lr decay
     step: int = 0  # optimiser steps
     epoch: int = 0  # current epoch (0-based)
-    chunk: int = 0  # next chunk within the epoch (checkpoints resume here)
+    chunk: int = 0  # current chunk within the epoch
+    batch: int = 0  # next batch within the chunk
+    chunk_words: int = 0  # words_done when the current chunk started
     words_done: int = 0  # training tokens consumed (before subsampling)
     pairs_done: int = 0
     lr: float = 0.0
@@ -194,76 +197,81 @@ class Trainer:
 
     def _run(self, resume: dict | None) -> TrainResult:
         cfg = self.cfg
-        st = TrainState(total_words=cfg.epochs * self.data.n_train_tokens)
-        if resume:
-            self._restore(resume, st)
-        self.state = st
-        self._chunk_rng = self._rng_state()
-        ctx = _Ctx(self.engine, self.loss_gen, st)
-        acc = _Accumulator(self.device)
-        last_log = last_eval = last_ckpt = time.perf_counter()
-        words_at_log = st.words_done
-        pending_eval: dict[str, float] = {}
+        st = self.state = TrainState(total_words=cfg.epochs * self.data.n_train_tokens)
+        self._resume_rng = self._restore(resume, st) if resume else None
+        self._chunk_gen = self.gen.get_state()
+        self._ctx = _Ctx(self.engine, self.loss_gen, st)
+        self._acc = _Accumulator(self.device)
+        self._last_log = self._last_eval = last_ckpt = time.perf_counter()
+        self._words_at_log = st.words_done
 
         while st.epoch < cfg.epochs and st.status == "running":
             for ci, (ids, lens) in enumerate(self.data.chunks("train", cfg.chunk_tokens)):
                 if ci < st.chunk:
                     continue  # resumed mid-epoch: these chunks were done before the checkpoint
-                self._chunk_rng = self._rng_state()
-                centre, context = make_pairs(torch.as_tensor(ids, device=self.device),
-                                             torch.as_tensor(lens, device=self.device),
-                                             self.keep_prob, cfg.window, self.gen)
-                n_pairs = centre.shape[0]
-                n_batches = max(1, -(-n_pairs // cfg.batch_size))
-                chunk_start = st.words_done
-                for g0 in range(0, n_batches, self.threads):
-                    if self.stop.is_set():
-                        st.status = "stopped"  # the checkpoint replays this chunk on resume
-                        st.words_done = chunk_start
-                        break
-                    group = range(g0, min(g0 + self.threads, n_batches))
-                    words = chunk_start + len(ids) * group[-1] / n_batches
-                    st.lr = self._lr(words / max(1, st.total_words))
-                    batches = [(slot, centre[b * cfg.batch_size:(b + 1) * cfg.batch_size],
-                                context[b * cfg.batch_size:(b + 1) * cfg.batch_size]) for slot, b in enumerate(group)]
-                    if self.pool is None:
-                        sums = [self._batch(*batches[0])]
-                    else:  # Hogwild: the group's batches update the shared tables concurrently
-                        sums = list(self.pool.map(lambda a: self._batch(*a), batches))
-                    for (_, c, _), loss_sum in zip(batches, sums):
-                        acc.add("loss/sgns", loss_sum, c.shape[0])
-                        st.pairs_done += c.shape[0]
-                    st.step += len(group)
-                    self._extra_losses(ctx, acc, st, len(group))
-                    now = time.perf_counter()
-                    if now - last_log >= cfg.log_every_s:
-                        st.words_done = int(words)
-                        if now - last_eval >= cfg.eval_every_s:
-                            pending_eval, last_eval = self._evaluate(), now
-                        self._log(acc, st, (st.words_done - words_at_log) / (now - last_log), pending_eval)
-                        pending_eval, last_log, words_at_log = {}, now, st.words_done
+                self._train_chunk(ids, lens)
                 if st.status != "running":
                     break
-                st.words_done = chunk_start + len(ids)
-                st.chunk = ci + 1
-                self._chunk_rng = self._rng_state()
+                st.chunk, st.batch, st.chunk_words = ci + 1, 0, st.words_done
+                self._chunk_gen = self.gen.get_state()
                 if time.perf_counter() - last_ckpt >= cfg.checkpoint_every_s:
                     _call(self.callbacks, "on_checkpoint", st, self.checkpoint())
                     last_ckpt = time.perf_counter()
             if st.status != "running":
                 break
-            self._end_epoch(acc, st)
+            self._end_epoch(st)
             last_ckpt = time.perf_counter()
 
         if st.status == "running":
             st.status = "done"
-        if acc.count("loss/sgns"):
-            self._log(acc, st, 0.0, {})
+        if self._acc.count("loss/sgns"):
+            self._log(st, 0.0, {})
         if st.status == "stopped":
             _call(self.callbacks, "on_checkpoint", st, self.checkpoint())
         return self._finish(st)
 
+    def _train_chunk(self, ids: np.ndarray, lens: np.ndarray) -> None:
+        """Pairs for one chunk, then groups of `threads` batches until done or stopped."""
+        cfg, st, acc = self.cfg, self.state, self._acc
+        if self._resume_rng is not None:  # regenerate the interrupted chunk's pairs exactly
+            self.gen.set_state(self._chunk_gen)
+        centre, context = make_pairs(torch.as_tensor(ids, device=self.device),
+                                     torch.as_tensor(lens, device=self.device),
+                                     self.keep_prob, cfg.window, self.gen)
+        if self._resume_rng is not None:
+            for g, state in zip((*self.gens, self.loss_gen), self._resume_rng):
+                g.set_state(state)
+            self._resume_rng = None
+        n_batches = max(1, -(-centre.shape[0] // cfg.batch_size))
+        for g0 in range(st.batch, n_batches, self.threads):
+            if self.stop.is_set():
+                st.status, st.batch = "stopped", g0  # the checkpoint resumes at this batch
+                return
+            group = range(g0, min(g0 + self.threads, n_batches))
+            st.words_done = st.chunk_words + round(len(ids) * (group[-1] + 1) / n_batches)
+            st.lr = self._lr(st.words_done / max(1, st.total_words))
+            batches = [(slot, centre[b * cfg.batch_size:(b + 1) * cfg.batch_size],
+                        context[b * cfg.batch_size:(b + 1) * cfg.batch_size]) for slot, b in enumerate(group)]
+            if self.pool is None:
+                sums = [self._batch(*batches[0])]
+            else:  # Hogwild: the group's batches update the shared tables concurrently
+                sums = list(self.pool.map(lambda a: self._batch(*a), batches))
+            for (_, c, _), loss_sum in zip(batches, sums):
+                acc.add("loss/sgns", loss_sum, c.shape[0])
+                st.pairs_done += c.shape[0]
+            st.step += len(group)
+            st.batch = group[-1] + 1
+            self._extra_losses(self._ctx, acc, st, len(group))
+            now = time.perf_counter()
+            if now - self._last_log >= cfg.log_every_s:
+                extra = {}
+                if now - self._last_eval >= cfg.eval_every_s:
+                    extra, self._last_eval = self._evaluate(), now
+                self._log(st, (st.words_done - self._words_at_log) / (now - self._last_log), extra)
+                self._last_log, self._words_at_log = now, st.words_done
+
     def _rng_state(self) -> list[torch.Tensor]:
+        """States of the negative-sampling generators (slot 0 also drives pairs) and the losses' one."""
         return [g.get_state() for g in (*self.gens, self.loss_gen)]
 
     def _lr(self, progress: float) -> float:
@@ -287,8 +295,8 @@ class Trainer:
             for key, v in metrics.items():
                 acc.add(key, torch.as_tensor(v).detach(), 1)
 
-    def _log(self, acc, st, words_per_s: float, extra: dict[str, float]) -> None:
-        metrics = acc.flush()
+    def _log(self, st, words_per_s: float, extra: dict[str, float]) -> None:
+        metrics = self._acc.flush()
         sgns = metrics.get("loss/sgns")
         if sgns is not None and not math.isfinite(sgns):
             raise TrainingDiverged(f"the loss became {sgns} at step {st.step} (epoch {st.epoch + 1}); "
@@ -302,7 +310,7 @@ class Trainer:
                         "words_per_s": words_per_s, "pairs": float(st.pairs_done)})
         _call(self.callbacks, "on_step", st, metrics)
 
-    def _end_epoch(self, acc, st) -> None:
+    def _end_epoch(self, st) -> None:
         metrics = self._evaluate()
         metrics["epoch"] = float(st.epoch + 1)
         val = metrics.get("loss/val")
@@ -317,36 +325,37 @@ class Trainer:
                     st.status = "early_stopped"
         _call(self.callbacks, "on_epoch_end", st, metrics)
         st.epoch += 1
-        st.chunk = 0
-        self._chunk_rng = self._rng_state()
+        st.chunk, st.batch, st.chunk_words = 0, 0, st.words_done
+        self._chunk_gen = self.gen.get_state()
         _call(self.callbacks, "on_checkpoint", st, self.checkpoint())
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint(self) -> dict:
+        """Everything needed to resume exactly: tables, optimiser, RNG and position."""
         st = self.state
         return {
             "w_in": self.engine.w_in.detach().cpu().clone(),
             "w_out": self.engine.w_out.detach().cpu().clone(),
             "engine": self.engine.state_dict(),
-            "rng": self._chunk_rng,  # generator states as at the start of chunk `chunk`
-            "epoch": st.epoch, "chunk": st.chunk, "step": st.step, "words_done": st.words_done,
-            "pairs_done": st.pairs_done, "best_val": st.best_val, "bad_epochs": st.bad_epochs,
+            "rng_chunk": self._chunk_gen,  # the pair generator as the current chunk started
+            "rng": self._rng_state(),
+            **{key: getattr(st, key) for key in _POSITION},
         }
 
-    def _restore(self, ck: dict, st: TrainState) -> None:
+    def _restore(self, ck: dict, st: TrainState) -> list[torch.Tensor]:
         if tuple(ck["w_in"].shape) != tuple(self.engine.w_in.shape):
             raise W2VError(f"checkpoint tables are {tuple(ck['w_in'].shape)} but this run needs "
                            f"{tuple(self.engine.w_in.shape)}: the corpus or dim changed since it was saved")
+        if len(ck["rng"]) != len(self.gens) + 1:
+            raise W2VError(f"the checkpoint was written with {len(ck['rng']) - 1} threads; resume with the same number")
         with torch.no_grad():
             self.engine.w_in.copy_(ck["w_in"])
             self.engine.w_out.copy_(ck["w_out"])
         self.engine.load_state_dict(ck.get("engine", {}))
-        if len(ck["rng"]) != len(self.gens) + 1:
-            raise W2VError(f"the checkpoint was written with {len(ck['rng']) - 1} threads; resume with the same number")
-        for g, state in zip([*self.gens, self.loss_gen], ck["rng"]):
-            g.set_state(state)
-        for key in ("epoch", "chunk", "step", "words_done", "pairs_done", "best_val", "bad_epochs"):
+        for key in _POSITION:
             setattr(st, key, ck[key])
+        self.gen.set_state(ck["rng_chunk"])
+        return list(ck["rng"])
 
     def _finish(self, st) -> TrainResult:
         w_in = self.engine.w_in.detach().cpu().numpy().copy()

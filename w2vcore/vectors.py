@@ -160,8 +160,7 @@ class Vectors:
         return search(positive=[b, c], negative=[a], topn=topn)
 
     def _query(self, positive, negative) -> tuple[list[int], list[int]]:
-        positive = [positive] if isinstance(positive, str) else list(positive)
-        negative = [negative] if isinstance(negative, str) else list(negative)
+        positive, negative = ([] if w is None else [w] if isinstance(w, str) else list(w) for w in (positive, negative))
         if not positive and not negative:
             raise W2VError("give at least one word to compare with")
         return [self.get_index(w) for w in positive], [self.get_index(w) for w in negative]

@@ -1,0 +1,130 @@
+"""Runs on disk: the lifecycle a page or script goes through, and what survives a crash."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TokenizerConfig, TrainConfig
+from w2vcore.errors import W2VError
+from w2vcore.runs import RunStore, read_jsonl
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs", tmp_path / "cache")
+
+
+def lee_config(name="lee", path=None, **train) -> RunConfig:
+    from gensim.test.utils import datapath
+
+    source = CorpusSource("text", path or datapath("lee_background.cor"))
+    settings = dict(dim=16, epochs=1, batch_size=512, log_every_s=0.05, checkpoint_every_s=0.2, device="cpu")
+    return RunConfig(name=name, corpus=CorpusConfig(source=source, min_count=3, val_fraction=0.1),
+                     train=TrainConfig(**{**settings, **train}))
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_thread_run_lifecycle(store):
+    run_id = store.create(lee_config())
+    assert store.info(run_id).status == "queued"
+    store.start(run_id, mode="thread")
+    info = store.wait(run_id, timeout=120)
+    assert info.status == "done", info.error
+    assert info.progress == pytest.approx(1.0)
+    rows = store.metrics(run_id)
+    steps = [r for r in rows if r["kind"] == "step"]
+    assert steps and all(isinstance(r["loss/sgns"], float) for r in steps)
+    assert [r for r in rows if r["kind"] == "epoch"][0]["loss/val"] > 0
+    vectors = store.load_vectors(run_id)
+    assert "government" in vectors and vectors.vector_size == 16
+    assert store.config(run_id) == lee_config()
+    assert store.checkpoint_path(run_id).exists()
+    assert [r.id for r in store.list()] == [run_id]
+    store.delete(run_id)
+    assert store.list() == []
+
+
+def test_process_run_stop_resume_and_survive_a_new_store(store, tmp_path):
+    run_id = store.create(lee_config(epochs=500))
+    store.start(run_id)  # a subprocess, like the app does
+    wait_for(lambda: len(store.metrics(run_id)) >= 3)
+    assert store.info(run_id).status == "running"
+    # a fresh store (an app restart) sees the same running run
+    again = RunStore(tmp_path / "runs", tmp_path / "cache")
+    assert again.info(run_id).status == "running"
+    again.stop(run_id)
+    info = store.wait(run_id, timeout=60)
+    assert info.status == "stopped"
+    assert 0 < info.progress < 1
+    assert store.load_vectors(run_id) is not None
+    last_step = store.metrics(run_id)[-1]["step"]
+
+    store.start(run_id, resume=True)
+    wait_for(lambda: store.metrics(run_id)[-1]["step"] > last_step)
+    store.stop(run_id)
+    assert store.wait(run_id, timeout=60).status == "stopped"
+    steps = [r["step"] for r in store.metrics(run_id)]
+    assert steps[0] < last_step < steps[-1]  # metrics continued, not restarted
+
+
+def test_killed_worker_is_marked_failed_and_keeps_metrics(store):
+    run_id = store.create(lee_config(epochs=500))
+    store.start(run_id)
+    wait_for(lambda: len(store.metrics(run_id)) >= 3)
+    pid = json.loads((store.path(run_id) / "status.json").read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: store.info(run_id).status == "failed")
+    info = store.info(run_id)
+    assert "ended unexpectedly" in info.error
+    assert len(read_jsonl(store.path(run_id) / "metrics.jsonl")) >= 3
+
+
+def test_a_running_run_cannot_be_deleted(store):
+    run_id = store.create(lee_config(epochs=500))
+    store.start(run_id, mode="thread")
+    wait_for(lambda: store.info(run_id).status == "running")
+    with pytest.raises(W2VError, match="stop it before deleting"):
+        store.delete(run_id)
+    store.stop(run_id)
+    assert store.wait(run_id).status == "stopped"
+    store.delete(run_id)
+
+
+@pytest.mark.parametrize("bad", ["../escape", "a/b", "", ".hidden", "..", "x" * 200, "/etc"])
+def test_run_ids_cannot_escape_the_runs_folder(store, bad):
+    with pytest.raises(W2VError):
+        store.path(bad)
+
+
+def test_names_become_safe_ids(store):
+    run_id = store.create(lee_config(name="../../etc/passwd <script>"))
+    assert store.path(run_id).parent == store.root
+    assert store.info(run_id).name == "../../etc/passwd <script>"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"\x00\x01\x02binary\x00" * 100, "does not look like text"),
+    (b"word " * 50, "too few distinct words"),
+])
+def test_bad_corpus_fails_the_run_with_a_message(store, tmp_path, content, message):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    run_id = store.create(lee_config(path=str(path)))
+    store.start(run_id, mode="thread")
+    info = store.wait(run_id, timeout=60)
+    assert info.status == "failed"
+    assert message in info.error
+    assert "Traceback" not in info.error and "internal error" not in info.error
