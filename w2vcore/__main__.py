@@ -53,8 +53,6 @@ def _progress_bar():
 
 
 def cmd_train(args, store: RunStore) -> int:
-    from .worker import execute
-
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     tcfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in train_fields and v is not None},
                        losses=tuple(LossSpec(n, _float(w)) for n, w in args.loss))
@@ -63,6 +61,8 @@ def cmd_train(args, store: RunStore) -> int:
                         min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
                         val_fraction=args.val_fraction)
     cfg = RunConfig(name=args.name, corpus=ccfg, train=tcfg, data_dir=args.data_dir)
+    from .worker import execute  # torch is imported only once the settings are known to be valid
+
     run_id = store.create(cfg)
     run_dir = store.path(run_id)
     print(f"run {run_id} in {run_dir}")

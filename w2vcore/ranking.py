@@ -1,0 +1,178 @@
+"""Differentiable ranks and Spearman correlation.
+
+`soft_rank(x, method="pav")` follows Blondel et al. 2020, "Fast Differentiable Sorting
+and Ranking": with z = x / eps and w = (n, n-1, ..., 1), the soft rank is the Euclidean
+projection of z onto the permutahedron of w,
+
+    r(z) = argmin_{mu in P(w)} ||mu - z||^2 = s - v,   s = z sorted descending,
+    v = argmin_{v_1 >= ... >= v_n} ||v - (s - w)||^2    (isotonic regression, PAV),
+
+scattered back to x's order. As eps -> 0 it is the hard rank (1 = smallest, ties
+averaged); as eps grows all ranks shrink towards (n + 1) / 2. Sorting makes it
+O(n log n); PAV itself is O(n). The Jacobian of v is block-averaging over PAV's pooled
+blocks, so the backward pass is g - blockmean(g) in sorted order, also O(n). PAV runs in
+numba on the CPU (GPU tensors take a round trip; for n in the thousands that is cheaper
+than a device kernel launch per block).
+
+`method="sigmoid"` is the course notebook's pairwise soft rank, r_i = 1/2 + sum_j
+sigmoid((x_i - x_j) / eps): O(n^2) time and memory, kept as a reference.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .errors import W2VError
+
+RANK_METHODS = ("pav", "sigmoid")
+SPEARMAN_STRENGTH = 0.02  # default eps of soft_spearman, in standard deviations of `pred` (|rho - exact| < 0.01)
+
+try:
+    from numba import njit
+except ImportError:  # pragma: no cover - numba ships with umap-learn, a requirement
+    njit = None
+
+
+def _jit(fn):
+    return njit(cache=True, nogil=True)(fn) if njit is not None else fn
+
+
+@_jit
+def _project_permutahedron(z):  # pragma: no cover - compiled
+    """Soft ranks of z (float64, (n,)): projection of z onto the permutahedron of (n, ..., 1).
+
+    Returns (ranks in z's order, the descending sort order, PAV block sizes, number of blocks).
+    """
+    n = z.shape[0]
+    order = np.argsort(-z, kind="mergesort")
+    sums = np.empty(n)
+    sizes = np.empty(n, dtype=np.int64)
+    top = -1
+    for i in range(n):  # PAV on y_i = s_i - w_i, pooling while a block does not decrease
+        top += 1
+        sums[top] = z[order[i]] - (n - i)
+        sizes[top] = 1
+        while top > 0 and sums[top - 1] * sizes[top] <= sums[top] * sizes[top - 1]:
+            sums[top - 1] += sums[top]
+            sizes[top - 1] += sizes[top]
+            top -= 1
+    ranks = np.empty(n)
+    pos = 0
+    for b in range(top + 1):
+        mean = sums[b] / sizes[b]
+        for j in range(pos, pos + sizes[b]):
+            ranks[order[j]] = z[order[j]] - mean
+        pos += sizes[b]
+    return ranks, order, sizes, top + 1
+
+
+@_jit
+def _project_backward(g, order, sizes, n_blocks):  # pragma: no cover - compiled
+    """Vector-Jacobian product of the projection: g minus its mean over each PAV block (sorted order)."""
+    out = np.empty(g.shape[0])
+    pos = 0
+    for b in range(n_blocks):
+        total = 0.0
+        for j in range(pos, pos + sizes[b]):
+            total += g[order[j]]
+        mean = total / sizes[b]
+        for j in range(pos, pos + sizes[b]):
+            out[order[j]] = g[order[j]] - mean
+        pos += sizes[b]
+    return out
+
+
+class _SoftRankPAV(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        z = x.detach().to("cpu", torch.float64).numpy() * scale
+        ranks, order, sizes, n_blocks = _project_permutahedron(z)
+        ctx.pav = (order, sizes, n_blocks, scale)
+        return torch.from_numpy(ranks).to(x.device, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        order, sizes, n_blocks, scale = ctx.pav
+        g = grad.detach().to("cpu", torch.float64).numpy()
+        out = _project_backward(np.ascontiguousarray(g), order, sizes, n_blocks) * scale
+        return torch.from_numpy(out).to(grad.device, grad.dtype), None
+
+
+def _check_1d(x: torch.Tensor, name: str) -> None:
+    if x.dim() != 1:
+        raise W2VError(f"{name} must be a 1-D tensor, got shape {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise W2VError(f"{name} is empty")
+
+
+def soft_rank(x: torch.Tensor, regularization_strength: float = 1.0, method: str = "pav") -> torch.Tensor:
+    """(n,) differentiable ascending ranks of the (n,) tensor x: 1 = smallest, hard ranks as eps -> 0.
+
+    regularization_strength (eps) is in the units of x: values closer than about eps are
+    blended. Same device and dtype as x.
+    """
+    _check_1d(x, "x")
+    if not regularization_strength > 0:
+        raise W2VError(f"regularization_strength must be above 0, got {regularization_strength}")
+    if method == "pav":
+        return _SoftRankPAV.apply(x, 1.0 / regularization_strength)
+    if method == "sigmoid":
+        diff = (x.unsqueeze(1) - x.unsqueeze(0)) / regularization_strength  # (n, n) x_i - x_j
+        return 0.5 + torch.sigmoid(diff).sum(1)
+    raise W2VError(f"rank method must be one of {RANK_METHODS}, got {method!r}")
+
+
+def rank(x: torch.Tensor) -> torch.Tensor:
+    """(n,) float64 hard ascending ranks of x with ties averaged, as scipy.stats.rankdata; any device."""
+    _check_1d(x, "x")
+    values, order = torch.sort(x)
+    new = torch.ones_like(values, dtype=torch.bool)
+    new[1:] = values[1:] != values[:-1]
+    group = torch.cumsum(new, 0) - 1  # tie group of each sorted value
+    counts = torch.bincount(group).double()
+    average = torch.cumsum(counts, 0) - (counts - 1) / 2  # mean 1-based position within each group
+    out = torch.empty(x.shape[0], dtype=torch.float64, device=x.device)
+    out[order] = average[group]
+    return out
+
+
+def _pearson(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    a = a - a.mean()
+    b = b - b.mean()
+    return (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12)
+
+
+def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Exact Spearman rank correlation of two (n,) tensors (ties averaged); NaN if either is constant."""
+    if a.shape != b.shape:
+        raise W2VError(f"spearman needs two tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    ra, rb = rank(a.detach()), rank(b.detach().to(a.device))
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(_pearson(ra, rb))
+
+
+def soft_spearman(pred: torch.Tensor, target: torch.Tensor, regularization_strength: float = SPEARMAN_STRENGTH,
+                  method: str = "pav", standardize: bool = True) -> torch.Tensor:
+    """Differentiable Spearman correlation (a 0-d tensor) between (n,) `pred` and `target`.
+
+    pred gets soft ranks; target gets soft ranks too when it requires grad, else exact
+    ranks. With `standardize`, values are scaled to unit standard deviation first, so
+    regularization_strength is in standard deviations and the default suits any scale
+    (cosines early in training spread far less than late).
+    """
+    _check_1d(pred, "pred")
+    if pred.shape != target.shape:
+        raise W2VError(f"pred and target must have one shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    if pred.shape[0] < 2:
+        raise W2VError("Spearman correlation needs at least 2 values")
+    target = target.to(pred.device)
+
+    def ranks(x):
+        if standardize:
+            x = x / x.std().clamp_min(1e-12)
+        return soft_rank(x, regularization_strength, method)
+
+    rp = ranks(pred)
+    rt = ranks(target) if target.requires_grad else rank(target).to(pred.dtype)
+    return _pearson(rp, rt)
