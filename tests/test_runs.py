@@ -128,3 +128,16 @@ def test_bad_corpus_fails_the_run_with_a_message(store, tmp_path, content, messa
     assert info.status == "failed"
     assert message in info.error
     assert "Traceback" not in info.error and "internal error" not in info.error
+
+
+def test_worker_ignores_stray_modules_in_the_callers_folder(store, tmp_path, monkeypatch):
+    """A user's `timeit.py` or `signal.py` next to the app must not be imported by the worker."""
+    here = tmp_path / "cwd"
+    here.mkdir()
+    for name in ("timeit", "signal", "tokenize"):
+        (here / f"{name}.py").write_text("raise SystemExit('shadowed module imported')\n")
+    monkeypatch.chdir(here)
+    run_id = store.create(lee_config())
+    store.start(run_id)
+    info = store.wait(run_id, timeout=120)
+    assert info.status == "done", info.error + (store.path(run_id) / "log.txt").read_text()

@@ -164,8 +164,10 @@ class RunStore:
         pkg_root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
         with open(p / "log.txt", "ab") as log:
+            # cwd = the run folder: `-m` puts cwd on sys.path, and a stray `timeit.py` (say) in the
+            # caller's folder must not shadow a module inside the worker
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, start_new_session=True)
+                                    env=env, cwd=p, start_new_session=True)
         self._set_status(p, pid=proc.pid)
 
     def stop(self, run_id: str) -> None:
