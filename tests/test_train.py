@@ -15,7 +15,7 @@ from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.sgns import NoiseSampler, TorchSGD, alias_table, make_pairs
 from w2vcore.train import train
 
-FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
+FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=1.0, device="cpu", threads=1)
 
 
 @pytest.fixture(scope="session")
