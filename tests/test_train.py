@@ -13,9 +13,12 @@ from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig
 from w2vcore.corpus import encode_corpus, prepare
 from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.sgns import NoiseSampler, TorchSGD, alias_table, make_pairs
+from w2vcore import train as train_module
 from w2vcore.train import train
 
-FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=1.0, device="cpu", threads=1)
+FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=1.0, device="cpu", threads=1,
+            engine="torch")
+both_engines = pytest.mark.parametrize("engine", ["torch", "numba"])
 
 
 @pytest.fixture(scope="session")
@@ -122,9 +125,10 @@ def test_sgd_step_matches_autograd():
 
 
 # ------------------------------------------------------------------- learning
-def test_loss_falls_on_a_real_corpus(lee_data):
+@both_engines
+def test_loss_falls_on_a_real_corpus(lee_data, engine):
     rec = Recorder()
-    train(TrainConfig(**{**FAST, "epochs": 3}), lee_data, [rec])
+    train(TrainConfig(**{**FAST, "epochs": 3, "engine": engine}), lee_data, [rec])
     sgns = [m["loss/sgns"] for m in rec.steps]
     assert sgns[-1] < sgns[0] - 0.5, sgns
     val = [m["loss/val"] for m in rec.epochs]
@@ -141,10 +145,12 @@ def test_adam_option_learns(lee_data):
     assert rec.steps[-1]["loss/sgns"] < rec.steps[0]["loss/sgns"] - 0.5
 
 
-def test_same_seed_same_vectors(lee_data):
-    a = train(TrainConfig(**FAST, seed=7), lee_data).vectors.vectors
-    b = train(TrainConfig(**FAST, seed=7), lee_data).vectors.vectors
-    c = train(TrainConfig(**FAST, seed=8), lee_data).vectors.vectors
+@both_engines
+def test_same_seed_same_vectors(lee_data, engine):
+    fast = {**FAST, "engine": engine}
+    a = train(TrainConfig(**fast, seed=7), lee_data).vectors.vectors
+    b = train(TrainConfig(**fast, seed=7), lee_data).vectors.vectors
+    c = train(TrainConfig(**fast, seed=8), lee_data).vectors.vectors
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -169,7 +175,8 @@ def test_brown_neighbours_make_sense(brown_vectors, word, family):
 
 
 # --------------------------------------------------------------------- control
-def test_stop_signal_ends_the_run_with_vectors_and_checkpoint(lee_data):
+@both_engines
+def test_stop_signal_ends_the_run_with_vectors_and_checkpoint(lee_data, engine):
     stop = threading.Event()
 
     class StopAfterFirstLog(Recorder):
@@ -178,15 +185,16 @@ def test_stop_signal_ends_the_run_with_vectors_and_checkpoint(lee_data):
             stop.set()
 
     rec = StopAfterFirstLog()
-    result = train(TrainConfig(**{**FAST, "epochs": 50}), lee_data, [rec], stop=stop)
+    result = train(TrainConfig(**{**FAST, "epochs": 50, "engine": engine}), lee_data, [rec], stop=stop)
     assert result.state.status == "stopped"
     assert result.state.progress < 0.5
     assert rec.ended is result and len(result.vectors) == len(lee_data.vocab)
     assert rec.checkpoints and rec.checkpoints[-1]["epoch"] == result.state.epoch
 
 
-def test_resume_from_epoch_checkpoint_is_exact(lee_data):
-    cfg = TrainConfig(**{**FAST, "epochs": 2})
+@both_engines
+def test_resume_from_epoch_checkpoint_is_exact(lee_data, engine):
+    cfg = TrainConfig(**{**FAST, "epochs": 2, "engine": engine})
     full = train(cfg, lee_data).vectors.vectors
     stop = threading.Event()
 
@@ -203,15 +211,18 @@ def test_resume_from_epoch_checkpoint_is_exact(lee_data):
     np.testing.assert_allclose(resumed.vectors.vectors, full, atol=1e-6)
 
 
-def test_resume_mid_chunk_is_exact(lee_data):
-    cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256})
+@both_engines
+def test_resume_mid_chunk_is_exact(lee_data, engine, monkeypatch):
+    monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN", 500)
+    cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256, "engine": engine,
+                         "log_every_s": 1e-9})
     full = train(cfg, lee_data).vectors.vectors
     stop = threading.Event()
 
     class StopSoon(Recorder):
         def on_step(self, st, m):
             super().on_step(st, m)
-            if len(self.steps) == 2:
+            if st.step >= 5 and st.batch > 0:  # inside a chunk: the next step sees the stop
                 stop.set()
 
     rec = StopSoon()
@@ -290,9 +301,10 @@ def _dist(vectors, a, b):
     return float(np.linalg.norm(vectors[a] - vectors[b]))
 
 
-@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.025), ("adam", 0.005)])
-def test_extra_loss_at_weight_zero_is_vanilla(lee_data, pull_loss, optimizer, lr):
-    base = dict(FAST, optimizer=optimizer, lr=lr)
+@pytest.mark.parametrize("engine, optimizer, lr", [("torch", "sgd", 0.025), ("numba", "sgd", 0.025),
+                                                   ("torch", "adam", 0.005)])
+def test_extra_loss_at_weight_zero_is_vanilla(lee_data, pull_loss, engine, optimizer, lr):
+    base = dict(FAST, optimizer=optimizer, lr=lr, engine=engine)
     vanilla = train(TrainConfig(**base), lee_data).vectors.vectors
     zero = train(TrainConfig(**base, losses=(LossSpec(pull_loss, 0.0, {"words": "government fire"}),)),
                  lee_data).vectors.vectors
@@ -300,9 +312,10 @@ def test_extra_loss_at_weight_zero_is_vanilla(lee_data, pull_loss, optimizer, lr
 
 
 # SGD steps the extra loss at lr * batch_size (the batch-mean scale), so a 2-row loss needs a small weight
-@pytest.mark.parametrize("optimizer, lr, weight", [("sgd", 0.025, 0.02), ("adam", 0.005, 0.3)])
-def test_extra_loss_moves_the_vectors_and_is_logged(lee_data, pull_loss, optimizer, lr, weight):
-    base = dict(FAST, optimizer=optimizer, lr=lr)
+@pytest.mark.parametrize("engine, optimizer, lr, weight", [("torch", "sgd", 0.025, 0.02), ("numba", "sgd", 0.025, 0.02),
+                                                           ("torch", "adam", 0.005, 0.3)])
+def test_extra_loss_moves_the_vectors_and_is_logged(lee_data, pull_loss, engine, optimizer, lr, weight):
+    base = dict(FAST, optimizer=optimizer, lr=lr, engine=engine)
     vanilla = train(TrainConfig(**base), lee_data).vectors
     rec = Recorder()
     pulled = train(TrainConfig(**base, losses=(LossSpec(pull_loss, weight, {"words": "government fire"}),)),
@@ -318,3 +331,15 @@ def test_unknown_loss_and_parameter_are_refused(lee_data, pull_loss):
         train(TrainConfig(**FAST, losses=(LossSpec("nope", 0.1),)), lee_data)
     with pytest.raises(W2VError, match="no parameter"):
         train(TrainConfig(**FAST, losses=(LossSpec(pull_loss, 0.1, {"colour": 1}),)), lee_data)
+
+
+def test_auto_engine_picks_the_kernel_on_cpu_sgd_only():
+    from w2vcore.train import resolve_engine
+
+    cpu = torch.device("cpu")
+    assert resolve_engine(TrainConfig(), cpu) == "numba"
+    assert resolve_engine(TrainConfig(optimizer="adam", lr=0.001), cpu) == "torch"
+    assert resolve_engine(TrainConfig(engine="torch"), cpu) == "torch"
+    assert resolve_engine(TrainConfig(), torch.device("cuda")) == "torch"
+    with pytest.raises(W2VError, match="numba engine"):
+        resolve_engine(TrainConfig(engine="numba", optimizer="adam", lr=0.001), cpu)

@@ -18,7 +18,7 @@ SOURCE_KINDS = ("default", "text", "brown")
 SENTENCE_MODES = ("line", "punct")
 OPTIMIZERS = ("sgd", "adam")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-ENGINES = ("auto", "torch")
+ENGINES = ("auto", "torch", "numba")
 
 
 def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
@@ -110,7 +110,7 @@ class TrainConfig:
     optimizer: str = "sgd"  # "sgd" (word2vec's schedule) or "adam" (as in the notebooks)
     seed: int = 1  # one seed fixes init, subsampling, windows, negatives and batch order
     device: str = "auto"  # auto -> cuda, then mps, then cpu
-    engine: str = "auto"  # how the SGNS update runs; "torch" works on every device
+    engine: str = "auto"  # "numba": fused CPU kernel (SGD); "torch": any device; auto = numba on CPU SGD, else torch
     threads: int = 0  # CPU SGD worker threads updating the tables Hogwild-style; 0 = one per core, 1 = bit-reproducible
     chunk_tokens: int = 1 << 20  # corpus tokens moved to the device at a time
     log_every_s: float = 0.5  # seconds between logged metric lines (one host sync each)

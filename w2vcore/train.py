@@ -14,6 +14,7 @@ Event is checked every step; the run then ends as "stopped" with its vectors.
 from __future__ import annotations
 
 import math
+import importlib.util
 import os
 import threading
 import time
@@ -27,13 +28,17 @@ import torch
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
 from .losses import LossSetup, build_losses
-from .sgns import NoiseSampler, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
+from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
 
 _POSITION = ("epoch", "chunk", "batch", "chunk_words", "step", "words_done", "pairs_done", "best_val", "bad_epochs")
 VAL_MAX_PAIRS = 100_000  # validation pairs drawn once per run (fixed, so the curve is comparable)
 VAL_BATCH = 16_384  # pairs scored at a time for the validation loss
 EVAL_MAX_SHARE_INV = 10  # wait at least 10x an evaluation's cost before the next one
+KERNEL_SPAN_TOKENS = 100_000  # at most this many tokens per call into the Numba kernel (~0.1-0.5 s of work)
+KERNEL_SPANS_PER_EPOCH = 100  # at least this many calls per epoch, so small corpora still log and mix in extra losses
+KERNEL_MIN_SPAN = 2_000
+MAX_EXTRA_APPLY = 8  # extra-loss applications between two engine calls; more due steps are folded in
 EARLY_STOP_MIN_DELTA = 1e-4
 
 
@@ -109,6 +114,19 @@ def resolve_threads(cfg: TrainConfig, device: torch.device) -> int:
                                      else os.cpu_count() or 1, 16))
 
 
+def resolve_engine(cfg: TrainConfig, device: torch.device) -> str:
+    """'auto' picks the fused Numba kernel for SGD on the CPU, and torch everywhere else."""
+    if cfg.engine == "torch":
+        return "torch"
+    fits = device.type == "cpu" and cfg.optimizer == "sgd"
+    if cfg.engine == "numba":
+        if not fits:
+            raise W2VError("the numba engine runs word2vec's SGD on the CPU; use optimizer='sgd' and device='cpu', "
+                           "or engine='torch'")
+        return "numba"
+    return "numba" if fits and importlib.util.find_spec("numba") is not None else "torch"
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: Any, callbacks: Sequence[Any] = (),
                  stop: threading.Event | None = None, data_dir: str | None = None):
@@ -119,8 +137,13 @@ class Trainer:
         vocab_size = len(data.vocab)
         w_in, w_out = init_tables(vocab_size, cfg.dim, cfg.seed, self.device)
         self.engine = make_engine(cfg.optimizer, w_in, w_out, cfg.lr)
+        self.engine_name = resolve_engine(cfg, self.device)
         self.threads = resolve_threads(cfg, self.device)
-        self.pool = ThreadPoolExecutor(self.threads, "w2v-sgns") if self.threads > 1 else None
+        self.pool = None
+        if self.engine_name == "numba":
+            self._kernel_tables()
+        elif self.threads > 1:
+            self.pool = ThreadPoolExecutor(self.threads, "w2v-sgns")
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed)  # subsampling, windows, order
         self.gens = [self.gen] + [torch.Generator(self.device).manual_seed(cfg.seed * 7919 + slot)
                                   for slot in range(1, self.threads)]  # negatives, one per Hogwild slot
@@ -235,6 +258,8 @@ class Trainer:
 
     def _train_chunk(self, ids: np.ndarray, lens: np.ndarray) -> None:
         """Pairs for one chunk, then groups of `threads` batches until done or stopped."""
+        if self.engine_name == "numba":
+            return self._kernel_chunk(ids, lens)
         cfg, st, acc = self.cfg, self.state, self._acc
         if self._resume_rng is not None:  # regenerate the interrupted chunk's pairs exactly
             self.gen.set_state(self._chunk_gen)
@@ -265,15 +290,57 @@ class Trainer:
             st.step += len(group)
             st.batch = group[-1] + 1
             self._extra_losses(self._ctx, acc, st, len(group))
-            now = time.perf_counter()
-            if now - self._last_log >= cfg.log_every_s:
-                extra = {}
-                if now >= self._next_eval:
-                    extra = self._evaluate()
-                    cost = time.perf_counter() - now  # evaluation never takes more than ~10% of the time
-                    self._next_eval = now + max(cfg.eval_every_s, EVAL_MAX_SHARE_INV * cost)
-                self._log(st, (st.words_done - self._words_at_log) / (now - self._last_log), extra)
-                self._last_log, self._words_at_log = now, st.words_done
+            self._maybe_log()
+
+    def _kernel_chunk(self, ids: np.ndarray, lens: np.ndarray) -> None:
+        """The fused CPU engine: spans of whole sentences, each one call into the Numba kernel."""
+        from .kernel import train_span
+
+        cfg, st = self.cfg, self.state
+        starts = np.zeros(len(lens) + 1, np.int64)
+        np.cumsum(lens, out=starts[1:])
+        span = int(np.clip(self.data.n_train_tokens // KERNEL_SPANS_PER_EPOCH, KERNEL_MIN_SPAN, KERNEL_SPAN_TOKENS))
+        cuts = np.searchsorted(starts, np.arange(span, len(ids), span))
+        bounds = np.unique(np.concatenate([[0], cuts, [len(lens)]]))
+        for k in range(st.batch, len(bounds) - 1):
+            if self.stop.is_set():
+                st.status, st.batch = "stopped", k  # the checkpoint resumes at this span
+                return
+            s0, s1 = bounds[k], bounds[k + 1]
+            t0, t1 = starts[s0], starts[s1]
+            lr0 = self._lr((st.chunk_words + t0) / max(1, st.total_words))
+            lr1 = self._lr((st.chunk_words + t1) / max(1, st.total_words))
+            seed = int(np.random.SeedSequence([cfg.seed, st.epoch, st.chunk, k]).generate_state(1)[0])
+            loss, pairs = train_span(self._np_in, self._np_out, ids[t0:t1], lens[s0:s1], self._keep_np,
+                                     self._accept, self._alias, cfg.window, cfg.negative, lr0, lr1, seed,
+                                     self.threads, scale=1.0 - self.alpha)
+            self._acc.add("loss/sgns", torch.tensor(loss, dtype=torch.float64), pairs)
+            st.pairs_done += pairs
+            st.words_done, st.lr, st.batch = int(st.chunk_words + t1), (lr0 + lr1) / 2, k + 1  # extra losses: mid-span lr
+            steps = max(1, round(pairs / cfg.batch_size))  # in batches of batch_size pairs, as the torch engine counts
+            st.step += steps
+            self._extra_losses(self._ctx, self._acc, st, steps)
+            self._maybe_log()
+
+    def _kernel_tables(self) -> None:
+        """numpy views sharing memory with the torch tables, so extra losses update the same rows."""
+        self._np_in, self._np_out = self.engine.w_in.numpy(), self.engine.w_out.numpy()
+        self._keep_np = np.ascontiguousarray(self.data.keep_prob, dtype=np.float32)
+        accept, alias = alias_table(np.asarray(self.data.noise, dtype=np.float64))
+        self._accept, self._alias = accept.astype(np.float32), alias.astype(np.int32)
+        self.engine.batch_size = self.cfg.batch_size  # extra losses step on the batch-mean scale
+
+    def _maybe_log(self) -> None:
+        st, now = self.state, time.perf_counter()
+        if now - self._last_log < self.cfg.log_every_s:
+            return
+        extra = {}
+        if now >= self._next_eval:
+            extra = self._evaluate()
+            cost = time.perf_counter() - now  # evaluation never takes more than ~10% of the time
+            self._next_eval = now + max(self.cfg.eval_every_s, EVAL_MAX_SHARE_INV * cost)
+        self._log(st, (st.words_done - self._words_at_log) / (now - self._last_log), extra)
+        self._last_log, self._words_at_log = now, st.words_done
 
     def _rng_state(self) -> list[torch.Tensor]:
         """States of the negative-sampling generators (slot 0 also drives pairs) and the losses' one."""
@@ -289,16 +356,16 @@ class Trainer:
         return self.engine.step(centre, context, neg, self.state.lr, 1.0 - self.alpha)
 
     def _extra_losses(self, ctx, acc, st, group: int) -> None:
-        """Losses due within the last `group` steps; one application stands for all of them."""
+        """Losses due within the last `group` steps, each applied (up to MAX_EXTRA_APPLY times) with fresh samples."""
         for loss in self.losses:
-            due = sum(1 for k in range(st.step - group + 1, st.step + 1) if k % loss.every == 0)
-            if not due:
-                continue
-            value, metrics = loss.loss(ctx)
-            self.engine.apply_extra(loss.weight * due * value, st.lr)
-            acc.add(f"loss/{loss.name}", value.detach(), 1)
-            for key, v in metrics.items():
-                acc.add(key, torch.as_tensor(v).detach(), 1)
+            due = (st.step // loss.every) - ((st.step - group) // loss.every)
+            n_apply = min(due, MAX_EXTRA_APPLY)
+            for _ in range(n_apply):
+                value, metrics = loss.loss(ctx)
+                self.engine.apply_extra(loss.weight * (due / n_apply) * value, st.lr)
+                acc.add(f"loss/{loss.name}", value.detach(), 1)
+                for key, v in metrics.items():
+                    acc.add(key, torch.as_tensor(v).detach(), 1)
 
     def _log(self, st, words_per_s: float, extra: dict[str, float]) -> None:
         metrics = self._acc.flush()
