@@ -7,7 +7,7 @@ that machine noise hits both; the table reports medians and min-max spread.
 Throughput is corpus words x epochs / training seconds (vocabulary building and
 corpus encoding excluded for both).
 
-    python bench/bench_gensim.py [--epochs 5] [--repeats 3] [--workers 2] [--batch-size 4096]
+    python bench/bench_gensim.py [--epochs 5] [--repeats 3] [--workers 2] [--engine torch|numba]
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def run_gensim(corpus: Path, args, seed: int) -> tuple[float, Vectors]:
 
 def run_ours(data, args, seed: int) -> tuple[float, Vectors]:
     cfg = TrainConfig(dim=args.dim, window=5, negative=5, epochs=args.epochs, batch_size=args.batch_size,
-                      seed=seed, device="cpu", log_every_s=5.0, eval_every_s=1e9, checkpoint_every_s=1e9)
+                      seed=seed, device="cpu", engine=args.engine, log_every_s=5.0, eval_every_s=1e9, checkpoint_every_s=1e9)
     t = time.perf_counter()
     result = train(cfg, data)
     return time.perf_counter() - t, result.vectors
@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
+    ap.add_argument("--engine", choices=["torch", "numba"], default="torch", help="w2vcore engine to measure")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"{DATA} not found: the benchmark needs ../shared/data (Brown, word-similarity sets)")
@@ -96,7 +97,7 @@ def main() -> None:
         data = prepare(encode_corpus(CorpusSource("text", str(corpus)), TokenizerConfig(), cache), CorpusConfig())
         bench = load_benchmarks(DATA)
         print(f"corpus: {n_words:,} tokens, vocabulary {len(data.vocab):,} (min_count=5); epochs={args.epochs}, "
-              f"gensim workers={args.workers}, ours batch={args.batch_size}, torch threads="
+              f"gensim workers={args.workers}, ours engine={args.engine} batch={args.batch_size}, torch threads="
               f"{__import__('torch').get_num_threads()}")
         results: dict[str, dict[str, list[float]]] = {"gensim": {}, "w2vcore": {}}
         for rep in range(args.repeats):
