@@ -1,10 +1,30 @@
 """Word2Vec Lab: the Streamlit entry point. Run with `streamlit run app.py`.
 
-Pages live in pages/; this file only sets up navigation and the shared run store.
+This file only sets up navigation and the sidebar run picker; each page is a file in
+pages/, and the helpers they share (pages/common.py, panels.py, charts.py, ...) are
+plain modules, not pages.
 """
 import streamlit as st
 
-st.set_page_config(page_title="Word2Vec Lab", page_icon="🧭", layout="wide")
+from pages.common import sidebar_run_picker
 
-nav = st.navigation([st.Page("pages/home.py", title="Runs", icon="🏠", default=True)])
+st.set_page_config(page_title="Word2Vec Lab", page_icon=":material/hub:", layout="wide")
+
+# URL paths deliberately differ from the file names: Streamlit still knows the legacy
+# pages/-folder mode, which would run e.g. pages/train.py on its own (without this file,
+# so without the sidebar) for a request of /train before st.navigation has run once.
+nav = st.navigation({
+    "Lab": [
+        st.Page("pages/home.py", title="Runs", icon=":material/home:", default=True, url_path="runs"),
+        st.Page("pages/data.py", title="Data", icon=":material/menu_book:", url_path="corpus"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training"),
+    ],
+    "Inspect": [
+        st.Page("pages/explore.py", title="Explore", icon=":material/explore:", url_path="embeddings"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="comparison"),
+        st.Page("pages/sweep.py", title="α sweep", icon=":material/tune:", url_path="alpha-sweep"),
+        st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="downloads"),
+    ],
+})
+sidebar_run_picker()
 nav.run()

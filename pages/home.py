@@ -1,66 +1,128 @@
-"""Home: what the lab does, the runs on disk, and a one-click quick demo."""
+"""Home: what the lab does, one-click presets, and the runs on disk."""
 import time
 
 import pandas as pd
 import streamlit as st
 
-from w2vcore.config import CorpusConfig, RunConfig, TrainConfig
+from pages import analysis, common, settings
+from w2vcore import losses
 from w2vcore.errors import W2VError
-from w2vcore.runs import RunStore
-
-
-@st.cache_resource
-def store() -> RunStore:
-    return RunStore()
-
-
-def age(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f} {unit} ago"
-    return "just now"
-
 
 st.title("Word2Vec Lab")
 st.markdown(
-    "Train skip-gram word2vec embeddings on a corpus of your choice and inspect what they learn. "
-    "Runs train in the background and survive page refreshes; their curves, vectors and checkpoints "
-    "are kept on disk. Extra losses (human-similarity alignment, debiasing, value alignment) plug "
-    "into the same engine."
+    "Train skip-gram word2vec embeddings on a corpus of your choice and watch them learn, live. "
+    "Runs train in the background and live on disk, so closing or refreshing the page never loses one. "
+    "Then look inside: nearest neighbours, analogies, maps of the embedding space, and side-by-side "
+    "comparisons of two runs, e.g. with and without an extra loss that aligns them with human judgements."
 )
 
-runs = store()
-if st.button("Quick demo: built-in corpus, 2 epochs", type="primary",
-             help="gensim's bundled Wikipedia sample + Lee corpus (~0.5M tokens), works offline"):
-    cfg = RunConfig(name="quick-demo", corpus=CorpusConfig(), train=TrainConfig(epochs=2))
+
+def start(configs) -> None:
     try:
-        run_id = runs.create(cfg)
-        runs.start(run_id)
-        st.toast(f"started {run_id}")
+        common.launch(configs)
     except W2VError as e:
         st.error(str(e))
+        return
+    st.switch_page("pages/train.py")
 
 
-@st.fragment(run_every=2.0)
-def run_table() -> None:
+s = common.settings()
+registered = {info.name for info in losses.available()}
+things = settings.things_folder(s["data_dir"])
+
+st.subheader("Start from a preset")
+demo, notebook, twin = st.columns(3)
+with demo.container(border=True):
+    st.markdown("**Quick demo**  \nThe built-in offline corpus (gensim's Wikipedia sample + Lee, ~0.5M tokens), "
+                "50 dimensions, 5 epochs, 5% held out for a validation curve. About 30 s on a laptop CPU.")
+    if st.button("Start the quick demo", type="primary", key="preset.demo"):
+        start([settings.preset_config("quick-demo", settings.QUICK_DEMO)])
+with notebook.container(border=True):
+    st.markdown("**Reproduce the notebook**  \nAdam (lr 0.001), 100 dimensions, window 5, 5 negatives, "
+                "min_count 5, 5 epochs, batch 4,096, a–z tokens, on the built-in corpus. The notebook's exact "
+                "epochs and batch size are not recorded here: these two are our choice. Adam trains much "
+                "slower than SGD here: expect minutes.")
+    if st.button("Train with the notebook's settings", key="preset.notebook"):
+        start([settings.preset_config("notebook", settings.NOTEBOOK)])
+with twin.container(border=True):
+    st.markdown("**Vanilla vs RSR on THINGS**  \nTwo runs identical except REG_STRENGTH "
+                f"(0 and {settings.RSR_DEFAULT_WEIGHT}), aligning cosine similarities with THINGS human "
+                "similarity; THINGS multi-word concepts become single tokens.")
+    missing = []
+    if "rsr" not in registered:
+        missing.append("the RSR loss is not in this version of w2vcore yet")
+    if things is None:
+        missing.append("no THINGS folder: set the reference data folder on the Data page (or `W2V_DATA_DIR`) "
+                       f"to a folder with `things/{settings.THINGS_FILES[0]}` and `things/{settings.THINGS_FILES[1]}`")
+    if missing:
+        st.caption("Not available: " + "; ".join(missing) + ".")
+    elif st.button("Start the twin", key="preset.things"):
+        start(settings.things_twin(s["data_dir"], settings.things_phrases(things)))
+
+st.subheader("Runs")
+any_active = any(r.active for r in common.store().list())
+
+
+@st.fragment(run_every=2.0 if any_active else None)
+def runs_table() -> None:
+    runs = common.store()
     infos = runs.list()
     if not infos:
-        st.info(f"No runs yet in {runs.root}. Start the quick demo above, or use "
+        st.info(f"No runs yet in `{runs.root}`. Start a preset above, set up a run on the Train page, or use "
                 "`python -m w2vcore train --corpus default` on the command line.")
         return
     now = time.time()
-    rows = [{"run": r.id, "status": r.status, "progress": r.progress,
-             "loss/sgns": r.last.get("loss/sgns"), "words/s": r.last.get("words_per_s"),
-             "age": age(now - r.created), "error": r.error} for r in infos]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True,
-                 column_config={"progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0),
-                                "loss/sgns": st.column_config.NumberColumn(format="%.3f"),
-                                "words/s": st.column_config.NumberColumn(format="%.0f")})
-    active = [r.id for r in infos if r.active]
-    if active:
-        choice = st.selectbox("Running", active)
-        if st.button("Stop", help="the run saves a checkpoint and its vectors, then ends as 'stopped'"):
-            runs.stop(choice)
+    rows = []
+    for r in infos:
+        m = common.metrics(r.id)
+        rows.append({"name": r.name, "status": r.status, "progress": r.progress,
+                     "loss/sgns": analysis.latest(m, "loss/sgns"), "loss/val": analysis.latest(m, "loss/val"),
+                     "words/s": round(analysis.progress_summary(r.progress, m)["words_per_s"] or 0) or None,
+                     "trained": analysis.duration(analysis.latest(m, "time")), "age": analysis.age(now - r.created),
+                     "error": r.error, "id": r.id})
+    table = st.dataframe(
+        pd.DataFrame(rows), hide_index=True, on_select="rerun", selection_mode="multi-row", key="home.table",
+        column_config={"progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+                       "loss/sgns": st.column_config.NumberColumn(format="%.3f"),
+                       "loss/val": st.column_config.NumberColumn(format="%.3f"),
+                       "words/s": st.column_config.NumberColumn(format="localized"),
+                       "error": st.column_config.TextColumn(width="large")})
+    chosen = [infos[i] for i in table.selection.rows if i < len(infos)]
+    if not chosen:
+        st.caption("Select rows to watch, stop, resume or delete runs. The sidebar picks the runs the other "
+                   "pages show.")
+        return
+    actions(chosen)
 
 
-run_table()
+def actions(chosen) -> None:
+    runs = common.store()
+    pick, stop, resume, delete = st.columns(4)
+    if pick.button(f"Show {len(chosen)} in the sidebar", icon=":material/visibility:", key="home.pick"):
+        common.select([r.id for r in chosen])
+        st.rerun(scope="app")
+    active = [r for r in chosen if r.active]
+    if stop.button("Stop", icon=":material/stop_circle:", disabled=not active, key="home.stop",
+                   help="running runs save a checkpoint and their vectors, then end as 'stopped'"):
+        for r in active:
+            runs.stop(r.id)
+    resumable = [r for r in chosen if r.status in ("stopped", "failed") and runs.checkpoint_path(r.id).exists()]
+    if resume.button("Resume", icon=":material/play_arrow:", disabled=not resumable, key="home.resume",
+                     help="continue stopped or crashed runs from their last checkpoint"):
+        try:
+            for r in resumable:
+                runs.start(r.id, resume=True)
+        except W2VError as e:
+            st.error(str(e))
+        common.select([r.id for r in resumable])
+        st.rerun(scope="app")
+    finished = [r for r in chosen if not r.active]
+    with delete.popover("Delete", icon=":material/delete:", disabled=not finished):
+        st.write(f"Delete {len(finished)} run(s) and their files? This cannot be undone.")
+        if st.button("Delete for good", type="primary", key="home.delete"):
+            for r in finished:
+                runs.delete(r.id)
+            st.rerun(scope="app")
+
+
+runs_table()

@@ -1,0 +1,248 @@
+"""Pure computations behind the pages: metric tables, smoothing, progress, projections,
+alignment and neighbour overlap. No streamlit: pages call these, `charts` draws the results.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from w2vcore.errors import NotInstalled, W2VError
+
+BOOKKEEPING = ("kind", "step", "time", "lr", "progress", "epoch", "words_per_s", "pairs")  # not curves
+CURVE_ORDER = ("loss/sgns", "loss/val", "loss/total")  # shown first, then other loss/*, then the rest
+MAX_POINTS = 5000  # projections beyond this are computed on a sample
+
+
+# ------------------------------------------------------------------ metrics
+def metrics_frame(rows: list[dict]) -> pd.DataFrame:
+    """Metric rows (from RunStore.metrics) as a frame with every key a column, in logged order."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["kind", "step", "time", "epoch"])
+
+
+def curve_keys(frames: Sequence[pd.DataFrame]) -> list[str]:
+    """Plottable metric names present in any frame: losses first, then other keys (rsr/*, eval/*)."""
+    present = {c for f in frames for c in f.columns if c not in BOOKKEEPING and f[c].notna().any()}
+    first = [k for k in CURVE_ORDER if k in present]
+    losses = sorted(k for k in present if k.startswith("loss/") and k not in first)
+    return first + losses + sorted(present - set(first) - set(losses))
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average; NaN entries are skipped (and stay NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    if weight <= 0:
+        return values
+    out = np.full_like(values, np.nan)
+    last, norm = 0.0, 0.0
+    for i, v in enumerate(values):
+        if math.isnan(v):
+            continue
+        last = weight * last + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out[i] = last / norm
+    return out
+
+
+def curve(frame: pd.DataFrame, key: str, x: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of one metric, NaN rows dropped. Step rows and epoch rows are merged in order."""
+    if key not in frame.columns or x not in frame.columns:
+        return np.array([]), np.array([])
+    rows = frame[[x, key]].dropna()
+    return rows[x].to_numpy(dtype=float), rows[key].to_numpy(dtype=float)
+
+
+def progress_summary(progress: float, rows: list[dict]) -> dict[str, float | None]:
+    """Elapsed seconds, ETA seconds and recent words/s of a run from its metric rows."""
+    steps = [r for r in rows if r.get("kind") == "step"]
+    elapsed = float(rows[-1]["time"]) if rows else 0.0
+    speeds = [r["words_per_s"] for r in steps[-5:] if r.get("words_per_s")]
+    eta = elapsed * (1 - progress) / progress if 0 < progress < 1 else None
+    return {"elapsed": elapsed, "eta": eta, "words_per_s": float(np.mean(speeds)) if speeds else None}
+
+
+def latest(rows: list[dict], key: str) -> float | None:
+    """The last logged value of `key`, or None."""
+    for r in reversed(rows):
+        if key in r and r[key] is not None and not (isinstance(r[key], float) and math.isnan(r[key])):
+            return float(r[key])
+    return None
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def rate(words_per_s: float) -> str:
+    """320 words/s, 33k words/s, 1.2M words/s."""
+    if words_per_s >= 1e6:
+        return f"{words_per_s / 1e6:.1f}M words/s"
+    if words_per_s >= 1e4:
+        return f"{words_per_s / 1e3:.0f}k words/s"
+    return f"{words_per_s:,.0f} words/s"
+
+
+def age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit} ago"
+    return "just now"
+
+
+# ------------------------------------------------------------------ configs
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"train": {"dim": 100}} -> {"train.dim": 100}; extra losses are keyed by their name."""
+    out = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if key == "losses" and isinstance(value, (list, tuple)):
+            for spec in value:
+                out.update(flatten({k: v for k, v in spec.items() if k != "name"}, f"{name}.{spec['name']}."))
+        elif isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def config_diff(a: dict[str, Any], b: dict[str, Any], only_different: bool = True) -> pd.DataFrame:
+    """Settings of two configs side by side (as strings), by default only those that differ."""
+    fa, fb = flatten(a), flatten(b)
+    rows = []
+    for key in sorted(set(fa) | set(fb)):
+        va, vb = fa.get(key, "—"), fb.get(key, "—")
+        if only_different and va == vb:
+            continue
+        rows.append({"setting": key, "A": str(va), "B": str(vb)})
+    return pd.DataFrame(rows, columns=["setting", "A", "B"])
+
+
+def sweep_axis(configs: dict[str, dict[str, Any]]) -> tuple[str, dict[str, float]]:
+    """(loss name, run id -> weight) when the runs' configs differ only in one extra loss's weight.
+
+    A run without that loss counts as weight 0. Raises W2VError saying what else differs.
+    """
+    if len(configs) < 2:
+        raise W2VError("a sweep needs at least two runs")
+    flat = {run: flatten(cfg) for run, cfg in configs.items()}
+    keys = set().union(*flat.values())
+    differing = sorted(k for k in keys if k != "name" and len({str(f.get(k)) for f in flat.values()}) > 1)
+    weights = [k for k in differing if k.startswith("train.losses.") and k.endswith(".weight")]
+    losses = {k.split(".")[2] for k in weights}
+    # a loss's parameters may be absent from a run without that loss, but must agree where present
+    others = [k for k in differing if k not in weights
+              and (not k.startswith("train.losses.") or len({str(f[k]) for f in flat.values() if k in f}) > 1)]
+    if len(losses) != 1 or others:
+        raise W2VError("these runs are not a sweep: they differ in "
+                       + (", ".join(others or differing) or "nothing but their names"))
+    loss = losses.pop()
+    return loss, {run: float(f.get(f"train.losses.{loss}.weight", 0.0)) for run, f in flat.items()}
+
+
+# ------------------------------------------------------------------ words
+def parse_words(text: str) -> list[str]:
+    """Words separated by commas, spaces or new lines, in order, without repeats."""
+    words = text.replace(",", " ").split()
+    return list(dict.fromkeys(words))
+
+
+def split_known(words: Sequence[str], vocab: dict[str, int]) -> tuple[list[str], list[str]]:
+    """(known, unknown) keeping order."""
+    return [w for w in words if w in vocab], [w for w in words if w not in vocab]
+
+
+def sample_words(words: Sequence[str], limit: int = MAX_POINTS, seed: int = 0) -> tuple[list[str], bool]:
+    """At most `limit` words (a seeded uniform sample, order kept) and whether sampling happened."""
+    if len(words) <= limit:
+        return list(words), False
+    keep = np.sort(np.random.default_rng(seed).choice(len(words), limit, replace=False))
+    return [words[i] for i in keep], True
+
+
+# ------------------------------------------------------------------ projections
+def project(matrix: np.ndarray, method: str = "pca", seed: int = 0, n_neighbors: int = 15,
+            min_dist: float = 0.1) -> np.ndarray:
+    """(n, d) vectors -> (n, 2) coordinates by PCA or UMAP (cosine metric on unit vectors)."""
+    n = len(matrix)
+    if n < 3:
+        raise W2VError(f"a projection needs at least 3 words, got {n}")
+    unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(unit)
+    if method != "umap":
+        raise W2VError(f"projection method must be 'pca' or 'umap', got {method!r}")
+    try:
+        import umap
+    except ImportError:
+        raise NotInstalled("umap-learn", "the UMAP projection") from None
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=min_dist, metric="cosine",
+                        random_state=seed, n_jobs=1)
+    return reducer.fit_transform(unit)
+
+
+def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """`source` (n, d) rotated (orthogonally) onto `target` (n, d); rows are unit-normalised first."""
+    from scipy.linalg import orthogonal_procrustes
+
+    a = target / np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-12)
+    b = source / np.maximum(np.linalg.norm(source, axis=1, keepdims=True), 1e-12)
+    if a.shape[1] != b.shape[1]:  # different dims: pad the smaller with zeros (an isometric embedding)
+        d = max(a.shape[1], b.shape[1])
+        a, b = (np.pad(m, ((0, 0), (0, d - m.shape[1]))) for m in (a, b))
+    rotation, _ = orthogonal_procrustes(b, a)
+    return b @ rotation
+
+
+def aligned_pca(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both (n, d) sets in A's 2-D PCA plane after rotating B onto A; plus the per-word cosine (n,)
+    between A and aligned B (how far each word moved)."""
+    from sklearn.decomposition import PCA
+
+    b_aligned = procrustes(b, a)
+    a_unit = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    if a_unit.shape[1] < b_aligned.shape[1]:
+        a_unit = np.pad(a_unit, ((0, 0), (0, b_aligned.shape[1] - a_unit.shape[1])))
+    pca = PCA(n_components=2, random_state=0).fit(a_unit)
+    cos = np.einsum("ij,ij->i", a_unit, b_aligned)
+    return pca.transform(a_unit), pca.transform(b_aligned), cos
+
+
+# ------------------------------------------------------------------ neighbours
+def jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa or sb else float("nan")
+
+
+def top_k(unit: np.ndarray, rows: np.ndarray, k: int, batch: int = 512) -> np.ndarray:
+    """(len(rows), k) indices of the k nearest rows of `unit` (V, d) by cosine, the query itself excluded."""
+    out = np.empty((len(rows), k), dtype=np.int64)
+    for s in range(0, len(rows), batch):
+        q = rows[s:s + batch]
+        scores = unit[q] @ unit.T  # (B, V)
+        scores[np.arange(len(q)), q] = -np.inf
+        part = np.argpartition(-scores, k, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1)
+        out[s:s + batch] = np.take_along_axis(part, order, axis=1)
+    return out
+
+
+def neighbour_overlap(words: Sequence[str], keys_a: Sequence[str], unit_a: np.ndarray, keys_b: Sequence[str],
+                      unit_b: np.ndarray, k: int = 10) -> np.ndarray:
+    """(len(words),) Jaccard@k of each word's k nearest neighbours in A and in B (words known to both)."""
+    index_a = {w: i for i, w in enumerate(keys_a)}
+    index_b = {w: i for i, w in enumerate(keys_b)}
+    rows_a = np.array([index_a[w] for w in words])
+    rows_b = np.array([index_b[w] for w in words])
+    na, nb = top_k(unit_a, rows_a, k), top_k(unit_b, rows_b, k)
+    return np.array([jaccard([keys_a[i] for i in ra], [keys_b[i] for i in rb]) for ra, rb in zip(na, nb)])

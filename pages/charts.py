@@ -1,0 +1,136 @@
+"""Plotly figure builders: data in, figure out, no streamlit inside."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from .analysis import curve, smooth
+
+PALETTE = qualitative.Plotly
+LABEL_LIMIT = 150  # projections with at most this many words print them next to the points
+X_TITLES = {"epoch": "epoch", "step": "optimiser step", "time": "seconds"}
+
+
+def _layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def zipf_figure(counts: np.ndarray, kept: int | None = None, min_count: int | None = None,
+                points: int = 1500) -> go.Figure:
+    """Log-log rank/frequency plot of word counts (non-increasing), with the vocabulary cut marked."""
+    counts = np.asarray(counts, dtype=np.float64)
+    ranks = np.unique(np.geomspace(1, len(counts), num=min(points, len(counts))).astype(int))
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=ranks, y=counts[ranks - 1], mode="lines+markers", marker=dict(size=3),
+                               name="corpus", hovertemplate="rank %{x}<br>count %{y}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[1, len(counts)], y=[counts[0], counts[0] / len(counts)], mode="lines",
+                             line=dict(dash="dot", color="grey"), name="Zipf: count ∝ 1/rank", hoverinfo="skip"))
+    # annotations on log axes take log10 coordinates (plotly's vline/hline annotations get this wrong)
+    if kept:
+        fig.add_vline(x=kept, line=dict(dash="dash", color="#d62728"))
+        fig.add_annotation(x=math.log10(kept), y=1, yref="paper", text=f"vocabulary: {kept:,} words",
+                           showarrow=False, xanchor="right", yanchor="top", font=dict(color="#d62728"))
+    if min_count:
+        fig.add_hline(y=min_count, line=dict(dash="dash", color="#ff7f0e"))
+        fig.add_annotation(x=0, xref="paper", y=math.log10(min_count), text=f"min_count = {min_count}",
+                           showarrow=False, xanchor="left", yanchor="bottom", font=dict(color="#ff7f0e"))
+    fig.update_xaxes(type="log", title="rank", dtick=1)
+    fig.update_yaxes(type="log", title="count", dtick=1)
+    return _layout(fig, 380)
+
+
+def curves_figure(frames: dict[str, pd.DataFrame], keys: Sequence[str], x: str = "epoch",
+                  smoothing: float = 0.0, columns: int = 2) -> go.Figure:
+    """One panel per metric, one colour per run; smoothed lines over faint raw ones when smoothing > 0."""
+    keys = list(keys)
+    rows = max(1, math.ceil(len(keys) / columns))
+    cols = min(columns, max(1, len(keys)))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=keys or ["no metrics yet"],
+                        horizontal_spacing=0.08, vertical_spacing=0.5 / rows)
+    for r, (label, frame) in enumerate(frames.items()):
+        colour = PALETTE[r % len(PALETTE)]
+        for i, key in enumerate(keys):
+            xs, ys = curve(frame, key, x)
+            if not len(xs):
+                continue
+            pos = dict(row=i // cols + 1, col=i % cols + 1)
+            show = dict(legendgroup=label, name=label, showlegend=False)
+            if smoothing > 0 and len(xs) > 1:
+                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1), opacity=0.25,
+                                         hoverinfo="skip", **show), **pos)
+                ys = smooth(ys, smoothing)
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 3 else "lines",
+                                     line=dict(color=colour, width=2), **show,
+                                     hovertemplate=f"{label}<br>{key} %{{y:.4f}}<br>{x} %{{x:.3g}}<extra></extra>"),
+                          **pos)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=2), name=label,
+                                 legendgroup=label, showlegend=True))
+    fig.update_xaxes(title_text=X_TITLES.get(x, x), title_standoff=2)
+    _layout(fig, 260 * rows + 80)
+    fig.update_layout(margin=dict(t=70), legend=dict(yref="container", y=1.0, yanchor="top"))  # above the titles
+    return fig
+
+
+def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str = "") -> go.Figure:
+    """Scatter of `frame`'s x, y columns; hovering shows `word`; optional colour column."""
+    labels = len(frame) <= LABEL_LIMIT
+    marker = dict(size=6 if labels else 4, opacity=0.85)
+    if colour is not None:
+        marker.update(color=frame[colour], colorscale="Viridis", showscale=True, colorbar=dict(title=colour))
+    fig = go.Figure(go.Scattergl(
+        x=frame["x"], y=frame["y"], mode="markers+text" if labels else "markers", text=frame["word"],
+        textposition="top center", textfont=dict(size=10), marker=marker,
+        customdata=frame[[colour]] if colour is not None else None,
+        hovertemplate="<b>%{text}</b>" + (f"<br>{colour} %{{customdata[0]:.3g}}" if colour else "")
+                      + "<extra></extra>"))
+    fig.update_xaxes(showticklabels=False, title=None)
+    fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=title)
+    return _layout(fig, 620)
+
+
+def aligned_figure(xy_a: np.ndarray, xy_b: np.ndarray, words: Sequence[str], moved: np.ndarray,
+                   names: tuple[str, str]) -> go.Figure:
+    """A and Procrustes-aligned B in A's PCA plane, side by side on the same axes; colour = cosine(A, B)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=list(names), shared_xaxes=True, shared_yaxes=True,
+                        horizontal_spacing=0.04)
+    labels = len(words) <= LABEL_LIMIT
+    for col, xy in ((1, xy_a), (2, xy_b)):
+        fig.add_trace(go.Scattergl(
+            x=xy[:, 0], y=xy[:, 1], mode="markers+text" if labels else "markers", text=list(words),
+            textposition="top center", textfont=dict(size=9), customdata=moved, showlegend=False,
+            marker=dict(size=6 if labels else 4, color=moved, colorscale="RdYlGn", cmin=-0.2, cmax=1,
+                        showscale=col == 2, colorbar=dict(title="cos(A, B)")),
+            hovertemplate="<b>%{text}</b><br>cos(A, aligned B) %{customdata:.2f}<extra></extra>"), row=1, col=col)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    return _layout(fig, 520)
+
+
+def overlap_figure(values: np.ndarray, k: int) -> go.Figure:
+    """Histogram of Jaccard@k over many words."""
+    fig = go.Figure(go.Histogram(x=values, xbins=dict(start=0, end=1.0001, size=0.05), marker_color=PALETTE[0]))
+    fig.update_xaxes(title=f"Jaccard@{k} of the two runs' neighbour lists", range=[0, 1])
+    fig.update_yaxes(title="words")
+    return _layout(fig, 280)
+
+
+def tradeoff_figure(frame: pd.DataFrame, x: str, metrics: Sequence[str]) -> go.Figure:
+    """One line per metric against the swept weight: where one loss's gain costs another score."""
+    frame = frame.sort_values(x)
+    fig = go.Figure()
+    for i, metric in enumerate(metrics):
+        fig.add_trace(go.Scatter(x=frame[x], y=frame[metric], mode="lines+markers", name=metric,
+                                 line=dict(color=PALETTE[i % len(PALETTE)]), connectgaps=False,
+                                 hovertemplate=f"{metric}<br>{x} %{{x:g}}: %{{y:.3f}}<extra></extra>"))
+    fig.update_xaxes(title=x)
+    fig.update_yaxes(title="score (Spearman ρ or accuracy)")
+    return _layout(fig, 420)

@@ -1,0 +1,140 @@
+"""Compare two runs (e.g. a twin): curves overlaid, config diff, neighbours side by side with their
+overlap, word-similarity benchmarks, and Procrustes-aligned maps.
+
+Category F1 and held-out Δρ come with the evaluation and RSR issues; they are not shown until then.
+"""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages import analysis, charts, common, panels, settings
+from w2vcore.errors import W2VError
+
+st.title("Compare")
+chosen = common.infos(common.selected())
+if len(chosen) < 2:
+    st.info("Pick two runs in the sidebar to compare them. A twin launched from the Train page is picked for you.")
+    st.stop()
+if len(chosen) > 2:
+    left, right = st.columns(2)
+    ids = [i.id for i in chosen]
+    names = {i.id: common.run_label(i) for i in chosen}
+    a_id = left.selectbox("Run A", ids, index=0, format_func=names.get, key="compare.a")
+    b_id = right.selectbox("Run B", [i for i in ids if i != a_id], index=0, format_func=names.get, key="compare.b")
+    run_a, run_b = (next(i for i in chosen if i.id == x) for x in (a_id, b_id))
+else:
+    run_a, run_b = chosen
+st.markdown(f"**A** = {run_a.name} ({run_a.status}) · **B** = {run_b.name} ({run_b.status})")
+for info in (run_a, run_b):
+    if info.status == "failed":
+        st.error(f"**{info.name}** failed: {info.error}")
+
+curves, config, neighbours, benchmarks, projection = st.tabs(
+    ["Curves", "Settings", "Neighbours", "Benchmarks", "Aligned map"])
+live = run_a.active or run_b.active
+
+
+@st.fragment(run_every=1.0 if live else None)
+def overlaid() -> None:
+    panels.curves_panel(common.infos([run_a.id, run_b.id]), key="compare")
+
+
+with curves:
+    overlaid()
+
+with config:
+    everything = st.toggle("show every setting", key="compare.all")
+    ca, cb = (common.store().config(i.id).to_dict() for i in (run_a, run_b))
+    diff = analysis.config_diff(ca, cb, only_different=not everything)
+    if diff.empty:
+        st.success("The two runs have identical settings.")
+    else:
+        st.dataframe(diff.rename(columns={"A": f"A: {run_a.name}", "B": f"B: {run_b.name}"}), hide_index=True)
+
+if not (common.has_vectors(run_a) and common.has_vectors(run_b)):
+    for tab in (neighbours, benchmarks, projection):
+        tab.info("Neighbours, benchmarks and maps need both runs to have finished (or been stopped).")
+    st.stop()
+va, vb = common.vectors(run_a.id), common.vectors(run_b.id)
+shared = [w for w in va.index_to_key if w in vb.key_to_index]  # in A's frequency order
+
+with neighbours:
+    left, right = st.columns([4, 1])
+    known = [w for w in settings.NOTEBOOK_WORDS if w in va and w in vb] or shared[100:103]
+    words = analysis.parse_words(common.fold(run_a.id)(left.text_input("Words", ", ".join(known),
+                                                                       key="compare.words")))
+    k = right.slider("k", 3, 30, 10, key="compare.k")
+    grid = st.columns(2)
+    for i, word in enumerate(words):
+        cell = grid[i % 2]
+        try:
+            na, nb = va.most_similar(word, topn=k), vb.most_similar(word, topn=k)
+        except W2VError as e:
+            with cell:
+                panels.word_error(e)
+            continue
+        overlap = analysis.jaccard([w for w, _ in na], [w for w, _ in nb])
+        cell.markdown(f"**{word}**: Jaccard@{k} = {overlap:.2f}")
+        both = set(w for w, _ in na) & set(w for w, _ in nb)
+        table = pd.DataFrame({"A": [w + (" ●" if w in both else "") for w, _ in na], "cos A": [c for _, c in na],
+                              "B": [w + (" ●" if w in both else "") for w, _ in nb], "cos B": [c for _, c in nb]})
+        cell.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                                              for c in ("cos A", "cos B")})
+    st.caption("● = in both lists.")
+    st.markdown("**Overlap over many words**")
+    top = max(100, min(5000, len(shared)))
+    many = st.slider("most frequent shared words", 100, top, min(1000, top), step=100, key="compare.many")
+    if len(shared) <= k:
+        st.info("Too few shared words for an overlap over many words.")
+    else:
+        values = analysis.neighbour_overlap(shared[:many], va.index_to_key, va.get_normed_vectors(),
+                                            vb.index_to_key, vb.get_normed_vectors(), k)
+        st.metric(f"mean Jaccard@{k}", f"{np.nanmean(values):.3f}",
+                  help="1 = both runs give every word the same neighbours; 0 = no neighbour in common")
+        st.plotly_chart(charts.overlap_figure(values, k), key="compare.overlap")
+
+
+with benchmarks:
+    data_dir = common.settings()["data_dir"].strip()
+    with_analogies = st.toggle("include Google analogies (3CosAdd, ~20k questions: slower)", key="compare.analogies")
+    try:
+        sa, sb = (common.benchmark_scores(i.id, data_dir, with_analogies) for i in (run_a, run_b))
+    except W2VError as e:
+        st.error(str(e))
+    else:
+        rows = []
+        for name in sa:
+            ra, rb = sa[name], sb[name]
+            if name == "analogies":
+                rows.append({"benchmark": "analogies (accuracy)", "A": ra.accuracy, "B": rb.accuracy,
+                             "B − A": rb.accuracy - ra.accuracy, "OOV A": ra.oov_ratio, "OOV B": rb.oov_ratio})
+            else:
+                rows.append({"benchmark": f"{name} (Spearman)", "A": ra.spearman, "B": rb.spearman,
+                             "B − A": rb.spearman - ra.spearman, "OOV A": ra.oov_ratio, "OOV B": rb.oov_ratio})
+        fmt = {c: st.column_config.NumberColumn(format="%.3f") for c in ("A", "B", "B − A")}
+        fmt |= {c: st.column_config.NumberColumn(format="percent") for c in ("OOV A", "OOV B")}
+        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=fmt)
+        st.caption("Word pairs with a word outside a run's vocabulary are skipped (OOV). "
+                   + (f"Benchmarks from `{data_dir}`." if data_dir else
+                      "Benchmarks: gensim's bundled SimLex-999 and WordSim-353; set the reference data folder on "
+                      "the Data page for MEN and your own copies."))
+
+with projection:
+    top = max(20, min(3000, len(shared)))
+    n = st.slider("most frequent shared words", 20, top, min(300, top), step=10, key="compare.mapn")
+    if len(shared) < 3:
+        st.info("The runs share fewer than 3 words.")
+    else:
+        words = shared[:n]
+        rows_a = np.array([va.key_to_index[w] for w in words])
+        rows_b = np.array([vb.key_to_index[w] for w in words])
+        xy_a, xy_b, moved = analysis.aligned_pca(va.vectors[rows_a], vb.vectors[rows_b])
+        left, right = st.columns([4, 1])
+        left.plotly_chart(charts.aligned_figure(xy_a, xy_b, words, moved, (f"A: {run_a.name}", f"B: {run_b.name}")),
+                          key="compare.map")
+        left.caption("B is rotated onto A (orthogonal Procrustes over these words) and both are drawn in A's PCA "
+                     "plane, so a word sits in comparable places. Colour: cosine between A's and aligned B's vector.")
+        right.markdown("**Words that moved most**")
+        order = np.argsort(moved)[:15]
+        right.dataframe(pd.DataFrame({"word": [words[i] for i in order], "cos": moved[order]}), hide_index=True,
+                        column_config={"cos": st.column_config.NumberColumn(format="%.3f", help="cos(A, aligned B)")})

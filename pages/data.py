@@ -1,0 +1,141 @@
+"""Data: choose the corpus, tokenizer and vocabulary; see what they give (statistics, Zipf plot,
+benchmark coverage). The choices are the session's settings, which the Train page uses."""
+import pandas as pd
+import streamlit as st
+
+from pages import charts, common, settings
+from pages.common import bind, bind_choice
+from w2vcore.corpus import build_vocab, encode_corpus, keep_probs
+from w2vcore.errors import W2VError
+from w2vcore.evaldata import load_benchmarks
+from w2vcore.sources import save_upload
+
+PAGE = "data"
+SAMPLE_OPTIONS = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+
+st.title("Data")
+s = common.settings()
+runs = common.store()
+
+st.subheader("Corpus")
+kind = bind_choice(st.radio, "Source", list(settings.SOURCE_CHOICES), "source", PAGE, horizontal=True,
+                   format_func=settings.SOURCE_CHOICES.get)
+if kind == "path":
+    bind(st.text_input, "Path", "path", PAGE, placeholder="/data/corpus.txt, or a folder: every *.txt inside is read",
+         help="Plain UTF-8 text. Paragraphs separated by blank lines are documents (no context crosses them); "
+              "without blank lines each line is one.")
+elif kind == "upload":
+    upload = st.file_uploader("A plain-text file (UTF-8)", key="data.upload",
+                              help="saved once into the corpus cache folder; large files are better given as a path")
+    if upload is not None:
+        try:
+            source = save_upload(upload.getvalue(), upload.name, runs.cache_dir / "uploads")
+            s["upload_path"], s["upload_name"] = source.path, source.name
+        except W2VError as e:
+            st.error(str(e))
+    if s["upload_name"]:
+        st.caption(f"Using the upload **{s['upload_name']}**.")
+elif kind == "brown":
+    bind(st.text_input, "Brown corpus folder", "brown_path", PAGE, placeholder="~/nltk_data/corpora/brown",
+         help="NLTK's tagged Brown corpus: files ca01 … cr09 (500 texts in 15 genres) and cats.txt; tags are removed")
+
+with st.expander("Tokenizer"):
+    a, b, c, d = st.columns(4)
+    bind(a.checkbox, "lower-case", "lowercase", PAGE, help="fold case before filtering")
+    bind(b.checkbox, "keep digits", "keep_digits", PAGE, help="keep 0-9 (the RSR notebook keeps only a-z)")
+    bind(c.number_input, "min token length", "min_token_len", PAGE, min_value=1, max_value=20,
+         help="drop shorter tokens")
+    bind_choice(d.radio, "sentences", ["line", "punct"], "sentences", PAGE, horizontal=True,
+                help="line: each line is a sentence; punct: also split at . ! ?")
+    bind(st.text_area, "Multi-word expressions, one per line", "phrases", PAGE, height=90,
+         placeholder="air conditioner\nice cream",
+         help="joined into one token (air_conditioner), so multi-word concepts get their own vector")
+
+st.subheader("Vocabulary")
+a, b, c = st.columns(3)
+min_count = bind(a.number_input, "min_count", "min_count", PAGE, min_value=1, max_value=10_000,
+                 help="drop words seen fewer times")
+max_vocab = bind(b.number_input, "max vocabulary size (0 = no limit)", "max_vocab_size", PAGE, min_value=0,
+                 max_value=10_000_000, step=1000, help="keep only the most frequent words")
+if s["sample"] not in SAMPLE_OPTIONS:
+    s["sample"] = 1e-3
+sample = bind(c.select_slider, "subsampling threshold", "sample", PAGE, options=SAMPLE_OPTIONS,
+              format_func=lambda v: "off" if v == 0 else f"{v:g}",
+              help="word2vec's frequent-word subsampling: lower keeps fewer frequent words (default 1e-3)")
+
+try:
+    source, tokenizer = settings.corpus_source(s), settings.tokenizer_config(s)
+except W2VError as e:
+    st.info(str(e))
+    st.stop()
+
+read = st.session_state.setdefault("data.read", set())  # (source, tokenizer) pairs read in this session
+if source.kind != "default" and (source, tokenizer) not in read:
+    if not st.button("Read the corpus", type="primary", help="tokenize once; later reads come from the cache"):
+        st.caption("Reading tokenizes the corpus once and caches it, so runs on it start fast.")
+        st.stop()
+bar = st.progress(0.0, text="reading the corpus")
+try:
+    encoded = encode_corpus(source, tokenizer, runs.cache_dir,
+                            progress=lambda stage, f: bar.progress(min(1.0, f), text=stage))
+    vocab = build_vocab(encoded, min_count, max_vocab or None)
+except W2VError as e:
+    bar.empty()
+    st.error(str(e))
+    st.stop()
+bar.empty()
+read.add((source, tokenizer))
+
+for note in encoded.stats.get("warnings", []):
+    st.warning(note)
+kept = len(vocab)
+covered = int(vocab.counts.sum())
+after_sampling = float((vocab.counts * keep_probs(vocab.counts, sample)).sum())
+cols = st.columns(6)
+cols[0].metric("tokens", f"{encoded.n_tokens:,}")
+cols[1].metric("documents", f"{encoded.n_docs:,}", help=f"{encoded.n_sentences:,} sentences")
+cols[2].metric("distinct words", f"{len(encoded.words):,}")
+cols[3].metric("vocabulary", f"{kept:,}", help="words kept by min_count and the size limit")
+cols[4].metric("tokens covered", f"{covered / encoded.n_tokens:.1%}", help="share of tokens that are in the vocabulary")
+cols[5].metric("kept by subsampling", f"{after_sampling / max(covered, 1):.0%}",
+               help="expected share of in-vocabulary tokens that survive subsampling in one epoch")
+
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(charts.zipf_figure(encoded.counts, kept, min_count), key="data.zipf")
+with right:
+    top = pd.DataFrame({"word": vocab.index_to_key[:200], "count": vocab.counts[:200],
+                        "kept by subsampling": keep_probs(vocab.counts, sample)[:200]})
+    st.dataframe(top, hide_index=True, height=380,
+                 column_config={"kept by subsampling": st.column_config.ProgressColumn(
+                     min_value=0.0, max_value=1.0, format="percent",
+                     help="probability that one occurrence is kept")})
+
+st.subheader("Reference data")
+data_dir = bind(st.text_input, "Reference data folder", "data_dir", PAGE, placeholder="e.g. ../shared/data",
+                help="a folder with wordsim/ (SimLex-999, WordSim-353, MEN, analogies) and things/ (THINGS); "
+                     "defaults to $W2V_DATA_DIR. Without it, gensim's bundled SimLex-999 and WordSim-353 are used.")
+things = settings.things_folder(data_dir)
+st.caption(f"THINGS: found in `{things}`." if things else
+           "THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
+try:
+    bench = load_benchmarks(data_dir.strip() or None)
+except W2VError as e:
+    st.error(str(e))
+    st.stop()
+fold = str.lower if s["lowercase"] else str
+rows, missing = [], {}
+for name, pairs in bench.pairs.items():
+    absent = sorted({fold(w) for p in pairs for w in p[:2] if fold(w) not in vocab})
+    usable = sum(1 for p in pairs if fold(p[0]) in vocab and fold(p[1]) in vocab)
+    rows.append({"benchmark": name, "pairs": len(pairs), "covered": usable, "coverage": usable / len(pairs),
+                 "missing words": len(absent), "source": bench.sources[name]})
+    missing[name] = absent
+st.dataframe(pd.DataFrame(rows), hide_index=True,
+             column_config={"coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                         format="percent")})
+for name, absent in missing.items():
+    if absent:
+        with st.expander(f"{name}: {len(absent)} words not in the vocabulary"):
+            st.write(", ".join(absent))
+st.page_link("pages/train.py", label="Train on this corpus", icon=":material/model_training:")

@@ -1,0 +1,156 @@
+"""Explore one finished run: nearest neighbours, similarity, analogies and a 2-D map of the vectors.
+
+No "embedding over training" slider: a run keeps only its last checkpoint, so there is
+nothing real to slide across yet.
+"""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages import analysis, charts, common, panels, settings
+from w2vcore.errors import W2VError
+
+st.title("Explore")
+chosen = common.infos(common.selected())
+candidates = [i for i in chosen if common.has_vectors(i)]
+for info in chosen:
+    if info.status == "failed" and not common.has_vectors(info):
+        st.error(f"**{info.name}** failed: {info.error}")
+if not candidates:
+    st.info("Pick a run that has finished (or was stopped) in the sidebar: its vectors are explored here.")
+    st.stop()
+if len(candidates) > 1:
+    pick = st.segmented_control("Run", [i.id for i in candidates], default=candidates[0].id, required=True,
+                                format_func=lambda i: next(c.name for c in candidates if c.id == i),
+                                key="explore.run")
+    info = next(c for c in candidates if c.id == pick)
+else:
+    info = candidates[0]
+try:
+    vec = common.vectors(info.id)
+except W2VError as e:
+    st.error(str(e))
+    st.stop()
+st.caption(f"**{info.name}**: {len(vec):,} words × {vec.vector_size} dimensions ({info.status}).")
+fold = common.fold(info.id)  # typed words are lower-cased when the run's tokenizer did so
+
+
+def default_words(n: int = 4, min_count: int = 100) -> str:
+    """The notebook's words where the corpus saw them often enough to say something, else frequent long words."""
+    count = (lambda w: vec.counts[vec.key_to_index[w]]) if vec.counts is not None else (lambda w: min_count)
+    words = [w for w in settings.NOTEBOOK_WORDS if w in vec and count(w) >= min_count]
+    if len(words) < 2:
+        words += [w for w in vec.index_to_key[100:1000] if len(w) >= 5][:n - len(words)]
+    return ", ".join(words)
+
+
+neighbours, similarity, projection = st.tabs(["Neighbours", "Similarity & analogies", "Map"])
+
+with neighbours:
+    left, right = st.columns([4, 1])
+    words = analysis.parse_words(fold(left.text_input("Words", default_words(), key="explore.words",
+                                                      help="separated by commas or spaces")))
+    topn = right.slider("neighbours", 5, 50, 10, key="explore.topn")
+    if not words:
+        st.info("Type one or more words.")
+    cols = st.columns(min(4, max(1, len(words))))
+    for i, word in enumerate(words):
+        with cols[i % len(cols)]:
+            try:
+                table = pd.DataFrame(vec.most_similar(word, topn=topn), columns=["neighbour", "cosine"])
+            except W2VError as e:
+                panels.word_error(e)
+                continue
+            st.markdown(f"**{word}**")
+            st.dataframe(table, hide_index=True, column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
+
+with similarity:
+    st.markdown("**Similarity of two words**")
+    a, b, out = st.columns([2, 2, 1], vertical_alignment="bottom")
+    known = [w for w in settings.NOTEBOOK_WORDS if w in vec] + vec.index_to_key[:2]
+    w1 = fold(a.text_input("first word", known[0], key="explore.sim1").strip())
+    w2 = fold(b.text_input("second word", known[1], key="explore.sim2").strip())
+    if w1 and w2:
+        try:
+            out.metric("cosine", f"{vec.similarity(w1, w2):.3f}")
+        except W2VError as e:
+            panels.word_error(e)
+    st.markdown("**Analogy**: *a* is to *b* as *c* is to …")
+    a, b, c, method = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
+    defaults = ("man", "king", "woman") if all(w in vec for w in ("man", "king", "woman")) else vec.index_to_key[:3]
+    wa, wb, wc = (fold(col.text_input(name, word, key=f"explore.{name}").strip())
+                  for col, name, word in zip((a, b, c), "abc", defaults))
+    how = method.radio("method", ["3cosadd", "3cosmul"], horizontal=True, key="explore.method",
+                       format_func={"3cosadd": "3CosAdd", "3cosmul": "3CosMul"}.get,
+                       help="3CosAdd ranks by cos(x, b − a + c); 3CosMul (Levy & Goldberg) multiplies the "
+                            "similarities, so one large term dominates less")
+    if wa and wb and wc:
+        try:
+            answers = vec.analogy(wa, wb, wc, method=how, topn=5)
+            st.dataframe(pd.DataFrame(answers, columns=["answer", "score"]), hide_index=True,
+                         column_config={"score": st.column_config.NumberColumn(format="%.3f")})
+        except W2VError as e:
+            panels.word_error(e)
+    else:
+        st.info("Fill in a, b and c.")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def project(root: str, run_id: str, stamp: tuple, words: tuple, method: str, n_neighbors: int,
+            min_dist: float) -> pd.DataFrame:
+    """2-D coordinates of `words`, cached per run (and vectors file version), word set and method."""
+    v = common.vectors(run_id)
+    rows = np.array([v.key_to_index[w] for w in words])
+    xy = analysis.project(v.vectors[rows], method, n_neighbors=n_neighbors, min_dist=min_dist)
+    frame = pd.DataFrame({"word": words, "x": xy[:, 0], "y": xy[:, 1]})
+    if v.counts is not None:
+        frame["log10 count"] = np.log10(np.maximum(v.counts[rows], 1))
+    return frame
+
+
+with projection:
+    a, b, c = st.columns([2, 2, 3])
+    which = a.radio("Words", ["frequent", "pasted"], horizontal=True, key="explore.set",
+                    format_func={"frequent": "the most frequent", "pasted": "a pasted list"}.get)
+    method = b.radio("Projection", ["pca", "umap"], horizontal=True, key="explore.proj",
+                     format_func=str.upper, help="PCA is instant and linear; UMAP keeps local neighbourhoods "
+                                                 "(a few seconds the first time, then cached)")
+    if which == "frequent":
+        most = max(50, min(20_000, len(vec)))
+        top = c.slider("how many", 50, most, min(1000, most), step=50, key="explore.n",
+                       help=f"beyond {analysis.MAX_POINTS:,} words the map shows a random sample")
+        words = vec.index_to_key[:top]
+    else:
+        text = c.text_area("one word per line or comma separated", key="explore.paste", height=100)
+        pasted = analysis.parse_words(fold(text))
+        words, unknown = analysis.split_known(pasted, vec.key_to_index)
+        if unknown:
+            st.warning(f"{len(unknown)} word(s) not in the vocabulary, left out: {', '.join(unknown[:30])}"
+                       + (" …" if len(unknown) > 30 else ""))
+    n_neighbors, min_dist = 15, 0.1
+    if method == "umap":
+        a, b = st.columns(2)
+        n_neighbors = a.slider("UMAP neighbours", 2, 100, 15, key="explore.nn", help="larger = more global structure")
+        min_dist = b.slider("UMAP min_dist", 0.0, 0.99, 0.1, 0.01, key="explore.md", help="smaller = tighter clusters")
+    shown, sampled = analysis.sample_words(words)
+    if sampled:
+        st.info(f"Showing a random sample of {len(shown):,} of the {len(words):,} words, so the map stays fast.")
+    args = (str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), method, n_neighbors,
+            min_dist)
+    drawn = st.session_state.setdefault("explore.drawn", set())  # UMAPs this session has computed (and cached)
+    if len(shown) < 3:
+        st.info("The map needs at least 3 known words.")
+    elif method == "umap" and hash(args) not in drawn and not st.button(
+            f"Compute the UMAP of {len(shown):,} words", type="primary", key="explore.umap",
+            help="UMAP takes seconds to minutes depending on the machine (the first one also compiles numba "
+                 "code); the result is cached for this run and word set"):
+        st.caption("PCA draws at once; UMAP waits for this button so that moving a slider never blocks the page.")
+    else:
+        try:
+            with st.spinner(f"{method.upper()} of {len(shown):,} words…"):
+                frame = project(*args)
+            drawn.add(hash(args))
+            colour = "log10 count" if "log10 count" in frame.columns else None
+            st.plotly_chart(charts.projection_figure(frame, colour), key="explore.map")
+        except W2VError as e:
+            st.error(str(e))

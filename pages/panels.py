@@ -1,0 +1,106 @@
+"""Reusable pieces of pages: a run's progress line, the curves panel, one loss's controls."""
+from __future__ import annotations
+
+import streamlit as st
+
+from w2vcore.config import LossSpec
+from w2vcore.errors import W2VError
+from w2vcore.losses import LossInfo
+from w2vcore.runs import RunInfo
+
+from . import analysis, charts, common
+
+STATUS_ICONS = {"queued": ":grey[:material/schedule:]", "running": ":blue[:material/directions_run:]",
+                "done": ":green[:material/check_circle:]", "stopped": ":orange[:material/stop_circle:]",
+                "early_stopped": ":orange[:material/stop_circle:]", "failed": ":red[:material/error:]"}
+
+
+def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
+    """Status, progress bar with ETA and words/s, a stop button while running, the error if failed."""
+    icon = STATUS_ICONS.get(info.status, "")
+    if info.active:
+        p = analysis.progress_summary(info.progress, rows)
+        if not rows:
+            text = f"{icon} **{info.name}**: starting (loading the corpus and torch)…"
+        else:
+            speed = analysis.rate(p["words_per_s"]) if p["words_per_s"] else "measuring speed"
+            text = (f"{icon} **{info.name}**: {info.progress:.0%} · elapsed {analysis.duration(p['elapsed'])} · "
+                    f"ETA {analysis.duration(p['eta'])} · {speed}")
+        bar, stop = st.columns([4, 1], vertical_alignment="bottom")
+        bar.progress(min(1.0, info.progress), text=text)
+        if stop.button("Stop", key=f"{key}.stop.{info.id}", icon=":material/stop_circle:",
+                       help="saves a checkpoint and the vectors, then ends as 'stopped'"):
+            common.store().stop(info.id)
+            st.toast(f"asked {info.name} to stop")
+    elif info.status == "failed":
+        st.error(f"{icon} **{info.name}** failed: {info.error}")
+    else:
+        seconds = analysis.latest(rows, "time")
+        st.markdown(f"{icon} **{info.name}**: {info.status.replace('_', ' ')} after "
+                    f"{analysis.duration(seconds)} ({info.progress:.0%} of the planned epochs)")
+
+
+def curves_panel(infos: list[RunInfo], key: str) -> None:
+    """Curves of every metric the runs logged, overlaid by run, with metric/x-axis/smoothing controls."""
+    frames = {f"{i.name} ({i.id[-6:]})" if _duplicate(i, infos) else i.name:
+              analysis.metrics_frame(common.metrics(i.id)) for i in infos}
+    keys = analysis.curve_keys(list(frames.values()))
+    if not keys:
+        st.info("No metric points yet: the first ones appear about a second after training starts.")
+        return
+    left, mid, right = st.columns([3, 1, 1])
+    hide_key = f"{key}.hide"
+    if hide_key in st.session_state:  # metrics of runs no longer shown cannot stay selected
+        st.session_state[hide_key] = [k for k in st.session_state[hide_key] if k in keys]
+    hidden = left.multiselect("Hide metrics", keys, key=hide_key, placeholder="every logged metric is shown",
+                              help="new metrics (the validation loss, a loss's own curves) appear as they are logged")
+    shown = [k for k in keys if k not in hidden]
+    x = mid.selectbox("x axis", ["epoch", "step", "time"], key=f"{key}.x",
+                      help="epoch = fraction of the planned passes done; time = seconds of training")
+    smoothing = right.slider("Smoothing", 0.0, 0.99, 0.6, 0.01, key=f"{key}.smooth",
+                             help="exponential moving average as in TensorBoard; 0 = raw points")
+    if shown:
+        st.plotly_chart(charts.curves_figure(frames, shown, x, smoothing), key=f"{key}.chart")
+
+
+def _duplicate(info: RunInfo, infos: list[RunInfo]) -> bool:
+    return sum(1 for i in infos if i.name == info.name) > 1
+
+
+def loss_controls(info: LossInfo, page: str) -> LossSpec:
+    """One registered loss: its weight first (REG_STRENGTH for RSR), then each of its parameters."""
+    s = common.settings()
+    prefix = f"loss.{info.name}."
+    s.setdefault(prefix + "weight", 0.0)
+    for name, p in info.params.items():
+        s.setdefault(prefix + name, p.default)
+    label = "REG_STRENGTH (α)" if info.name == "rsr" else f"{info.name} weight (α)"
+    weight = common.bind(st.slider, label, prefix + "weight", page, min_value=0.0, max_value=1.0, step=0.01,
+                         help=f"{info.description}. Training minimises (1 − α)·L_w2v + α·L_{info.name}; "
+                              "α = 0 turns the loss off (the run is then exactly the vanilla run).")
+    params = {}
+    cols = st.columns(2)
+    for i, (name, p) in enumerate(info.params.items()):
+        with cols[i % 2]:
+            params[name] = _param_widget(prefix + name, name, p, page)
+    return LossSpec(info.name, weight, params)
+
+
+def _param_widget(setting: str, label: str, p, page: str):
+    if isinstance(p.default, bool):
+        return common.bind(st.checkbox, label, setting, page, help=p.help)
+    if isinstance(p.default, str):
+        return common.bind(st.text_input, label, setting, page, help=p.help)
+    if isinstance(p.default, int):
+        low = int(p.low) if p.low is not None else None
+        high = int(p.high) if p.high is not None else None
+        return common.bind(st.number_input, label, setting, page, min_value=low, max_value=high, step=1, help=p.help)
+    low = float(p.low) if p.low is not None else None
+    high = float(p.high) if p.high is not None else None
+    return common.bind(st.number_input, label, setting, page, min_value=low, max_value=high, format="%g",
+                       help=p.help)
+
+
+def word_error(e: W2VError) -> None:
+    """An unknown word or a bad query, as a warning (the message carries the suggestion)."""
+    st.warning(str(e), icon=":material/search_off:")

@@ -1,0 +1,159 @@
+"""The settings a user edits across pages, and the run configs they turn into.
+
+Pages keep one flat dict of settings per browser session (see `common.settings`); this
+module holds its defaults (taken from the config dataclasses, so the UI never drifts
+from the backend) and turns it into `CorpusConfig` / `TrainConfig` / `RunConfig`.
+Presets live here too. No streamlit: everything is testable on its own.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
+from w2vcore.errors import W2VError
+
+SOURCE_CHOICES = {  # the Data page's choices -> what each means
+    "default": "built-in sample (offline)",
+    "path": "a file or folder on this machine",
+    "upload": "an uploaded file",
+    "brown": "the Brown corpus folder",
+}
+THINGS_FILES = ("spose_embedding_49d_sorted.txt", "unique_id.txt")
+NOTEBOOK_WORDS = ("cat", "dog", "car", "hammer", "apple")  # the neighbour words the RSR notebook printed
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting with its backend default."""
+    c, t, tok = CorpusConfig(), TrainConfig(), TokenizerConfig()
+    train = {f.name: getattr(t, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "losses"}
+    return {
+        "source": "default", "path": "", "upload_path": "", "upload_name": "", "brown_path": brown_guess(),
+        "lowercase": tok.lowercase, "keep_digits": tok.keep_digits, "min_token_len": tok.min_token_len,
+        "sentences": tok.sentences, "phrases": "",
+        "min_count": c.min_count, "max_vocab_size": 0, "sample": c.sample, "ns_exponent": c.ns_exponent,
+        "val_fraction": c.val_fraction, "split_seed": c.split_seed,
+        "data_dir": os.environ.get("W2V_DATA_DIR", ""),
+        "name": "run",
+        **train,
+        "lr_sgd": t.lr, "lr_adam": 0.001,  # each optimiser remembers its own learning rate
+        "sweep": "0, 0.05, 0.1, 0.2",
+    }
+
+
+def brown_guess() -> str:
+    """A Brown folder that exists: $W2V_DATA_DIR/corpora/brown or NLTK's usual place, else ''."""
+    candidates = [Path(os.environ["W2V_DATA_DIR"]) / "corpora" / "brown"] if os.environ.get("W2V_DATA_DIR") else []
+    candidates.append(Path.home() / "nltk_data" / "corpora" / "brown")
+    return next((str(p) for p in candidates if (p / "cats.txt").is_file()), "")
+
+
+def corpus_source(s: dict[str, Any]) -> CorpusSource:
+    kind = s["source"]
+    if kind == "default":
+        return CorpusSource("default")
+    if kind == "path":
+        if not s["path"].strip():
+            raise W2VError("type the path of a .txt file or of a folder of .txt files")
+        return CorpusSource("text", s["path"].strip())
+    if kind == "upload":
+        if not s["upload_path"]:
+            raise W2VError("upload a plain-text file first")
+        return CorpusSource("text", s["upload_path"], s["upload_name"])
+    if not s["brown_path"].strip():
+        raise W2VError("type the path of the Brown corpus folder (NLTK's corpora/brown)")
+    return CorpusSource("brown", s["brown_path"].strip())
+
+
+def tokenizer_config(s: dict[str, Any]) -> TokenizerConfig:
+    phrases = tuple(p.strip() for p in s["phrases"].splitlines() if p.strip())
+    return TokenizerConfig(lowercase=s["lowercase"], keep_digits=s["keep_digits"], min_token_len=s["min_token_len"],
+                           sentences=s["sentences"], phrases=phrases)
+
+
+def corpus_config(s: dict[str, Any]) -> CorpusConfig:
+    return CorpusConfig(source=corpus_source(s), tokenizer=tokenizer_config(s), min_count=s["min_count"],
+                        max_vocab_size=s["max_vocab_size"] or None, sample=s["sample"],
+                        ns_exponent=s["ns_exponent"], val_fraction=s["val_fraction"], split_seed=s["split_seed"])
+
+
+def train_config(s: dict[str, Any], losses: tuple[LossSpec, ...] = ()) -> TrainConfig:
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"losses"}
+    return TrainConfig(**{k: s[k] for k in fields}, losses=losses)
+
+
+def run_config(s: dict[str, Any], losses: tuple[LossSpec, ...] = (), name: str | None = None) -> RunConfig:
+    return RunConfig(name=name or s["name"] or "run", corpus=corpus_config(s), train=train_config(s, losses),
+                     data_dir=s["data_dir"].strip() or None)
+
+
+def with_weight(losses: tuple[LossSpec, ...], name: str, weight: float) -> tuple[LossSpec, ...]:
+    """The same losses with `name`'s weight replaced (added if absent): twins and sweeps differ only here."""
+    specs = [dataclasses.replace(spec, weight=weight) if spec.name == name else spec for spec in losses]
+    if not any(spec.name == name for spec in specs):
+        specs.append(LossSpec(name, weight))
+    return tuple(specs)
+
+
+def variant_name(base: str, loss: str, weight: float) -> str:
+    """Name of one run of a twin or sweep: "run-vanilla", "run-rsr-a0.1"."""
+    return f"{base or 'run'}-vanilla" if weight == 0 else f"{base or 'run'}-{loss}-a{weight:g}"
+
+
+def parse_weights(text: str) -> list[float]:
+    """"0, 0.05, 0.1" -> [0.0, 0.05, 0.1]; each in [0, 1], at least two, no repeats."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        weights = [float(p) for p in parts]
+    except ValueError:
+        raise W2VError(f"the sweep weights must be numbers separated by commas, got {text!r}") from None
+    if len(weights) < 2:
+        raise W2VError("a sweep needs at least two weights, e.g. 0, 0.05, 0.1, 0.2")
+    if len(set(weights)) != len(weights):
+        raise W2VError("each sweep weight may appear once")
+    if any(not 0.0 <= w <= 1.0 for w in weights):
+        raise W2VError("sweep weights must be in [0, 1]")
+    if len(weights) > 8:
+        raise W2VError("at most 8 runs per sweep (they all train at once)")
+    return weights
+
+
+# ------------------------------------------------------------------ presets
+# ~30 s on a laptop CPU, with a validation curve. Fewer than ~5 epochs on this small corpus leave every
+# vector pointing the same way (all cosines near 1, gensim too), so we trade dimensions for epochs.
+QUICK_DEMO = {"dim": 50, "epochs": 5, "val_fraction": 0.05}
+# The notebook's values as far as this project records them: Adam, a-z tokens, word2vec's usual
+# dim/window/negatives/min_count. Its exact epochs and batch size are not recorded; we use 5 and 4096.
+NOTEBOOK = {"optimizer": "adam", "lr": 0.001, "dim": 100, "window": 5, "negative": 5, "epochs": 5,
+            "batch_size": 4096, "min_count": 5}
+RSR_DEFAULT_WEIGHT = 0.1  # the notebook's REG_STRENGTH
+
+
+def preset_config(name: str, overrides: dict[str, Any], data_dir: str = "", phrases: str = "") -> RunConfig:
+    """A run on the built-in corpus with every other setting at its default, except `overrides`."""
+    s = defaults() | overrides | {"source": "default", "data_dir": data_dir, "phrases": phrases}
+    return run_config(s, name=name)
+
+
+def things_twin(data_dir: str, phrases: str) -> list[RunConfig]:
+    """Vanilla and RSR runs on the built-in corpus, identical except REG_STRENGTH."""
+    s = defaults() | {"source": "default", "data_dir": data_dir, "phrases": phrases}
+    return [run_config(s, (LossSpec("rsr", weight),), name=f"things-{tag}")
+            for tag, weight in (("vanilla", 0.0), ("rsr", RSR_DEFAULT_WEIGHT))]
+
+
+def things_folder(data_dir: str) -> Path | None:
+    """`<data_dir>/things` when it holds the THINGS files the RSR loss reads, else None."""
+    if not data_dir.strip():
+        return None
+    folder = Path(data_dir.strip()).expanduser() / "things"
+    return folder if all((folder / f).is_file() for f in THINGS_FILES) else None
+
+
+def things_phrases(folder: Path) -> str:
+    """THINGS multi-word concepts as tokenizer phrases ("air_conditioner" -> "air conditioner")."""
+    ids = (folder / "unique_id.txt").read_text(encoding="utf-8").split()
+    phrases = {i.rstrip("0123456789").replace("_", " ") for i in ids if "_" in i}
+    return "\n".join(sorted(phrases))

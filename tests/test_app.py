@@ -1,0 +1,386 @@
+"""The dashboard in Streamlit's AppTest: every page against a runs folder prepared by a fixture,
+a run launched through the Train page, bad input at the boundary; plus the pages' pure helpers."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.test.utils import datapath
+from streamlit.testing.v1 import AppTest
+
+from pages import analysis, settings
+from w2vcore import losses
+from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TrainConfig
+from w2vcore.runs import RunStore, default_cache_dir
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"  # as in conftest.py; used only when present
+LEE = datapath("lee_background.cor")
+TIMEOUT = 60  # seconds per script run: the first one imports torch
+
+
+def tiny(name: str, path: str = LEE, **train) -> RunConfig:
+    return RunConfig(name=name, corpus=CorpusConfig(source=CorpusSource("text", path), min_count=3, val_fraction=0.1),
+                     train=TrainConfig(**{"dim": 16, "epochs": 1, "batch_size": 512, "log_every_s": 0.05,
+                                          "device": "cpu", **train}))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A runs folder with two finished tiny runs on the Lee corpus and one failed run.
+
+    The corpus cache is the user's (content-keyed, so sharing it is safe): the Data page reads the
+    built-in corpus on arrival, and encoding it again for every test session costs seconds."""
+    root = tmp_path_factory.mktemp("lab")
+    store = RunStore(root / "runs", default_cache_dir())
+    ids = {}
+    for name, cfg in (("tiny-a", tiny("tiny-a")), ("tiny-b", tiny("tiny-b", seed=2)),
+                      ("broken", tiny("broken", path=str(root / "missing.txt")))):
+        ids[name] = store.create(cfg)
+        store.start(ids[name], mode="thread")
+        store.wait(ids[name], timeout=120)
+    assert store.info(ids["tiny-a"]).status == "done", store.info(ids["tiny-a"]).error
+    assert store.info(ids["broken"]).status == "failed"
+    return store, ids
+
+
+@pytest.fixture
+def env(lab, monkeypatch):
+    store, ids = lab
+    monkeypatch.setenv("W2V_RUNS_DIR", str(store.root))
+    monkeypatch.setenv("W2V_CACHE_DIR", str(store.cache_dir))
+    if SHARED_DATA.is_dir():
+        monkeypatch.setenv("W2V_DATA_DIR", str(SHARED_DATA))
+    else:
+        monkeypatch.delenv("W2V_DATA_DIR", raising=False)
+    return store, ids
+
+
+def app(page: str | None = None, runs: list[str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    if runs is not None:
+        at.multiselect(key="selected_runs").set_value(runs).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    kinds = ("markdown", "caption", "info", "warning", "error", "success")
+    parts = [e.value for kind in kinds for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+# ---------------------------------------------------------------- pages
+def test_home_lists_runs_with_status_error_and_presets(env):
+    _, ids = env
+    at = app()
+    table = at.dataframe[0].value
+    assert set(table["name"]) == {"tiny-a", "tiny-b", "broken"}
+    assert table.set_index("name").loc["tiny-a", "status"] == "done"
+    assert "not found" in table.set_index("name").loc["broken", "error"]
+    labels = [b.label for b in at.button]
+    assert "Start the quick demo" in labels and "Train with the notebook's settings" in labels
+    things = "rsr" in {i.name for i in losses.available()} and settings.things_folder(str(SHARED_DATA))
+    assert ("Start the twin" in labels) == bool(things)
+    assert [t.value for t in at.title] == ["Word2Vec Lab"]
+    assert at.multiselect(key="selected_runs").value  # the newest finished run is picked on arrival
+
+
+def test_home_without_runs_says_how_to_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("W2V_RUNS_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("W2V_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("W2V_DATA_DIR", raising=False)
+    at = app()
+    assert "No runs yet" in texts(at)
+    assert "no THINGS folder" in texts(at)  # the THINGS preset says what is missing
+    for page in ("pages/explore.py", "pages/compare.py", "pages/export.py", "pages/train.py"):
+        at.switch_page(page).run()
+        assert not at.exception and at.info, page
+
+
+def test_data_page_reads_a_path_and_shows_statistics(env):
+    at = app("pages/data.py")
+    at.radio(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").input(LEE).run()
+    next(b for b in at.button if b.label == "Read the corpus").click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["tokens"].replace(",", "")) > 50_000
+    assert charts(at)  # the Zipf plot
+    assert at.dataframe[0].value["word"][0] == "the"
+    at.number_input(key="data.min_count").set_value(10_000).run()
+    assert "above every word count" in at.error[0].value  # an absurd min_count is a message, not a traceback
+
+
+def test_data_page_reports_a_missing_path(env, tmp_path):
+    at = app("pages/data.py")
+    at.radio(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").input(str(tmp_path / "nothing.txt")).run()
+    next(b for b in at.button if b.label == "Read the corpus").click().run()
+    assert not at.exception and "not found" in at.error[0].value
+
+
+def test_data_page_takes_an_upload_and_rejects_binary(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("W2V_CACHE_DIR", str(tmp_path))  # uploads are saved in the cache: keep this one apart
+    at = app()
+    at.session_state["settings"] = settings.defaults() | {"source": "upload"}
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data.upload").upload("blob.bin", b"\x00\x01\x02" * 100).run()
+    assert "does not look like text" in at.error[0].value
+    at.file_uploader(key="data.upload").clear().upload("lee.txt", Path(LEE).read_bytes(), "text/plain").run()
+    next(b for b in at.button if b.label == "Read the corpus").click().run()
+    assert not at.exception and not at.error
+    assert "lee.txt" in texts(at) and charts(at)
+
+
+def test_train_page_has_every_hyperparameter_and_a_group_per_loss(env):
+    at = app("pages/train.py")
+    sliders = {s.label for s in at.slider}
+    assert {"dimensions", "window", "negatives", "epochs", "noise exponent", "validation share",
+            "early stopping patience", "CPU threads"} <= sliders
+    assert {"batch size", "subsampling threshold"} <= {s.label for s in at.select_slider}
+    assert {"min_count", "seed"} <= {n.label for n in at.number_input}
+    assert {"device", "engine"} <= {s.label for s in at.selectbox}
+    for info in losses.available():
+        label = "REG_STRENGTH (α)" if info.name == "rsr" else f"{info.name} weight (α)"
+        assert at.slider(key=f"train.loss.{info.name}.weight").label == label
+    modes = at.button_group(key="train.mode").options
+    assert len(modes) == (3 if losses.available() else 1)
+
+
+@pytest.mark.skipif(not losses.available(), reason="no extra loss is registered, so there is no twin or sweep")
+def test_twin_and_sweep_explain_bad_settings(env):
+    at = app("pages/train.py")
+    at.button_group(key="train.mode").set_value("twin").run()
+    assert "above 0" in at.error[0].value and at.button(key="train.launch").disabled
+    at.button_group(key="train.mode").set_value("sweep").run()
+    at.text_input(key="train.sweep").input("0, 2").run()
+    assert "[0, 1]" in at.error[0].value
+
+
+def test_a_run_launched_from_the_train_page_completes_and_shows_metrics(env):
+    store, _ = env
+    at = app("pages/data.py")
+    at.radio(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").input(LEE).run()
+    at.switch_page("pages/train.py").run()
+    at.slider(key="train.dim").set_value(8)
+    at.slider(key="train.epochs").set_value(1)
+    at.select_slider(key="train.batch_size").set_value(512)
+    at.text_input(key="train.name").input("from-the-page").run()
+    at.button(key="train.launch").click().run()
+    assert not at.exception and not at.error
+    launched = [r for r in store.list() if r.name == "from-the-page"]
+    assert len(launched) == 1
+    assert store.config(launched[0].id).train.dim == 8
+    assert store.wait(launched[0].id, timeout=120).status == "done"
+    at.run()
+    assert at.multiselect(key="selected_runs").value == [launched[0].id]
+    assert "from-the-page" in texts(at) and "done" in texts(at)
+    assert charts(at)  # its loss curve
+    store.delete(launched[0].id)
+
+
+def test_a_new_session_finds_a_running_run_and_can_stop_it(env):
+    store, _ = env
+    run_id = store.create(tiny("long", epochs=10_000))
+    store.start(run_id, mode="thread")
+    try:
+        assert wait_until(lambda: store.metrics(run_id))
+        at = app("pages/train.py")  # a fresh session, as after a browser refresh
+        assert at.multiselect(key="selected_runs").value == [run_id]
+        assert any("long" in p.proto.text and "ETA" in p.proto.text for p in at.get("progress"))
+        at.button(key=f"train.stop.{run_id}").click().run()
+        assert store.wait(run_id, timeout=60).status == "stopped"
+    finally:
+        store.stop(run_id)
+        store.wait(run_id, timeout=60)
+        store.delete(run_id)
+
+
+def wait_until(predicate, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_quick_demo_preset_starts_a_run_and_opens_the_train_page(env, monkeypatch):
+    store, _ = env
+    started = []  # training itself is covered above; here only what the button starts
+    monkeypatch.setattr(RunStore, "start", lambda self, run_id, **kw: started.append(run_id))
+    at = app()
+    at.button(key="preset.demo").click().run()
+    assert not at.exception and [t.value for t in at.title] == ["Train"]
+    demo = [r for r in store.list() if r.name == "quick-demo"]
+    assert len(demo) == 1 and started == [demo[0].id]
+    assert at.multiselect(key="selected_runs").value == [demo[0].id]
+    cfg = store.config(demo[0].id)
+    assert (cfg.train.dim, cfg.train.epochs, cfg.corpus.source.kind) == (50, 5, "default")
+    shutil.rmtree(store.path(demo[0].id))
+
+
+def test_explore_neighbours_similarity_analogy_and_map(env):
+    _, ids = env
+    at = app("pages/explore.py", runs=[ids["tiny-a"]])
+    assert "tiny-a" in texts(at)
+    at.text_input(key="explore.words").input("Government, Goverment").run()  # case folded like the corpus
+    assert len(at.dataframe) >= 2  # government's neighbours, the analogy answers
+    assert "did you mean" in at.warning[0].value  # the misspelt word gets a suggestion
+    at.text_input(key="explore.sim1").input("government").run()
+    at.text_input(key="explore.sim2").input("police").run()
+    assert -1 <= float(at.metric[0].value) <= 1
+    at.radio(key="explore.method").set_value("3cosmul").run()
+    assert not at.exception
+    assert charts(at)  # the PCA map of the most frequent words
+    at.radio(key="explore.set").set_value("pasted").run()
+    at.text_area(key="explore.paste").input("government police court zzzq").run()
+    assert any("zzzq" in w.value for w in at.warning)
+    assert charts(at)
+
+
+def test_explore_shows_why_a_failed_run_has_nothing(env):
+    _, ids = env
+    at = app("pages/explore.py", runs=[ids["broken"]])
+    assert "not found" in at.error[0].value and at.info
+
+
+def test_compare_two_runs(env):
+    _, ids = env
+    at = app("pages/compare.py", runs=[ids["tiny-a"], ids["tiny-b"]])
+    diff = at.dataframe[0].value
+    assert list(diff["setting"]) == ["name", "train.seed"]  # only what differs
+    assert any("Jaccard@10" in m.value for m in at.markdown)
+    bench = next(d.value for d in at.dataframe if "benchmark" in d.value.columns)
+    assert any(bench["benchmark"].str.startswith("simlex999"))
+    assert len(charts(at)) >= 3  # curves, overlap histogram, aligned map
+
+
+def test_export_offers_every_format(env):
+    _, ids = env
+    at = app("pages/export.py", runs=[ids["tiny-a"]])
+    labels = " ".join(b.label for b in at.download_button)
+    for fmt in ("word2vec text", "word2vec binary", "TensorBoard", "checkpoint", "metrics", "config"):
+        assert fmt in labels
+
+
+class _Shrink:
+    """A test loss: pulls a few rows towards 0 and reports a score that grows with its weight."""
+
+    def __init__(self, spec, setup):
+        self.name, self.weight, self.every = spec.name, spec.weight, 1
+
+    def loss(self, ctx):
+        import torch
+
+        return ctx.gather(torch.arange(4)).pow(2).mean(), {}
+
+    def evaluate(self, vectors):
+        return {"shrink/score": self.weight}
+
+
+@pytest.fixture
+def sweep(env):
+    """Two tiny runs differing only in the weight of a registered test loss."""
+    store, _ = env
+    losses.register("shrink", "a test loss")(_Shrink)
+    ids = []
+    try:
+        for weight in (0.0, 0.2):
+            cfg = tiny(f"sweep-{weight}", eval_every_s=0.05, losses=(LossSpec("shrink", weight),))
+            ids.append(store.create(cfg))
+            store.start(ids[-1], mode="thread")
+            assert store.wait(ids[-1], timeout=120).status == "done", store.info(ids[-1]).error
+        yield ids
+    finally:
+        del losses.REGISTRY["shrink"]
+        for run_id in ids:
+            store.delete(run_id)
+
+
+def test_sweep_page_plots_scores_against_alpha(sweep):
+    at = app("pages/sweep.py", runs=sweep)
+    table = at.dataframe[0].value
+    assert list(table["α"]) == [0.0, 0.2]
+    assert np.isnan(table["shrink/score"][0]) and table["shrink/score"][1] == pytest.approx(0.2)
+    assert "simlex999 ρ" in table.columns and charts(at)
+    assert "switched off" in texts(at)
+
+
+def test_sweep_page_says_why_runs_are_not_a_sweep(env):
+    _, ids = env
+    at = app("pages/sweep.py", runs=[ids["tiny-a"], ids["tiny-b"]])
+    assert "train.seed" in at.warning[0].value
+
+
+# ---------------------------------------------------------------- pure helpers
+def test_smoothing_is_debiased_and_skips_gaps():
+    y = np.array([1.0, np.nan, 1.0, 1.0])
+    assert np.allclose(analysis.smooth(y, 0.9)[[0, 2, 3]], 1.0) and np.isnan(analysis.smooth(y, 0.9)[1])
+
+
+def test_procrustes_recovers_a_rotation():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(200, 8))
+    rotation, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    _, _, cos = analysis.aligned_pca(a, a @ rotation)
+    assert cos.min() > 0.999
+
+
+def test_neighbour_overlap_of_a_run_with_itself_is_one():
+    rng = np.random.default_rng(0)
+    unit = rng.normal(size=(50, 4))
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    keys = [f"w{i}" for i in range(50)]
+    assert np.allclose(analysis.neighbour_overlap(keys[:10], keys, unit, keys, unit, k=5), 1.0)
+
+
+@pytest.mark.parametrize("text, message", [("0.1", "at least two"), ("0, x", "numbers"), ("0, 0", "once"),
+                                           ("0, 1.5", "[0, 1]")])
+def test_sweep_weights_are_validated(text, message):
+    with pytest.raises(Exception, match=message.replace("[", r"\[").replace("]", r"\]")):
+        settings.parse_weights(text)
+
+
+def test_projections_beyond_the_limit_are_sampled():
+    words = [f"w{i}" for i in range(analysis.MAX_POINTS + 10)]
+    shown, sampled = analysis.sample_words(words)
+    assert sampled and len(shown) == analysis.MAX_POINTS and shown == sorted(shown, key=words.index)
+    assert analysis.sample_words(words[:10]) == (words[:10], False)
+
+
+@pytest.mark.skipif(not settings.things_folder(str(SHARED_DATA)), reason="../shared/data/things is not present")
+def test_the_things_twin_differs_only_in_reg_strength():
+    folder = settings.things_folder(str(SHARED_DATA))
+    vanilla, rsr = settings.things_twin(str(SHARED_DATA), settings.things_phrases(folder))
+    assert "air conditioner" in vanilla.corpus.tokenizer.phrases
+    diff = analysis.config_diff(vanilla.to_dict(), rsr.to_dict())
+    assert list(diff["setting"]) == ["name", "train.losses.rsr.weight"]
+
+
+def test_a_sweep_is_runs_differing_only_in_one_loss_weight():
+    base = RunConfig().to_dict()
+    with_loss = RunConfig(train=TrainConfig(losses=(LossSpec("rsr", 0.1, {"pairs": 10}),))).to_dict()
+    assert analysis.sweep_axis({"a": base, "b": with_loss}) == ("rsr", {"a": 0.0, "b": 0.1})
+    other = RunConfig(train=TrainConfig(dim=7, losses=(LossSpec("rsr", 0.2, {"pairs": 10}),))).to_dict()
+    with pytest.raises(Exception, match="train.dim"):
+        analysis.sweep_axis({"b": with_loss, "c": other})
+    params = RunConfig(train=TrainConfig(losses=(LossSpec("rsr", 0.2, {"pairs": 99}),))).to_dict()
+    with pytest.raises(Exception, match="pairs"):
+        analysis.sweep_axis({"b": with_loss, "c": params})
+
+
+def test_settings_round_trip_to_the_backend_defaults():
+    cfg = settings.run_config(settings.defaults())
+    assert cfg.train == TrainConfig() and cfg.corpus == CorpusConfig()

@@ -1,0 +1,140 @@
+"""One real-browser smoke test: `streamlit run app.py` on a free port, headless Chromium (Debian's
+chromium driven by Python Playwright; never `playwright install`) opens every page, launches a tiny
+run from the Train page and waits until its loss curve has points. Screenshots go to
+$W2V_SCREENSHOT_DIR (default: the test's tmp folder)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from w2vcore.runs import RunStore, default_cache_dir
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = [("Data", "Data"), ("Train", "Train"), ("Explore", "Explore"), ("Compare", "Compare"),
+         ("α sweep", "α sweep"), ("Export", "Export"), ("Runs", "Word2Vec Lab")]  # (sidebar link, heading)
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+
+HAS_CURVE_POINTS = """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')].some(t =>
+    t.querySelectorAll('.point').length > 0 || /L/.test(t.querySelector('path.js-line')?.getAttribute('d') || ''))"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The app on a free port, against an empty runs folder and the user's corpus cache (content-keyed,
+    so sharing it is safe and spares re-encoding the built-in corpus); stopped, with its runs, afterwards."""
+    from gensim.test.utils import datapath
+
+    port = free_port()
+    env = dict(os.environ, W2V_RUNS_DIR=str(tmp_path / "runs"), W2V_CACHE_DIR=str(default_cache_dir()))
+    env.pop("W2V_DATA_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.terminate()
+        pytest.fail(f"streamlit did not start: {proc.communicate(timeout=10)[0].decode(errors='replace')[-2000:]}")
+    store = RunStore(tmp_path / "runs", default_cache_dir())
+    yield url, store, datapath("lee_background.cor")
+    for run in store.list():
+        if run.active:
+            store.stop(run.id)
+            store.wait(run.id, timeout=30)
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def settle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout_ms)
+
+
+def goto(page, link: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=link).click()
+    settle(page)
+
+
+def test_every_page_and_a_live_run_in_chromium(server, tmp_path):
+    url, store, lee = server
+    shots = Path(os.environ.get("W2V_SCREENSHOT_DIR", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                    args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        settle(page)
+        assert page.get_by_role("heading", name="Word2Vec Lab").is_visible()
+        assert page.get_by_text("No runs yet").is_visible()
+        page.screenshot(path=shots / "home.png")
+
+        for link, heading in PAGES:  # switching pages through the sidebar, in one session
+            started = time.perf_counter()
+            goto(page, link)
+            page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
+            timings[heading] = time.perf_counter() - started  # includes settle()'s 0.3 s pause
+            settle(page)
+            assert not page.locator('[data-testid="stException"]').count(), heading
+            page.screenshot(path=shots / f"{link.lower().replace('α ', 'alpha-')}.png", full_page=True)
+
+        goto(page, "Data")
+        page.get_by_text("a file or folder on this machine").click()
+        settle(page)
+        page.get_by_role("textbox", name="Path").fill(lee)
+        page.keyboard.press("Enter")
+        settle(page)
+
+        goto(page, "Train")
+        for tab, label in (("Model", "dimensions"), ("Optimiser", "epochs")):  # both to their minimum: a tiny run
+            page.get_by_role("tab", name=tab).click()
+            page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider").press("Home")
+            settle(page)
+        page.get_by_role("textbox", name="Run name").fill("from-chromium")
+        page.keyboard.press("Enter")
+        settle(page)
+        started = time.perf_counter()
+        page.get_by_role("button", name="Train").click()
+        page.wait_for_function(HAS_CURVE_POINTS, timeout=90_000)
+        timings["first curve point"] = time.perf_counter() - started
+        page.get_by_text("from-chromium: done").wait_for(timeout=90_000)
+        settle(page)
+        page.screenshot(path=shots / "trained.png", full_page=True)
+        assert not page.locator('[data-testid="stException"]').count()
+        assert not errors, errors
+        browser.close()
+    runs = store.list()
+    assert [(r.name, r.status) for r in runs] == [("from-chromium", "done")]
+    assert store.config(runs[0].id).train.dim == 2 and store.config(runs[0].id).train.epochs == 1
+    print("timings (s):", {k: round(v, 2) for k, v in timings.items()}, "screenshots:", shots)
