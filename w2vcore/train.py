@@ -211,8 +211,9 @@ class Trainer:
     # --------------------------------------------------------------- the loop
     def run(self, resume: dict | None = None) -> TrainResult:
         intra_op = torch.get_num_threads()
-        if self.pool is not None:
-            torch.set_num_threads(1)  # parallelism comes from the Hogwild threads instead
+        if self.pool is not None or self.engine_name == "numba":
+            # parallelism comes from the Hogwild threads; idle OpenMP workers would spin between calls
+            torch.set_num_threads(1)
         try:
             return self._run(resume)
         finally:

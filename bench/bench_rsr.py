@@ -1,0 +1,169 @@
+"""RSR cost and effect: soft Spearman speed and accuracy, then vanilla vs RSR training.
+
+Table 1 times `soft_spearman` forward + backward on the CPU (median wall time over
+repeats, torch threads as shown) at n = 1k / 5k / 20k for the PAV soft rank and the
+notebook's O(n^2) pairwise sigmoid (skipped where its n x n matrix is too big), and its
+error against scipy's exact `spearmanr` on cosine-like data (Gaussian predictions of a
+skewed target, as model cosines vs human similarity).
+
+Table 2 trains the same engine on the same corpus (Brown from ../shared/data, tokenised
+with the THINGS multi-word names joined, e.g. air_conditioner; `--wiki` adds gensim's
+bundled wiki sample + Lee corpus) vanilla and with RSR (alpha=0.1, 5,000 pairs every step,
+THINGS target), alternating runs, and prints words/s with their ratio, plus the exact
+held-out and training rho (`rsr/rho_heldout`, `rsr/rho_train`: the vanilla run is scored
+on the same held-out concepts) and SimLex-999 / WordSim-353 Spearman.
+
+    python bench/bench_rsr.py [--epochs 3] [--repeats 3] [--dim 100] [--engine auto] [--wiki] [--skip-train]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from scipy import stats
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig  # noqa: E402
+from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
+from w2vcore.evaldata import load_benchmarks  # noqa: E402
+from w2vcore.human import load_things, thing_phrases  # noqa: E402
+from w2vcore.ranking import soft_spearman  # noqa: E402
+from w2vcore.rsr import RSR  # noqa: E402
+from w2vcore.train import train  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+SIGMOID_MAX_N = 5000  # the sigmoid reference needs an n x n matrix (and its gradient)
+
+
+def median_ms(fn, repeats: int) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1e3 * statistics.median(times)
+
+
+def ranking_table(repeats: int) -> None:
+    print(f"## soft_spearman, forward + backward (CPU, torch threads={torch.get_num_threads()}, median of {repeats})\n")
+    print("| n | method | ms | soft rho | scipy rho | abs error |")
+    print("|---|---|---|---|---|---|")
+    for n in (1000, 5000, 20000):
+        gen = torch.Generator().manual_seed(n)
+        human = torch.rand(n, generator=gen, dtype=torch.float64) ** 2  # skewed, like THINGS similarity
+        cos = (0.3 * human + 0.2 * torch.randn(n, generator=gen, dtype=torch.float64)).float()
+        exact = stats.spearmanr(cos.numpy(), human.numpy())[0]
+        for method in ("pav", "sigmoid"):
+            if method == "sigmoid" and n > SIGMOID_MAX_N:
+                print(f"| {n:,} | {method} | n/a (n x n matrix) | | | |")
+                continue
+            x = cos.clone().requires_grad_(True)
+
+            def step():
+                x.grad = None
+                soft_spearman(x, human, method=method).backward()
+
+            ms = median_ms(step, repeats if method == "pav" else max(3, repeats // 10))
+            soft = float(soft_spearman(cos, human, method=method))
+            print(f"| {n:,} | {method} | {ms:.3f} | {soft:.4f} | {exact:.4f} | {abs(soft - exact):.4f} |")
+    print()
+
+
+def training_table(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        phrases = thing_phrases(DATA)
+        tok = TokenizerConfig(phrases=phrases)
+        sources = [CorpusSource("brown", str(DATA / "corpora" / "brown"))]
+        if args.wiki:
+            sources.append(CorpusSource("default"))
+        corpus = cache / "corpus.txt"
+        with corpus.open("w") as f:  # one tokenised sentence per line, MWEs already joined
+            for source in sources:
+                enc = encode_corpus(source, tok, cache)
+                for s in range(enc.n_sentences):
+                    f.write(" ".join(enc.words[i] for i in enc.tokens[enc.sent_starts[s]:enc.sent_starts[s + 1]]))
+                    f.write("\n")
+        data = prepare(encode_corpus(CorpusSource("text", str(corpus)), tok, cache), CorpusConfig())
+        n_words = data.n_train_tokens
+        human = load_things(DATA, cache)
+        probe = RSR(human, data.vocab.key_to_index)  # scores both runs on the same held-out concepts
+        bench = load_benchmarks(DATA)
+        spec = LossSpec("rsr", args.alpha, {"pairs": args.pairs, "every": 1, "target": "things"})
+        base = dict(dim=args.dim, epochs=args.epochs, device="cpu", log_every_s=5.0, eval_every_s=1e9,
+                    checkpoint_every_s=1e9, threads=args.threads, engine=args.engine)
+        print(f"## training: {' + '.join(s.label for s in sources)}, {n_words:,} tokens/epoch, vocabulary "
+              f"{len(data.vocab):,}, dim={args.dim}, epochs={args.epochs}, batch={TrainConfig().batch_size}, "
+              f"engine={args.engine}, threads={args.threads or 'one per core'}; "
+              f"RSR alpha={args.alpha}, {args.pairs} pairs every step")
+        print(f"RSR target: {probe.summary}\n")
+        rows: dict[str, dict[str, list[float]]] = {"vanilla": {}, "rsr": {}}
+        for rep in range(args.repeats):
+            for name in ("vanilla", "rsr"):
+                cfg = TrainConfig(**base, seed=rep + 1, losses=(spec,) if name == "rsr" else ())
+                t, cpu = time.perf_counter(), time.process_time()
+                result = train(cfg, data, data_dir=str(DATA))
+                seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+                vectors = result.vectors
+                row = {"words/s": n_words * args.epochs / seconds, "seconds": seconds, "cpu seconds": cpu,
+                       **probe.evaluate(vectors.vectors),
+                       **{k: vectors.evaluate_word_pairs(p).spearman for k, p in bench.pairs.items()
+                          if k != "men"}}
+                for k, v in row.items():
+                    rows[name].setdefault(k, []).append(v)
+                print(f"  repeat {rep + 1} {name:<7} {seconds:6.1f}s  rho_heldout={row['rsr/rho_heldout']:.3f}",
+                      flush=True)
+    print()
+    print("| metric | vanilla | RSR | RSR vs vanilla |")
+    print("|---|---|---|---|")
+    for metric in rows["vanilla"]:
+        v, r = rows["vanilla"][metric], rows["rsr"][metric]
+        vm, rm = statistics.median(v), statistics.median(r)
+        rel = f"{rm / vm:.2f}x" if metric in ("words/s", "seconds", "cpu seconds") else f"{rm - vm:+.3f}"
+        print(f"| {metric} | {spread(v)} | {spread(r)} | {rel} |")
+    print("\ncpu seconds: CPU time of the process (all threads), a steadier measure than wall time on a shared"
+          " machine; words/s is corpus words x epochs / wall seconds")
+    print("rho rows: exact Spearman of cosine vs THINGS similarity over concept pairs (held-out concepts never"
+          " enter the loss); simlex999/wordsim353: Spearman; medians [min-max] over repeats")
+
+
+def spread(xs: list[float]) -> str:
+    med = statistics.median(xs)
+    return f"{med:,.3f}" if len(xs) == 1 else f"{med:,.3f} [{min(xs):,.3f}-{max(xs):,.3f}]"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--alpha", type=float, default=0.1)
+    ap.add_argument("--pairs", type=int, default=5000)
+    ap.add_argument("--threads", type=int, default=0, help="Hogwild threads (0 = one per core)")
+    ap.add_argument("--engine", default="auto", help="SGNS engine of both runs: auto, torch or numba")
+    ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads for both runs (0 = torch's default)")
+    ap.add_argument("--timing-repeats", type=int, default=200)
+    ap.add_argument("--wiki", action="store_true", help="add gensim's wiki sample + Lee corpus to Brown")
+    ap.add_argument("--skip-train", action="store_true")
+    args = ap.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    ranking_table(args.timing_repeats)
+    if args.skip_train:
+        return
+    if not (DATA / "things").is_dir():
+        sys.exit(f"{DATA}/things not found: the training comparison needs ../shared/data (Brown, THINGS)")
+    training_table(args)
+
+
+if __name__ == "__main__":
+    main()
