@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .errors import W2VError
-from .evaldata import load_benchmarks, load_word_pairs
+from .evaldata import _is_number, load_benchmarks, load_word_pairs
 
 THINGS_IDS = "unique_id.txt"
 THINGS_EMBEDDING = "spose_embedding_49d_sorted.txt"
@@ -509,14 +509,6 @@ def _is_matrix_csv(path: Path) -> bool:
         raise W2VError(f"{path} is empty")
     row = next(csv.reader([lines[1] if len(lines) > 1 else lines[0]]))
     return _is_number(row[0])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _read_text(path: Path) -> str:
