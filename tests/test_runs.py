@@ -141,3 +141,19 @@ def test_worker_ignores_stray_modules_in_the_callers_folder(store, tmp_path, mon
     store.start(run_id)
     info = store.wait(run_id, timeout=120)
     assert info.status == "done", info.error + (store.path(run_id) / "log.txt").read_text()
+
+
+def test_same_run_id_in_two_folders_does_not_mix_up_their_state(tmp_path, monkeypatch):
+    """Run ids are only unique within a folder: a finished thread run elsewhere must not mark this one dead."""
+    monkeypatch.setattr(time, "strftime", lambda fmt: "20260101-000000")
+    a, b = RunStore(tmp_path / "a", tmp_path / "cache"), RunStore(tmp_path / "b", tmp_path / "cache")
+    first = a.create(lee_config())
+    a.start(first, mode="thread")
+    assert a.wait(first, timeout=120).status == "done"
+    second = b.create(lee_config(epochs=500))
+    assert second == first
+    b.start(second)
+    wait_for(lambda: len(b.metrics(second)) >= 2)
+    assert b.info(second).status == "running"
+    b.stop(second)
+    assert b.wait(second, timeout=60).status == "stopped"

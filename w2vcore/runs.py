@@ -34,7 +34,7 @@ from .errors import W2VError
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "stopped", "early_stopped", "failed")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_threads: dict[str, tuple[threading.Thread, threading.Event]] = {}  # in-process runs
+_threads: dict[Path, tuple[threading.Thread, threading.Event]] = {}  # in-process runs, by run folder
 
 
 def default_runs_dir() -> Path:
@@ -152,7 +152,7 @@ class RunStore:
             stop = threading.Event()
             t = threading.Thread(target=execute, args=(p, self.cache_dir, stop, resume), daemon=True,
                                  name=f"w2v-{run_id}")
-            _threads[run_id] = (t, stop)
+            _threads[p] = (t, stop)
             t.start()
             return
         if mode != "process":
@@ -174,8 +174,8 @@ class RunStore:
         """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'."""
         p = self._existing(run_id)
         (p / "STOP").touch()
-        if run_id in _threads:
-            _threads[run_id][1].set()
+        if p in _threads:
+            _threads[p][1].set()
 
     def wait(self, run_id: str, timeout: float = 600.0, poll: float = 0.1) -> RunInfo:
         deadline = time.monotonic() + timeout
@@ -208,7 +208,7 @@ class RunStore:
         st = self._status(p)
         if st.get("status") == "running" and not _pid_alive(st.get("pid")):
             st = self._mark_dead(p, st)
-        elif st.get("status") == "running" and run_id in _threads and not _threads[run_id][0].is_alive():
+        elif st.get("status") == "running" and p in _threads and not _threads[p][0].is_alive():
             st = self._mark_dead(p, st)
         try:
             name = json.loads((p / "config.json").read_text()).get("name", run_id)
