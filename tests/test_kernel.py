@@ -61,7 +61,7 @@ def fixed_pairs(lee):
 
 
 def pair_loss(w_in, w_out, pairs) -> float:
-    scores, _ = sgns_scores(torch.from_numpy(np.asarray(w_in)), torch.from_numpy(np.asarray(w_out)), *pairs)
+    scores, _ = sgns_scores(torch.tensor(np.asarray(w_in)), torch.tensor(np.asarray(w_out)), *pairs)
     return sgns_loss_sum(scores).item() / len(pairs[0])
 
 
