@@ -6,7 +6,7 @@ plain modules, not pages.
 """
 import streamlit as st
 
-from pages.common import sidebar_run_picker
+from pages.common import keep_worker_warm, sidebar_run_picker
 
 st.set_page_config(page_title="Word2Vec Lab", page_icon=":material/hub:", layout="wide")
 
@@ -27,4 +27,5 @@ nav = st.navigation({
     ],
 })
 sidebar_run_picker()
+keep_worker_warm()
 nav.run()

@@ -5,6 +5,8 @@ that matters.
 """
 from __future__ import annotations
 
+import os
+
 import time
 from typing import Any, Callable
 
@@ -29,6 +31,12 @@ def _store(root: str, cache_dir: str) -> RunStore:
 def store() -> RunStore:
     """The run store for $W2V_RUNS_DIR (default ./runs) and $W2V_CACHE_DIR."""
     return _store(str(default_runs_dir()), str(default_cache_dir()))
+
+
+def keep_worker_warm() -> None:
+    """A spare worker with torch loaded, so Train starts a run in about a second ($W2V_STANDBY=0: off)."""
+    if os.environ.get("W2V_STANDBY", "1") != "0":
+        store().warm()
 
 
 # ------------------------------------------------------------------ settings

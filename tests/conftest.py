@@ -1,6 +1,7 @@
 """Shared fixtures. Real data sets live in ../shared/data beside the clone (never in the repo)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # so plain `pytest` finds w2vcore too
 SHARED_DATA = REPO.parent / "shared" / "data"
+os.environ.setdefault("W2V_STANDBY", "0")  # no warm spare workers in page tests (tests that want one ask)
 
 
 @pytest.fixture(scope="session")

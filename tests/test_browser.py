@@ -46,7 +46,8 @@ def server(tmp_path):
     from gensim.test.utils import datapath
 
     port = free_port()
-    env = dict(os.environ, W2V_RUNS_DIR=str(tmp_path / "runs"), W2V_CACHE_DIR=str(default_cache_dir()))
+    env = dict(os.environ, W2V_RUNS_DIR=str(tmp_path / "runs"), W2V_CACHE_DIR=str(default_cache_dir()),
+               W2V_STANDBY="1")
     env.pop("W2V_DATA_DIR", None)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1"],

@@ -10,7 +10,7 @@ import pytest
 
 from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TokenizerConfig, TrainConfig
 from w2vcore.errors import W2VError
-from w2vcore.runs import RunStore, read_jsonl
+from w2vcore.runs import RunStore, _pid_alive, read_jsonl
 
 
 @pytest.fixture
@@ -157,3 +157,26 @@ def test_same_run_id_in_two_folders_does_not_mix_up_their_state(tmp_path, monkey
     assert b.info(second).status == "running"
     b.stop(second)
     assert b.wait(second, timeout=60).status == "stopped"
+
+
+def test_a_warm_standby_worker_takes_the_next_run(store):
+    """RunStore.warm leaves a spare with torch loaded; start hands it the run and warms the next one."""
+    folder = store.root / ".standby"
+    store.warm(idle_s=120)
+    store.warm(idle_s=120)  # a spare still warming up counts: no second one
+    assert len(list(folder.glob("*.pid"))) == 1
+    wait_for(lambda: any(folder.glob("*.ready")), timeout=120)
+    spare = int(next(folder.glob("*.ready")).stem)
+    run_id = store.create(lee_config())
+    store.start(run_id)
+    assert json.loads((store.path(run_id) / "status.json").read_text())["pid"] == spare
+    assert store.wait(run_id, timeout=120).status == "done"
+    assert (store.path(run_id) / "vectors.npz").exists()
+    assert not list(folder.glob("*.claimed")) and not list(folder.glob("*.job.json"))
+    spares = [int(f.stem) for f in folder.glob("*.pid")]
+    assert spares and spare not in spares  # the next spare is on its way
+    wait_for(lambda: any(folder.glob("*.ready")), timeout=120)
+    for pid in spares:  # a stopped spare withdraws its offer and exits
+        os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not list(folder.glob("*.ready")) and not any(_pid_alive(pid) for pid in spares), timeout=60)
+    assert [r.id for r in store.list()] == [run_id]  # the spare folder is not a run

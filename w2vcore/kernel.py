@@ -333,6 +333,17 @@ def train_span(w_in: np.ndarray, w_out: np.ndarray, ids: np.ndarray, sent_lens: 
     return float(loss), int(pairs)
 
 
+def warm_up() -> None:
+    """Compile (or load from numba's cache) both kernel modes on a toy problem, so a real run starts at once."""
+    rng = np.random.default_rng(0)
+    w_in, w_out = rng.random((4, 2), dtype=np.float32), np.zeros((4, 2), np.float32)
+    ids, lens = np.array([0, 1, 2, 3, 1, 0], np.int32), np.array([6], np.int32)
+    ones = np.ones(4, np.float32)
+    for shared in (True, False):
+        train_span(w_in, w_out, ids, lens, ones, ones, np.arange(4, dtype=np.int32), 2, 1, 0.01, 0.01, 0, 1,
+                   shared_negatives=shared)
+
+
 def _table(name: str, a) -> np.ndarray:
     if hasattr(a, "detach") and hasattr(a, "numpy"):  # a CPU torch tensor: .numpy() shares its memory
         if a.device.type != "cpu":

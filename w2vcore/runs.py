@@ -157,18 +157,66 @@ class RunStore:
             return
         if mode != "process":
             raise W2VError(f"mode must be 'process' or 'thread', got {mode!r}")
-        cmd = [sys.executable, "-m", "w2vcore.worker", str(p), "--cache-dir", str(self.cache_dir)]
-        if resume:
-            cmd.append("--resume")
+        pid = self._hand_to_standby(p, resume)
+        if pid is None:
+            args = [str(p), "--cache-dir", str(self.cache_dir)] + (["--resume"] if resume else [])
+            pid = self._spawn(args, p / "log.txt", cwd=p)
+        self._set_status(p, pid=pid)
+
+    def _spawn(self, args: list[str], log_path: Path, cwd: Path) -> int:
+        """`python -m w2vcore.worker ARGS` in its own session, so the app's end does not end it."""
         env = dict(os.environ)
         pkg_root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
-        with open(p / "log.txt", "ab") as log:
-            # cwd = the run folder: `-m` puts cwd on sys.path, and a stray `timeit.py` (say) in the
+        with open(log_path, "ab") as log:
+            # cwd = a folder of ours: `-m` puts cwd on sys.path, and a stray `timeit.py` (say) in the
             # caller's folder must not shadow a module inside the worker
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, cwd=p, start_new_session=True)
-        self._set_status(p, pid=proc.pid)
+            proc = subprocess.Popen([sys.executable, "-m", "w2vcore.worker", *args], stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                    start_new_session=True)
+        return proc.pid
+
+    # ------------------------------------------------------------- standby
+    @property
+    def _standby_dir(self) -> Path:
+        return self.root / ".standby"
+
+    def warm(self, idle_s: float = 1800.0) -> None:
+        """Keep one warm worker waiting (torch imported, kernel loaded), so the next start is instant.
+
+        It exits after `idle_s` unclaimed seconds or when this process ends. Cheap to call often.
+        """
+        folder = self._standby_dir
+        folder.mkdir(exist_ok=True)
+        for f in [*folder.glob("*.pid"), *folder.glob("*.ready")]:  # spares that were killed
+            if f.stem.isdigit() and not _pid_alive(int(f.stem)):
+                f.unlink(missing_ok=True)
+        fresh = time.time() - 120  # a spare still warming up has no .ready yet: count its recent pid file
+        if any(f.suffix == ".ready" and _pid_alive(int(f.stem)) for f in folder.glob("*.ready")) or \
+                any(f.stat().st_mtime > fresh and _pid_alive(int(f.stem)) for f in folder.glob("*.pid")):
+            return
+        pid = self._spawn(["--standby", str(folder), "--parent", str(os.getpid()), "--idle", str(idle_s)],
+                          folder / "standby.log", cwd=folder)
+        (folder / f"{pid}.pid").touch()
+
+    def _hand_to_standby(self, p: Path, resume: bool) -> int | None:
+        """Give the run to a warm spare if one is ready; its pid, or None."""
+        folder = self._standby_dir
+        for ready in folder.glob("*.ready") if folder.is_dir() else ():
+            pid = int(ready.stem)
+            try:
+                os.replace(ready, folder / f"{pid}.claimed")  # atomic: one claimer wins
+            except FileNotFoundError:
+                continue
+            (folder / f"{pid}.pid").unlink(missing_ok=True)
+            if not _pid_alive(pid):
+                (folder / f"{pid}.claimed").unlink(missing_ok=True)
+                continue
+            write_json_atomic(folder / f"{pid}.job.json", {"run_dir": str(p), "cache_dir": str(self.cache_dir),
+                                                           "resume": resume})
+            self.warm()  # the next spare
+            return pid
+        return None
 
     def stop(self, run_id: str) -> None:
         """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'."""

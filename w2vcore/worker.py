@@ -3,6 +3,12 @@
 `python -m w2vcore.worker RUN_DIR` is what `RunStore.start` launches; `execute` is
 also called directly in a thread. The stop signal is the file RUN_DIR/STOP (or the
 Event passed in), polled by a watcher thread so the hot loop only checks an Event.
+
+`python -m w2vcore.worker --standby FOLDER` is a warm spare: it imports torch and loads
+the compiled kernel, writes FOLDER/<pid>.ready and waits for `RunStore.start` to claim
+it (rename to <pid>.claimed, then <pid>.job.json). A claimed spare trains like a fresh
+worker but starts in a fraction of a second. An unclaimed spare exits when it has idled
+for `--idle` seconds or when the process that started it (the app) is gone.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import torch
 from .config import RunConfig
 from .corpus import encode_corpus, prepare
 from .errors import W2VError
-from .runs import write_json_atomic
+from .runs import _pid_alive, write_json_atomic
 from .train import TrainState, train
 
 
@@ -111,15 +117,70 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
             writer.close()
 
 
+STANDBY_POLL_S = 0.02
+
+
+def standby(folder: Path, parent: int, idle_s: float, stop: threading.Event) -> dict | None:
+    """Warm up, announce readiness, and wait for a job; None when idle too long, orphaned or stopped."""
+    from .kernel import warm_up
+
+    warm_up()
+    pid = os.getpid()
+    ready, claimed, job = (folder / f"{pid}.{ext}" for ext in ("ready", "claimed", "job.json"))
+    ready.touch()
+    deadline = time.monotonic() + idle_s
+    while True:
+        if claimed.exists():  # RunStore.start renamed our ready file: the job follows at once
+            for _ in range(int(10 / STANDBY_POLL_S)):
+                if job.exists():
+                    spec = json.loads(job.read_text())
+                    job.unlink(missing_ok=True)
+                    claimed.unlink(missing_ok=True)
+                    return spec
+                time.sleep(STANDBY_POLL_S)
+            claimed.unlink(missing_ok=True)
+            return None
+        if time.monotonic() > deadline or not _pid_alive(parent) or stop.is_set():
+            try:  # withdraw the offer; if the rename fails we were claimed just now
+                os.replace(ready, folder / f"{pid}.exiting")
+            except FileNotFoundError:
+                continue
+            (folder / f"{pid}.exiting").unlink(missing_ok=True)
+            (folder / f"{pid}.pid").unlink(missing_ok=True)
+            return None
+        time.sleep(STANDBY_POLL_S)
+
+
+def _redirect_output(run_dir: Path) -> None:
+    log = os.open(run_dir / "log.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Train one Word2Vec Lab run directory.")
-    ap.add_argument("run_dir", type=Path)
-    ap.add_argument("--cache-dir", type=Path, required=True)
+    ap.add_argument("run_dir", type=Path, nargs="?")
+    ap.add_argument("--cache-dir", type=Path)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--standby", type=Path, help="wait in this folder as a warm spare for RunStore.start")
+    ap.add_argument("--parent", type=int, default=os.getppid(), help="exit the standby when this pid is gone")
+    ap.add_argument("--idle", type=float, default=1800.0, help="seconds an unclaimed standby waits")
     args = ap.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    status = execute(args.run_dir, args.cache_dir, stop, args.resume)
+    if args.standby:
+        job = standby(args.standby, args.parent, args.idle, stop)
+        if job is None:
+            return 0
+        run_dir = Path(job["run_dir"])
+        os.chdir(run_dir)
+        _redirect_output(run_dir)
+        status = execute(run_dir, Path(job["cache_dir"]), stop, job["resume"])
+    else:
+        if args.run_dir is None or args.cache_dir is None:
+            ap.error("give RUN_DIR and --cache-dir, or --standby FOLDER")
+        status = execute(args.run_dir, args.cache_dir, stop, args.resume)
     return 0 if status != "failed" else 1
 
 
