@@ -246,3 +246,53 @@ def neighbour_overlap(words: Sequence[str], keys_a: Sequence[str], unit_a: np.nd
     rows_b = np.array([index_b[w] for w in words])
     na, nb = top_k(unit_a, rows_a, k), top_k(unit_b, rows_b, k)
     return np.array([jaccard([keys_a[i] for i in ra], [keys_b[i] for i in rb]) for ra, rb in zip(na, nb)])
+
+
+# ------------------------------------------------------------------ THINGS concepts
+def concept_table(key_to_index: dict[str, int], data_dir: str) -> tuple[pd.DataFrame, Any]:
+    """THINGS concepts the vocabulary has, one row each: word, concept, category (the first of its
+    categories, or "several"/"none"), plus the `human.Alignment` behind it (counts, missing, collisions)."""
+    from w2vcore.human import align_concepts, load_categories
+
+    cats = load_categories(data_dir)
+    alignment = align_concepts(cats.concepts, key_to_index)
+    index_to_key = {i: w for w, i in key_to_index.items()}
+    labels = cats.labels[alignment.concepts]  # (m, 27)
+    first = np.array(cats.names)[labels.argmax(axis=1)]
+    category = np.where(labels.sum(axis=1) == 1, first, np.where(labels.any(axis=1), "several", "none"))
+    frame = pd.DataFrame({"word": [index_to_key[int(i)] for i in alignment.word_ids],
+                          "concept": [cats.concepts[int(c)] for c in alignment.concepts],
+                          "category": category, "how": alignment.strategies})
+    return frame, alignment
+
+
+def category_coverage(key_to_index: dict[str, int], data_dir: str) -> pd.DataFrame:
+    """Per THINGS category: concepts, how many the vocabulary covers, and the share."""
+    from w2vcore.human import align_concepts, load_categories
+
+    cats = load_categories(data_dir)
+    alignment = align_concepts(cats.concepts, key_to_index)
+    covered = np.zeros(len(cats.concepts), bool)
+    covered[alignment.concepts] = True
+    total = cats.labels.sum(axis=0)
+    hit = (cats.labels & covered[:, None]).sum(axis=0)
+    return pd.DataFrame({"category": cats.names, "concepts": total, "covered": hit,
+                         "coverage": hit / np.maximum(total, 1)}).sort_values("coverage", ascending=False)
+
+
+# ------------------------------------------------------------------ over training
+def trajectory(snapshots: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """2-D coordinates of the same words at each snapshot, comparable across snapshots.
+
+    Each snapshot (n, d) is rotated (Procrustes) onto the last one, then all are drawn in the
+    last one's PCA plane: what moves is the words relative to each other, not the axes.
+    """
+    from sklearn.decomposition import PCA
+
+    if not snapshots:
+        raise W2VError("there are no snapshots to draw")
+    final = snapshots[-1] / np.maximum(np.linalg.norm(snapshots[-1], axis=1, keepdims=True), 1e-12)
+    if len(final) < 3:
+        raise W2VError(f"the map needs at least 3 words, got {len(final)}")
+    pca = PCA(n_components=2, random_state=seed).fit(final)
+    return [pca.transform(procrustes(s, final)) for s in snapshots]

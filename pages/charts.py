@@ -80,7 +80,10 @@ def curves_figure(frames: dict[str, pd.DataFrame], keys: Sequence[str], x: str =
 
 
 def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str = "") -> go.Figure:
-    """Scatter of `frame`'s x, y columns; hovering shows `word`; optional colour column."""
+    """Scatter of `frame`'s x, y columns; hovering shows `word`; optional colour column (numeric: a
+    colour scale; text, e.g. a THINGS category: one legend entry per value)."""
+    if colour is not None and not pd.api.types.is_numeric_dtype(frame[colour]):
+        return _categorical_projection(frame, colour, title)
     labels = len(frame) <= LABEL_LIMIT
     marker = dict(size=6 if labels else 4, opacity=0.85)
     if colour is not None:
@@ -95,6 +98,66 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title)
     return _layout(fig, 620)
+
+
+def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.Figure:
+    labels = len(frame) <= LABEL_LIMIT
+    fig = go.Figure()
+    palette = qualitative.Dark24 + qualitative.Light24
+    order = frame[colour].value_counts().index  # biggest groups first in the legend
+    muted = {"none": "#c8c8c8", "several": "#8c8c8c"}  # concepts without one clear category stay in the back
+    named = [v for v in order if v not in muted]
+    for value in [v for v in order if v in muted] + named:
+        part = frame[frame[colour] == value]
+        tint = muted.get(value) or palette[named.index(value) % len(palette)]
+        hover = part["concept"] if "concept" in part.columns else part["word"]
+        fig.add_trace(go.Scattergl(
+            x=part["x"], y=part["y"], mode="markers+text" if labels else "markers", text=part["word"],
+            name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
+            marker=dict(size=6 if labels else 5, opacity=0.85, color=tint),
+            customdata=hover, hovertemplate=f"<b>%{{text}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
+    fig.update_xaxes(showticklabels=False, title=None)
+    fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=title, legend=dict(orientation="v", x=1.01, y=1, font=dict(size=11)))
+    fig = _layout(fig, 640)
+    fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, yanchor="top"))
+    return fig
+
+
+def trajectory_figure(coords: Sequence[np.ndarray], words: Sequence[str], progress: Sequence[float],
+                      groups: Sequence[str] | None = None) -> go.Figure:
+    """The same words at each snapshot (coords[k]: (n, 2)), with a slider and a play button."""
+    labels = len(words) <= LABEL_LIMIT
+    palette = qualitative.Dark24 + qualitative.Light24
+    colour = ([palette[sorted(set(groups)).index(g) % len(palette)] for g in groups] if groups is not None
+              else PALETTE[0])
+    every = np.concatenate(coords)
+    pad = 0.05 * (every.max(axis=0) - every.min(axis=0) + 1e-9)
+    lo, hi = every.min(axis=0) - pad, every.max(axis=0) + pad
+
+    def trace(xy):
+        return go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text" if labels else "markers", text=list(words),
+                          textposition="top center", textfont=dict(size=10),
+                          marker=dict(size=7 if labels else 5, color=colour, opacity=0.85),
+                          customdata=list(groups) if groups is not None else None,
+                          hovertemplate="<b>%{text}</b>" + ("<br>%{customdata}" if groups is not None else "")
+                                        + "<extra></extra>")
+
+    names = [f"{p:.0%}" for p in progress]
+    fig = go.Figure(trace(coords[-1]), frames=[go.Frame(data=[trace(xy)], name=n) for xy, n in zip(coords, names)])
+    fig.update_layout(
+        xaxis=dict(range=[lo[0], hi[0]], showticklabels=False), yaxis=dict(range=[lo[1], hi[1]], showticklabels=False),
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.08, xanchor="left", buttons=[
+            dict(label="▶ play", method="animate",
+                 args=[None, dict(frame=dict(duration=700, redraw=True), transition=dict(duration=400),
+                                  fromcurrent=False, mode="immediate")]),
+            dict(label="❚❚ pause", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
+        sliders=[dict(active=len(names) - 1, x=0.15, len=0.85, y=-0.02, currentvalue=dict(prefix="training: "),
+                      steps=[dict(label=n, method="animate",
+                                  args=[[n], dict(frame=dict(duration=300, redraw=True), mode="immediate")])
+                             for n in names])])
+    return _layout(fig, 640)
 
 
 def aligned_figure(xy_a: np.ndarray, xy_b: np.ndarray, words: Sequence[str], moved: np.ndarray,

@@ -3,7 +3,7 @@ benchmark coverage). The choices are the session's settings, which the Train pag
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common, settings
+from pages import analysis, charts, common, settings
 from pages.common import bind, bind_choice
 from w2vcore.corpus import build_vocab, encode_corpus, keep_probs
 from w2vcore.errors import W2VError
@@ -138,4 +138,26 @@ for name, absent in missing.items():
     if absent:
         with st.expander(f"{name}: {len(absent)} words not in the vocabulary"):
             st.write(", ".join(absent))
+if things:
+    st.markdown("**THINGS concepts in this vocabulary** (the RSR target and the category-prediction labels)")
+    try:
+        frame, alignment = analysis.concept_table(vocab.key_to_index, data_dir.strip())
+        coverage = analysis.category_coverage(vocab.key_to_index, data_dir.strip())
+    except W2VError as e:
+        st.error(str(e))
+    else:
+        st.caption(alignment.summary() + ". Multi-word concepts (air conditioner) match only when the tokenizer "
+                   "joins THINGS phrases (Train page, tokenizer options).")
+        left, right = st.columns([3, 2])
+        left.dataframe(coverage, hide_index=True, height=300,
+                       column_config={"coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                                   format="percent")})
+        right.dataframe(pd.DataFrame(sorted(alignment.counts.items()), columns=["how matched", "concepts"]),
+                        hide_index=True)
+        if alignment.missing:
+            with st.expander(f"{len(alignment.missing)} THINGS concepts not in the vocabulary"):
+                st.write(", ".join(alignment.missing))
+        if alignment.collisions:
+            with st.expander(f"{len(alignment.collisions)} words matched by several concepts"):
+                st.write("; ".join(f"**{w}**: {', '.join(c)}" for w, c in alignment.collisions.items()))
 st.page_link("pages/train.py", label="Train on this corpus", icon=":material/model_training:")

@@ -1,7 +1,6 @@
-"""Explore one finished run: nearest neighbours, similarity, analogies and a 2-D map of the vectors.
-
-No "embedding over training" slider: a run keeps only its last checkpoint, so there is
-nothing real to slide across yet.
+"""Explore one finished run: nearest neighbours, similarity, analogies, a 2-D map of the vectors
+(frequent words, a pasted list, or THINGS concepts coloured by category) and the map over
+training, from the snapshots the run saved along the way.
 """
 import numpy as np
 import pandas as pd
@@ -44,7 +43,20 @@ def default_words(n: int = 4, min_count: int = 100) -> str:
     return ", ".join(words)
 
 
-neighbours, similarity, projection = st.tabs(["Neighbours", "Similarity & analogies", "Map"])
+data_dir = common.settings()["data_dir"].strip() or (common.store().config(info.id).data_dir or "")
+things = settings.things_folder(data_dir) is not None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def concepts(root: str, run_id: str, stamp: tuple, data_dir: str) -> tuple[pd.DataFrame, str]:
+    """THINGS concepts in this run's vocabulary (word, concept, category) and the alignment summary."""
+    frame, alignment = analysis.concept_table(common.vectors(run_id).key_to_index, data_dir)
+    return frame, alignment.summary()
+
+
+WORD_SETS = {"frequent": "the most frequent", "pasted": "a pasted list", "things": "THINGS concepts"}
+neighbours, similarity, projection, over_training = st.tabs(["Neighbours", "Similarity & analogies", "Map",
+                                                             "Over training"])
 
 with neighbours:
     left, right = st.columns([4, 1])
@@ -110,8 +122,10 @@ def project(root: str, run_id: str, stamp: tuple, words: tuple, method: str, n_n
 
 with projection:
     a, b, c = st.columns([2, 2, 3])
-    which = a.radio("Words", ["frequent", "pasted"], horizontal=True, key="explore.set",
-                    format_func={"frequent": "the most frequent", "pasted": "a pasted list"}.get)
+    which = a.radio("Words", ["frequent", "pasted"] + (["things"] if things else []), horizontal=True,
+                    key="explore.set", format_func=WORD_SETS.get,
+                    help=None if things else "THINGS concepts coloured by category appear here when the reference "
+                                             "data folder (Data page) has things/")
     method = b.radio("Projection", ["pca", "umap"], horizontal=True, key="explore.proj",
                      format_func=str.upper, help="PCA is instant and linear; UMAP keeps local neighbourhoods "
                                                  "(a few seconds the first time, then cached)")
@@ -120,6 +134,10 @@ with projection:
         top = c.slider("how many", 50, most, min(1000, most), step=50, key="explore.n",
                        help=f"beyond {analysis.MAX_POINTS:,} words the map shows a random sample")
         words = vec.index_to_key[:top]
+    elif which == "things":
+        table, summary = concepts(str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir)
+        c.caption(f"THINGS: {summary}. Colour = the concept's category (\"several\" when it has more than one).")
+        words = table["word"].tolist()
     else:
         text = c.text_area("one word per line or comma separated", key="explore.paste", height=100)
         pasted = analysis.parse_words(fold(text))
@@ -151,6 +169,48 @@ with projection:
                 frame = project(*args)
             drawn.add(hash(args))
             colour = "log10 count" if "log10 count" in frame.columns else None
+            if which == "things":
+                frame = frame.merge(table[["word", "concept", "category"]], on="word", how="left")
+                colour = "category"
             st.plotly_chart(charts.projection_figure(frame, colour), key="explore.map")
         except W2VError as e:
             st.error(str(e))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def trajectory(root: str, run_id: str, points: tuple, words: tuple) -> list[np.ndarray]:
+    snaps = [common.store().load_snapshot(run_id, p) for p in points]
+    return analysis.trajectory([snap.vectors[[snap.key_to_index[w] for w in words]] for snap in snaps])
+
+
+with over_training:
+    points = common.store().snapshots(info.id)
+    if len(points) < 2:
+        st.info("This run saved fewer than two snapshots (runs save `snapshots` of them, 10 by default, as they "
+                "train; runs from before snapshots existed have none).")
+    else:
+        first = common.store().load_snapshot(info.id, points[0])
+        a, b = st.columns([2, 3])
+        which_t = a.radio("Words", ["frequent", "things"] if things else ["frequent"], horizontal=True,
+                          key="explore.t.set", format_func=WORD_SETS.get)
+        groups = None
+        if which_t == "things":
+            table, _ = concepts(str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir)
+            table = table[table["word"].isin(first.key_to_index)]
+            top_cats = table["category"].value_counts().index[:8]
+            table = table[table["category"].isin(top_cats)].head(400)
+            words_t, groups = table["word"].tolist(), table["category"].tolist()
+            b.caption("The concepts of the 8 largest THINGS categories (at most 400), coloured by category.")
+        else:
+            n = b.slider("how many", 20, min(500, len(first)), min(100, len(first)), step=10, key="explore.t.n",
+                         help="the most frequent words; snapshots keep the top "
+                              f"{len(first):,} words of the vocabulary")
+            words_t = first.index_to_key[:n]
+        if len(words_t) < 3:
+            st.info("The map needs at least 3 words.")
+        else:
+            coords = trajectory(str(common.store().root), info.id, tuple(points), tuple(words_t))
+            st.plotly_chart(charts.trajectory_figure(coords, words_t, points, groups), key="explore.trajectory")
+            st.caption(f"{len(points)} snapshots from the random start (0%) to the end (100%). Each is rotated "
+                       "onto the final vectors (Procrustes) and drawn in the final PCA plane, so what moves is the "
+                       "words relative to each other. Press ▶ or drag the slider.")

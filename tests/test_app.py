@@ -250,6 +250,28 @@ def test_explore_neighbours_similarity_analogy_and_map(env):
     assert charts(at)
 
 
+def test_explore_over_training_and_things_concepts(env):
+    _, ids = env
+    at = app("pages/explore.py", runs=[ids["tiny-a"]])
+    figures = [c.proto.spec for c in charts(at)]
+    assert any('"frames"' in spec and "training: " in spec for spec in figures)  # the animated snapshots
+    assert "snapshots from the random start" in texts(at)
+    if not SHARED_DATA.is_dir():
+        pytest.skip("THINGS concepts need ../shared/data")
+    at.radio(key="explore.set").set_value("things").run()
+    assert not at.exception
+    assert "concepts aligned" in texts(at)
+    assert any('"legendgroup"' in c.proto.spec or "animal" in c.proto.spec for c in charts(at))
+
+
+def test_data_page_shows_things_coverage(env):
+    if not SHARED_DATA.is_dir():
+        pytest.skip("THINGS coverage needs ../shared/data")
+    at = app("pages/data.py")
+    assert "concepts aligned" in texts(at)
+    assert any("coverage" in df.value.columns and "category" in df.value.columns for df in at.dataframe)
+
+
 def test_explore_shows_why_a_failed_run_has_nothing(env):
     _, ids = env
     at = app("pages/explore.py", runs=[ids["broken"]])

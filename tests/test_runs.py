@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import numpy as np
 import pytest
 
 from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TokenizerConfig, TrainConfig
@@ -51,6 +52,12 @@ def test_thread_run_lifecycle(store):
     assert "government" in vectors and vectors.vector_size == 16
     assert store.config(run_id) == lee_config()
     assert store.checkpoint_path(run_id).exists()
+    points = store.snapshots(run_id)  # the "over training" view: from the random start to the end
+    assert points[0] == 0.0 and points[-1] == 1.0 and points == sorted(set(points)) and len(points) <= 11
+    start, end = store.load_snapshot(run_id, 0.0), store.load_snapshot(run_id, 1.0)
+    assert start.index_to_key == vectors.index_to_key[:len(start)] and start.vector_size == 16
+    np.testing.assert_allclose(end.vectors, vectors.vectors[:len(end)], atol=2e-3, rtol=2e-3)  # float16
+    assert np.abs(start.vectors - end.vectors).max() > 0.01
     assert [r.id for r in store.list()] == [run_id]
     store.delete(run_id)
     assert store.list() == []

@@ -117,6 +117,7 @@ class TrainConfig:
     eval_every_s: float = 5.0  # seconds between validation-loss evaluations (when a split exists)
     early_stopping_patience: int = 0  # stop after this many evals without val-loss improvement (0 = off)
     checkpoint_every_s: float = 60.0  # seconds between checkpoints (and one at each epoch end)
+    snapshots: int = 10  # vector snapshots across training (the "over training" view); 0 = none
     losses: tuple[LossSpec, ...] = ()  # extra losses, e.g. LossSpec("rsr", 0.1)
 
     def __post_init__(self):
@@ -140,6 +141,9 @@ class TrainConfig:
             _positive(name, getattr(self, name))
         _positive("early_stopping_patience", self.early_stopping_patience, allow_zero=True)
         _positive("threads", self.threads, allow_zero=True)
+        _positive("snapshots", self.snapshots, allow_zero=True)
+        if self.snapshots > 100:
+            raise W2VError(f"snapshots={self.snapshots}: keep it at most 100 (each is a copy of the top vectors)")
         losses = tuple(s if isinstance(s, LossSpec) else LossSpec(**s) for s in self.losses)
         names = [s.name for s in losses]
         if len(set(names)) != len(names):

@@ -7,6 +7,7 @@ Each run lives in `<root>/<id>/`:
     metrics.jsonl    one JSON line per logged step or epoch, flushed as written
     vectors.npz      the word vectors with their vocabulary (w2vcore.vectors.Vectors)
     checkpoint.pt    the last checkpoint (tables, optimiser, RNG, position), for resume
+    snapshots/       the top words' vectors (float16) at 0, 1/n, ..., 1 of the run: NNNN.npy (per mille), words.txt
     log.txt          what the worker printed, including any traceback
 
 A run is trained by `w2vcore.worker` in a subprocess (the app never trains in its
@@ -27,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .config import RunConfig
 from .errors import W2VError
@@ -295,6 +298,24 @@ class RunStore:
         if not p.exists():
             raise W2VError(f"run '{run_id}' has no vectors yet (status: {self.info(run_id).status})")
         return Vectors.load(p)
+
+    def snapshots(self, run_id: str) -> list[float]:
+        """Progress points (0..1) at which the run saved a snapshot of its top words' vectors."""
+        folder = self._existing(run_id) / "snapshots"
+        return sorted(int(f.stem) / 1000 for f in folder.glob("[0-9]*.npy")) if folder.is_dir() else []
+
+    def load_snapshot(self, run_id: str, progress: float):
+        """The snapshot nearest to `progress`, as Vectors over the most frequent words."""
+        from .vectors import Vectors
+
+        points = self.snapshots(run_id)
+        if not points:
+            raise W2VError(f"run '{run_id}' has no snapshots (snapshots=0 in its config, or it has not started)")
+        nearest = min(points, key=lambda p: abs(p - progress))
+        folder = self._existing(run_id) / "snapshots"
+        rows = np.load(folder / f"{round(nearest * 1000):04d}.npy").astype(np.float32)
+        words = (folder / "words.txt").read_text().split("\n")[:len(rows)]
+        return Vectors(words, rows)
 
     def checkpoint_path(self, run_id: str) -> Path:
         return self._existing(run_id) / "checkpoint.pt"

@@ -5,6 +5,7 @@
     on_step(state, metrics)        # every `log_every_s` seconds: float metrics
     on_epoch_end(state, metrics)   # with loss/val when a validation split exists
     on_checkpoint(state, ckpt)     # a dict for torch.save, taken at chunk boundaries
+    on_snapshot(state, rows, words)  # top words' vectors at 0, 1/n, ..., 1 of the run (n = snapshots)
     on_train_end(state, result)
 
 so the run writer, progress bars and tests are just listeners. The host syncs with
@@ -38,6 +39,7 @@ EVAL_MAX_SHARE_INV = 10  # wait at least 10x an evaluation's cost before the nex
 KERNEL_SPAN_TOKENS = 100_000  # at most this many tokens per call into the Numba kernel (~0.1-0.5 s of work)
 KERNEL_SPANS_PER_EPOCH = 100  # at least this many calls per epoch, so small corpora still log and mix in extra losses
 KERNEL_MIN_SPAN = 2_000
+SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot
 MAX_EXTRA_APPLY = 8  # extra-loss applications between two engine calls; more due steps are folded in
 EARLY_STOP_MIN_DELTA = 1e-4
 
@@ -231,6 +233,8 @@ class Trainer:
         self._last_log = last_ckpt = time.perf_counter()
         self._next_eval = self._last_log + cfg.eval_every_s
         self._words_at_log = st.words_done
+        self._snapshot_at = math.floor(st.progress * cfg.snapshots) if cfg.snapshots else None
+        self._maybe_snapshot()  # the starting point (random vectors), or where a resumed run stands
 
         while st.epoch < cfg.epochs and st.status == "running":
             for ci, (ids, lens) in enumerate(self.data.chunks("train", cfg.chunk_tokens)):
@@ -342,6 +346,18 @@ class Trainer:
             self._next_eval = now + max(self.cfg.eval_every_s, EVAL_MAX_SHARE_INV * cost)
         self._log(st, (st.words_done - self._words_at_log) / (now - self._last_log), extra)
         self._last_log, self._words_at_log = now, st.words_done
+        self._maybe_snapshot()
+
+    def _maybe_snapshot(self) -> None:
+        """`on_snapshot(state, rows, words)` each time progress passes another 1/snapshots of the run.
+
+        rows: (n, dim) float16 copy of the input vectors of the n = min(V, SNAPSHOT_ROWS) most frequent words.
+        """
+        if self._snapshot_at is None or self.state.progress * self.cfg.snapshots < self._snapshot_at:
+            return
+        rows = self.engine.w_in.detach()[:SNAPSHOT_ROWS].to("cpu", torch.float16).numpy()
+        _call(self.callbacks, "on_snapshot", self.state, rows, self.data.vocab.index_to_key[:len(rows)])
+        self._snapshot_at = math.floor(self.state.progress * self.cfg.snapshots) + 1
 
     def _rng_state(self) -> list[torch.Tensor]:
         """States of the negative-sampling generators (slot 0 also drives pairs) and the losses' one."""
@@ -431,6 +447,7 @@ class Trainer:
         return list(ck["rng"])
 
     def _finish(self, st) -> TrainResult:
+        self._maybe_snapshot()  # the end point of a finished run
         w_in = self.engine.w_in.detach().cpu().numpy().copy()
         vectors = Vectors(list(self.data.vocab.index_to_key), w_in, self.data.vocab.counts)
         summary = {"seconds": st.elapsed, "steps": float(st.step), "pairs": float(st.pairs_done),

@@ -21,6 +21,7 @@ import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .config import RunConfig
@@ -53,6 +54,15 @@ class RunWriter:
         tmp = self.dir / ".checkpoint.pt.tmp"
         torch.save(ckpt, tmp)
         os.replace(tmp, self.dir / "checkpoint.pt")
+
+    def on_snapshot(self, st, rows, words):
+        folder = self.dir / "snapshots"
+        folder.mkdir(exist_ok=True)
+        if not (folder / "words.txt").exists():
+            (folder / "words.txt").write_text("\n".join(words) + "\n")
+        name = f"{round(st.progress * 1000):04d}.npy"  # per mille of the run
+        np.save(folder / f".{name}.tmp.npy", rows)
+        os.replace(folder / f".{name}.tmp.npy", folder / name)
 
     def on_train_end(self, st, result):
         result.vectors.save(self.dir / "vectors.npz")
