@@ -23,6 +23,8 @@ nav = st.navigation({
         st.Page("pages/explore.py", title="Explore", icon=":material/explore:", url_path="embeddings"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="comparison"),
         st.Page("pages/sweep.py", title="α sweep", icon=":material/tune:", url_path="alpha-sweep"),
+        st.Page("pages/bias.py", title="Bias", icon=":material/balance:", url_path="gender-bias"),
+        st.Page("pages/values.py", title="Values", icon=":material/linear_scale:", url_path="value-vectors"),
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="downloads"),
     ],
 })

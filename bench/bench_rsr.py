@@ -9,11 +9,15 @@ skewed target, as model cosines vs human similarity).
 Table 2 trains the same engine on the same corpus (Brown from ../shared/data, tokenised
 with the THINGS multi-word names joined, e.g. air_conditioner; `--wiki` adds gensim's
 bundled wiki sample + Lee corpus) vanilla and with RSR (alpha=0.1, 5,000 pairs every step,
-THINGS target), alternating runs, and prints words/s with their ratio, plus the exact
-held-out and training rho (`rsr/rho_heldout`, `rsr/rho_train`: the vanilla run is scored
-on the same held-out concepts) and SimLex-999 / WordSim-353 Spearman.
+THINGS target), alternating runs. Speed: the training loop's wall and CPU seconds (setup,
+i.e. loading the target, is timed apart) and words/s with their ratio, and how many RSR
+applications and fresh pairs each 4,096-pair SGNS step really got. Quality: the exact
+held-out and training rho (`rsr/rho_heldout`, `rsr/rho_train`: the vanilla run is scored on
+the same held-out concepts) and SimLex-999 / WordSim-353 Spearman, on the word vectors
+(w_in) and, as "in+out", on the sum of word and context vectors.
 
-    python bench/bench_rsr.py [--epochs 3] [--repeats 3] [--dim 100] [--engine auto] [--wiki] [--skip-train]
+    python bench/bench_rsr.py [--epochs 3] [--repeats 3] [--dim 100] [--engine auto] [--warmup 0.3] [--wiki]
+                              [--skip-train]
 """
 from __future__ import annotations
 
@@ -34,9 +38,11 @@ from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
 from w2vcore.evaldata import load_benchmarks  # noqa: E402
 from w2vcore.human import load_things, thing_phrases  # noqa: E402
+from w2vcore.kernel import warm_up  # noqa: E402
 from w2vcore.ranking import soft_spearman  # noqa: E402
 from w2vcore.rsr import RSR  # noqa: E402
-from w2vcore.train import train  # noqa: E402
+from w2vcore.train import Trainer  # noqa: E402
+from w2vcore.vectors import Vectors  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 SIGMOID_MAX_N = 5000  # the sigmoid reference needs an n x n matrix (and its gradient)
@@ -98,42 +104,65 @@ def training_table(args) -> None:
         human = load_things(DATA, cache)
         probe = RSR(human, data.vocab.key_to_index)  # scores both runs on the same held-out concepts
         bench = load_benchmarks(DATA)
-        spec = LossSpec("rsr", args.alpha, {"pairs": args.pairs, "every": 1, "target": "things"})
+        params = {"pairs": args.pairs, "every": 1, "target": "things"}
+        if args.warmup is not None:
+            params["warmup"] = args.warmup
+        spec = LossSpec("rsr", args.alpha, params)
         base = dict(dim=args.dim, epochs=args.epochs, device="cpu", log_every_s=5.0, eval_every_s=1e9,
                     checkpoint_every_s=1e9, threads=args.threads, engine=args.engine)
         print(f"## training: {' + '.join(s.label for s in sources)}, {n_words:,} tokens/epoch, vocabulary "
               f"{len(data.vocab):,}, dim={args.dim}, epochs={args.epochs}, batch={TrainConfig().batch_size}, "
               f"engine={args.engine}, threads={args.threads or 'one per core'}; "
-              f"RSR alpha={args.alpha}, {args.pairs} pairs every step")
+              f"RSR alpha={args.alpha}, {args.pairs} pairs every step, {params}")
         print(f"RSR target: {probe.summary}\n")
         rows: dict[str, dict[str, list[float]]] = {"vanilla": {}, "rsr": {}}
+        warm_up()  # compile (or load) both engines' kernels before anything is timed
+        probe.sgd_steps(torch.zeros(len(data.vocab), args.dim), 0.0, 1, torch.Generator())
         for rep in range(args.repeats):
             for name in ("vanilla", "rsr"):
                 cfg = TrainConfig(**base, seed=rep + 1, losses=(spec,) if name == "rsr" else ())
+                setup = time.perf_counter()
+                trainer = Trainer(cfg, data, data_dir=str(DATA))
+                setup = time.perf_counter() - setup
                 t, cpu = time.perf_counter(), time.process_time()
-                result = train(cfg, data, data_dir=str(DATA))
+                result = trainer.run()
                 seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
-                vectors = result.vectors
+                steps = result.state.step
+                applied = sum(loss.applied for loss in trainer.losses)
                 row = {"words/s": n_words * args.epochs / seconds, "seconds": seconds, "cpu seconds": cpu,
-                       **probe.evaluate(vectors.vectors),
-                       **{k: vectors.evaluate_word_pairs(p).spearman for k, p in bench.pairs.items()
-                          if k != "men"}}
+                       "setup seconds": setup, "RSR applications / step": applied / steps,
+                       "RSR pairs / step": applied * args.pairs / steps}
+                vectors = {"": result.vectors.vectors, " (in+out)": result.vectors.vectors + result.context_vectors}
+                for suffix, table in vectors.items():
+                    vec = Vectors(list(data.vocab.index_to_key), table, data.vocab.counts)
+                    row.update({k + suffix: v for k, v in probe.evaluate(table).items()
+                                if suffix == "" or k == "rsr/rho_heldout"})
+                    row.update({k + suffix: vec.evaluate_word_pairs(p).spearman for k, p in bench.pairs.items()
+                                if k != "men"})
                 for k, v in row.items():
                     rows[name].setdefault(k, []).append(v)
-                print(f"  repeat {rep + 1} {name:<7} {seconds:6.1f}s  rho_heldout={row['rsr/rho_heldout']:.3f}",
-                      flush=True)
+                print(f"  repeat {rep + 1} {name:<7} {seconds:6.1f}s  cpu {cpu:6.1f}s  "
+                      f"rho_heldout={row['rsr/rho_heldout']:.3f}", flush=True)
     print()
     print("| metric | vanilla | RSR | RSR vs vanilla |")
     print("|---|---|---|---|")
     for metric in rows["vanilla"]:
         v, r = rows["vanilla"][metric], rows["rsr"][metric]
         vm, rm = statistics.median(v), statistics.median(r)
-        rel = f"{rm / vm:.2f}x" if metric in ("words/s", "seconds", "cpu seconds") else f"{rm - vm:+.3f}"
+        if metric in ("words/s", "seconds", "cpu seconds", "setup seconds"):
+            rel = f"{rm / vm:.2f}x"
+        elif "/ step" in metric:
+            rel = ""
+        else:
+            rel = f"{rm - vm:+.3f}"
         print(f"| {metric} | {spread(v)} | {spread(r)} | {rel} |")
-    print("\ncpu seconds: CPU time of the process (all threads), a steadier measure than wall time on a shared"
-          " machine; words/s is corpus words x epochs / wall seconds")
+    print("\nseconds, cpu seconds: the training loop (wall; CPU time of the process, all threads: steadier on a shared"
+          " machine); setup: building the trainer (the RSR target and its split); words/s: corpus words x epochs /"
+          " loop seconds. RSR applications / step: compiled-path applications (5,000 fresh pairs each) per"
+          " 4,096-pair SGNS step")
     print("rho rows: exact Spearman of cosine vs THINGS similarity over concept pairs (held-out concepts never"
-          " enter the loss); simlex999/wordsim353: Spearman; medians [min-max] over repeats")
+          " enter the loss); simlex999/wordsim353: Spearman; (in+out): on word + context vectors; medians"
+          " [min-max] over repeats")
 
 
 def spread(xs: list[float]) -> str:
@@ -148,9 +177,11 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--pairs", type=int, default=5000)
+    ap.add_argument("--warmup", type=float, default=None, help="RSR warm-up share of the run (default: the loss's)")
     ap.add_argument("--threads", type=int, default=0, help="Hogwild threads (0 = one per core)")
     ap.add_argument("--engine", default="auto", help="SGNS engine of both runs: auto, torch or numba")
-    ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads for both runs (0 = torch's default)")
+    ap.add_argument("--torch-threads", type=int, default=0,
+                    help="torch intra-op threads for both runs (0 = torch's default)")
     ap.add_argument("--timing-repeats", type=int, default=200)
     ap.add_argument("--wiki", action="store_true", help="add gensim's wiki sample + Lee corpus to Brown")
     ap.add_argument("--skip-train", action="store_true")

@@ -1,14 +1,17 @@
-"""Compare two runs (e.g. a twin): curves overlaid, config diff, neighbours side by side with their
-overlap, word-similarity benchmarks, and Procrustes-aligned maps.
-
-Category F1 and held-out Δρ come with the evaluation and RSR issues; they are not shown until then.
+"""Compare two runs (e.g. a twin): curves overlaid, config diff, the honest scorecard (THINGS
+category F1 with CIs, held-out human ρ, benchmarks, each B − A with a paired CI; w2vcore.compare),
+neighbours side by side with their overlap, word-similarity benchmarks, and Procrustes-aligned maps.
 """
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from pages import analysis, charts, common, panels, settings
+from w2vcore.compare import Comparison
 from w2vcore.errors import W2VError
+from w2vcore.evaldata import load_benchmarks
 
 st.title("Compare")
 chosen = common.infos(common.selected())
@@ -29,8 +32,8 @@ for info in (run_a, run_b):
     if info.status == "failed":
         st.error(f"**{info.name}** failed: {info.error}")
 
-curves, config, neighbours, benchmarks, projection = st.tabs(
-    ["Curves", "Settings", "Neighbours", "Benchmarks", "Aligned map"])
+curves, config, scorecard, neighbours, benchmarks, projection = st.tabs(
+    ["Curves", "Settings", "Scorecard", "Neighbours", "Benchmarks", "Aligned map"])
 live = run_a.active or run_b.active
 
 
@@ -52,11 +55,66 @@ with config:
         st.dataframe(diff.rename(columns={"A": f"A: {run_a.name}", "B": f"B: {run_b.name}"}), hide_index=True)
 
 if not (common.has_vectors(run_a) and common.has_vectors(run_b)):
-    for tab in (neighbours, benchmarks, projection):
+    for tab in (scorecard, neighbours, benchmarks, projection):
         tab.info("Neighbours, benchmarks and maps need both runs to have finished (or been stopped).")
     st.stop()
 va, vb = common.vectors(run_a.id), common.vectors(run_b.id)
 shared = [w for w in va.index_to_key if w in vb.key_to_index]  # in A's frequency order
+
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def comparison(root: str, a_id: str, b_id: str, stamps: tuple, data_dir: str, repeats: int) -> Comparison:
+    """The backend's twin comparison; parts are computed on first use and kept with this object."""
+    bench = load_benchmarks(data_dir or None)
+    bench = dataclasses.replace(bench, analogies={})  # analogies: the Benchmarks tab (they take long)
+    return Comparison.from_runs(common.store(), a_id, b_id, data_dir or None, benchmarks=bench, repeats=repeats)
+
+
+with scorecard:
+    data_dir = common.settings()["data_dir"].strip()
+    st.caption("B − A for every score, with a 95% paired bootstrap CI. Category F1 uses repeated stratified "
+               "k-fold on THINGS concepts; when B trained with RSR, only concepts RSR never saw are tested, and "
+               "human ρ is measured on RSR's held-out concepts. The notebook's single split is shown for reference.")
+    repeats = st.select_slider("CV repeats", [1, 2, 3, 5, 10], 5, key="compare.repeats",
+                               help="5 folds × this many seeded repeats; more repeats = steadier estimate, slower")
+    stamps = (common.vectors_stamp(run_a.id), common.vectors_stamp(run_b.id))
+    args = (str(common.store().root), run_a.id, run_b.id, stamps, data_dir, repeats)
+    scored = st.session_state.setdefault("compare.scored", set())  # scorecards this session computed (cached)
+    if hash(args) not in scored and not st.button(
+            "Compute the scorecard", type="primary", key="compare.score",
+            help="category prediction over 27 THINGS categories takes some seconds (about 20 s for 1,000 concepts)"):
+        st.caption("Waits for the button, so that opening the page never blocks on the cross-validation.")
+    else:
+        try:
+            with st.spinner("Scoring both runs on the same folds…"):
+                cmp = comparison(*args)
+                rows = cmp.table()
+            scored.add(hash(args))
+        except W2VError as e:
+            st.error(str(e))
+        else:
+            frame = pd.DataFrame(rows).rename(columns={"a": f"A: {run_a.name}", "b": f"B: {run_b.name}",
+                                                       "delta": "B − A", "ci_low": "CI low", "ci_high": "CI high"})
+            st.dataframe(frame, hide_index=True, column_config={
+                c: st.column_config.NumberColumn(format="%.3f")
+                for c in (f"A: {run_a.name}", f"B: {run_b.name}", "B − A", "CI low", "CI high")})
+            if cmp.categories is None:
+                st.info("No THINGS folder in the reference data folder (Data page): category F1 is not scored.")
+            elif cmp.category is not None:
+                c = cmp.category
+                per = pd.DataFrame([{"category": name, "F1 A": c.a.f1[name][0], "F1 B": c.b.f1[name][0],
+                                     "B − A": c.delta_per_category[name][0], "CI low": c.delta_per_category[name][1],
+                                     "CI high": c.delta_per_category[name][2]} for name in c.a.names])
+                st.markdown(f"**Per category** ({c.a.n_test} test concepts, {c.a.n_train_only} used for training "
+                            "only)")
+                st.dataframe(per, hide_index=True, column_config={
+                    col: st.column_config.NumberColumn(format="%.3f") for col in per.columns if col != "category"})
+                if c.a.skipped:
+                    with st.expander(f"{len(c.a.skipped)} categories not scored"):
+                        st.write("\n".join(f"- **{k}**: {v}" for k, v in c.a.skipped.items()))
+            for note in cmp.notes:
+                st.caption(note)
 
 with neighbours:
     left, right = st.columns([4, 1])

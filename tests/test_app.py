@@ -287,6 +287,14 @@ def test_compare_two_runs(env):
     bench = next(d.value for d in at.dataframe if "benchmark" in d.value.columns)
     assert any(bench["benchmark"].str.startswith("simlex999"))
     assert len(charts(at)) >= 3  # curves, overlap histogram, aligned map
+    at.select_slider(key="compare.repeats").set_value(1).run()
+    at.button(key="compare.score").click().run()  # the scorecard: B - A with paired CIs
+    assert not at.exception, [e.value for e in at.exception]
+    card = next(d.value for d in at.dataframe if "B − A" in d.value.columns and "metric" in d.value.columns)
+    assert any(card["metric"].str.startswith("simlex999")) and any(card["metric"].str.contains("Jaccard"))
+    assert card["CI low"].notna().any()
+    if SHARED_DATA.is_dir():  # THINGS categories: per-category F1 of both runs on the same folds
+        assert any(card["metric"].str.startswith("category F1"))
 
 
 def test_export_offers_every_format(env):
@@ -406,3 +414,28 @@ def test_a_sweep_is_runs_differing_only_in_one_loss_weight():
 def test_settings_round_trip_to_the_backend_defaults():
     cfg = settings.run_config(settings.defaults())
     assert cfg.train == TrainConfig() and cfg.corpus == CorpusConfig()
+
+
+def test_bias_page_measures_a_run_and_its_hard_debiased_copy(env):
+    _, ids = env
+    at = app("pages/bias.py", runs=[ids["tiny-a"]])
+    at.select_slider(key="bias.perm").set_value(1_000).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, at.error[0].value
+    table = at.dataframe[0].value
+    assert {"run", "hard debias"} <= set(table.columns)
+    assert "direct_bias" in table.index and table.loc["direct_bias", "hard debias"] < 0.05
+    assert any(i.startswith("weat_d/") for i in table.index) and "cluster_accuracy" in table.index
+
+
+def test_values_page_trains_valuevec_and_scores_a_run(env):
+    _, ids = env
+    at = app("pages/values.py", runs=[ids["tiny-a"]])
+    at.slider(key="values.limit").set_value(100).run()
+    at.button(key="values.train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert float(at.metric[0].value) > 0.5  # the colour spectrum orders the map
+    assert charts(at)
+    at.radio(key="values.source").set_value("vader").run()
+    assert not at.exception
+    assert any("pair_rho" in d.value.columns for d in at.dataframe)  # the run scored against VADER valence

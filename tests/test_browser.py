@@ -22,7 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = [("Data", "Data"), ("Train", "Train"), ("Explore", "Explore"), ("Compare", "Compare"),
-         ("α sweep", "α sweep"), ("Export", "Export"), ("Runs", "Word2Vec Lab")]  # (sidebar link, heading)
+         ("α sweep", "α sweep"), ("Bias", "Bias"), ("Values", "Values"), ("Export", "Export"),
+         ("Runs", "Word2Vec Lab")]  # (sidebar link, heading)
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 if not (Path(CHROMIUM).exists() or shutil.which("chromium")):

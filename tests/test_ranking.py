@@ -166,3 +166,15 @@ def test_cuda_tensors_round_trip():
     rho.backward()
     assert rho.device.type == "cuda" and x.grad.device.type == "cuda"
     assert float(rho) == pytest.approx(float(soft_spearman(pred, human)), abs=1e-5)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+def test_radix_argsort_orders_float32_values_with_negatives_and_ties(descending):
+    from w2vcore.ranking import _argsort_f32
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=4000), np.zeros(50), -np.ones(30), [-0.0, 1e-30, -1e-30, 3e38, -3e38]])
+    order = _argsort_f32(x, descending)
+    assert sorted(order.tolist()) == list(range(len(x)))  # a permutation
+    steps = np.diff(x.astype(np.float32)[order])
+    assert (steps <= 0).all() if descending else (steps >= 0).all()

@@ -12,7 +12,8 @@ from w2vcore.errors import W2VError
 from w2vcore.human import HumanSimilarity, load_wordsim
 from w2vcore.losses import LossSetup
 from w2vcore.rsr import PARAMS, RSR, make_rsr, pair_cosines
-from w2vcore.train import train
+from w2vcore.sgns import TorchSGD
+from w2vcore.train import Trainer, train
 
 FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 
@@ -77,6 +78,7 @@ def test_rsr_is_registered_with_its_parameters():
     ({"rank_method": "bubble"}, "rank_method must be one of"),
     ({"every": "often"}, "every must be a number"),
     ({"target": "/no/such/file.csv"}, "neither 'auto'"),
+    ({"warmup": 1.5}, "warmup must be between"),
 ])
 def test_bad_parameters_are_refused(lee_data, params, message):
     setup = LossSetup(vocab=lee_data.vocab, dim=8, device=torch.device("cpu"), seed=1)
@@ -149,6 +151,68 @@ def test_pair_cosines_gradcheck_and_values():
     torch.testing.assert_close(pair_cosines(rows, a, b).detach(), (unit[a] * unit[b]).sum(1))
 
 
+# --------------------------------------------------- compiled SGD path
+def _toy_pairs(n: int = 30, seed: int = 1) -> tuple[list[str], HumanSimilarity]:
+    words = _names(n)
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
+    scores = np.random.default_rng(seed).random(len(pairs)).astype(np.float32)
+    return words, HumanSimilarity(tuple(words), pairs=pairs, scores=scores, source="toy pairs")
+
+
+@pytest.mark.parametrize("kind, n_pairs", [("matrix", 700), ("pairs", 150), ("pairs", 5000)],
+                         ids=["matrix", "pair-pool", "whole-pair-pool"])
+def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs):
+    """sgd_steps (numba, in place) == loss() + TorchSGD.apply_extra, application by application."""
+    words, sims = _toy_matrix(60) if kind == "matrix" else _toy_pairs(30)
+    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2)
+    start = torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0))
+    ref, fused = start.clone(), start.clone()
+    engine, step = TorchSGD(ref, torch.zeros_like(ref)), 0.5
+
+    class EngineCtx(Ctx):
+        def gather(self, ids):
+            return engine.gather(ids)
+
+    ctx, gen = EngineCtx(None, seed=7), torch.Generator().manual_seed(7)
+    values = []
+    for _ in range(3):
+        value, _ = rsr.loss(ctx)
+        engine.apply_extra(value, step)  # batch_size 1: rows -= step * grad
+        values.append(float(value.detach()))
+    total, metrics = rsr.sgd_steps(fused, step, 3, gen)  # three applications in one compiled call
+    assert float(total) == pytest.approx(sum(values), abs=1e-5)
+    assert float(metrics["rsr/soft_rho_train"]) == pytest.approx(3 - sum(values), abs=1e-5)
+    moved = (ref - start).abs().max()
+    assert moved > 1e-3
+    torch.testing.assert_close(fused, ref, atol=1e-5 * float(moved), rtol=1e-4)
+    assert rsr.applied == 6
+
+
+def test_compiled_path_falls_back_when_it_cannot_run():
+    words, sims = _toy_matrix(40)
+    key_to_index = {w: i for i, w in enumerate(words)}
+    gen = torch.Generator().manual_seed(0)
+    assert RSR(sims, key_to_index, rank_method="sigmoid").sgd_steps(torch.randn(40, 8), 0.1, 1, gen) is None
+    assert RSR(sims, key_to_index).sgd_steps(torch.randn(40, 8, dtype=torch.float64), 0.1, 1, gen) is None
+
+
+@pytest.mark.parametrize("engine", ["numba", "torch"])
+def test_rsr_runs_once_per_optimiser_step_in_training(lee_data, engine):
+    """5,000 fresh pairs per SGNS step really means one application per step, not folded ones."""
+    for every in (1, 3):
+        cfg = TrainConfig(**FAST, engine=engine, losses=(LossSpec("rsr", 0.1, {**WORDSIM, "every": every}),))
+        trainer = Trainer(cfg, lee_data)
+        steps = trainer.run().state.step
+        assert trainer.losses[0].applied == steps // every > 0
+
+
+def test_warmup_ramps_the_weight():
+    words, sims = _toy_matrix(20)
+    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, warmup=0.4)
+    assert [rsr.ramp(p) for p in (0.0, 0.1, 0.4, 1.0)] == pytest.approx([0.0, 0.25, 1.0, 1.0])
+    assert RSR(sims, {w: i for i, w in enumerate(words)}, warmup=0.0).ramp(0.0) == 1.0
+
+
 def test_too_few_known_concepts_is_a_clear_error():
     words, sims = _toy_matrix(20)
     with pytest.raises(W2VError, match="only 2 of the 20 concepts of toy are in the vocabulary"):
@@ -173,7 +237,7 @@ def test_short_rsr_run_against_its_vanilla_twin(lee_data, vanilla_lee):
     """RSR fits its training pairs; both twins are scored on the same held-out concepts.
 
     The held-out rho is compared, not asserted to rise: on Brown + THINGS RSR moves it by
-    -0.001..+0.011 (docs/RSR.md), and Lee has only a few dozen held-out pairs.
+    +0.000..+0.005 (docs/RSR.md), and Lee has only 17 held-out word pairs.
     """
     rec = Recorder()
     result = train(TrainConfig(**FAST, losses=(LossSpec("rsr", 0.1, WORDSIM),)), lee_data, [rec])
@@ -189,6 +253,35 @@ def test_short_rsr_run_against_its_vanilla_twin(lee_data, vanilla_lee):
     assert np.isfinite(rsr["rsr/rho_heldout"]) and np.isfinite(vanilla["rsr/rho_heldout"])
     soft = [m["rsr/soft_rho_train"] for m in rec.steps if "rsr/soft_rho_train" in m]
     assert soft[-1] > vanilla["rsr/rho_train"] + 0.3  # the logged soft rho tracks the fit (first log is timing-dependent)
+
+
+@pytest.fixture(scope="module")
+def brown_things(shared_data, tmp_path_factory):
+    from w2vcore.human import thing_phrases
+
+    tok = TokenizerConfig(phrases=thing_phrases(shared_data))
+    enc = encode_corpus(CorpusSource("brown", str(shared_data / "corpora" / "brown")), tok,
+                        tmp_path_factory.mktemp("brown"))
+    return prepare(enc, CorpusConfig())
+
+
+def test_brown_things_twins_fit_training_concepts_and_keep_heldout(shared_data, brown_things):
+    """One epoch on Brown with THINGS vs its vanilla twin (same seed, one thread: reproducible).
+
+    RSR must fit the training concepts, and must not pull the held-out ones below the twin.
+    It is not asserted to raise them: measured on Brown and Brown + wiki the held-out gain is
+    +0.000..+0.005 (docs/RSR.md), within seed noise, so such an assertion would fail.
+    """
+    base = dict(dim=32, epochs=1, device="cpu", threads=1, log_every_s=5.0, eval_every_s=1e9)
+    spec = LossSpec("rsr", 0.1, {"target": "things"})
+    rsr_run = train(TrainConfig(**base, losses=(spec,)), brown_things, data_dir=str(shared_data))
+    vanilla = train(TrainConfig(**base), brown_things)
+    setup = LossSetup(vocab=brown_things.vocab, dim=32, device=torch.device("cpu"), seed=1,
+                      data_dir=str(shared_data))
+    probe = make_rsr(LossSpec("rsr", 0.0, {"target": "things"}), setup)
+    r, v = probe.evaluate(rsr_run.vectors.vectors), probe.evaluate(vanilla.vectors.vectors)
+    assert r["rsr/rho_train"] > v["rsr/rho_train"] + 0.5
+    assert r["rsr/rho_heldout"] > v["rsr/rho_heldout"] - 0.01
 
 
 def test_rsr_through_the_adam_engine():

@@ -94,18 +94,9 @@ def cmd_eval(args, store: RunStore) -> int:
 
     vectors = store.load_vectors(args.run)
     bench = load_benchmarks(Path(args.data_dir) if args.data_dir else None)
-    print(f"{'benchmark':<14}{'spearman':>10}{'pearson':>10}{'oov':>8}  source")
-    for name, pairs in bench.pairs.items():
-        r = vectors.evaluate_word_pairs(pairs)
-        print(f"{name:<14}{r.spearman:>10.3f}{r.pearson:>10.3f}{r.oov_ratio:>8.1%}  {bench.sources[name]}")
-    if bench.analogies:
-        for method in ("3cosadd", "3cosmul"):
-            a = vectors.evaluate_word_analogies(bench.analogies, method=method)
-            print(f"analogies {method}: accuracy {a.accuracy:.3f} over {a.n_questions - a.n_oov:,} questions "
-                  f"({a.n_oov:,} skipped as out of vocabulary; {bench.sources['analogies']})")
-            if args.sections:
-                for sec, (ok, total) in a.sections.items():
-                    print(f"   {sec:<32}{ok:>6}/{total:<6}")
+    from .evaluate import format_report, intrinsic_report
+
+    print(format_report(intrinsic_report(vectors, bench, restrict_vocab=args.restrict_vocab), sections=args.sections))
     return 0
 
 
@@ -173,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run")
     ev.add_argument("--data-dir", help="folder holding wordsim/ (default: gensim's bundled copies)")
     ev.add_argument("--sections", action="store_true", help="print analogy accuracy per section")
+    ev.add_argument("--restrict-vocab", type=int, default=300_000,
+                    help="only the most frequent N words answer analogies (gensim's default 300000)")
     ex = sub.add_parser("export", help="write a run's vectors in another format")
     ex.add_argument("run")
     ex.add_argument("--format", choices=["word2vec", "word2vec-bin", "tsv", "ckpt", "npz"], default="word2vec")

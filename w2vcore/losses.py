@@ -80,7 +80,7 @@ class LossInfo:
 
 
 REGISTRY: dict[str, LossInfo] = {}
-BUILTIN_MODULES: tuple[str, ...] = ("w2vcore.rsr",)  # modules that register the shipped losses on import
+BUILTIN_MODULES: tuple[str, ...] = ("w2vcore.rsr", "w2vcore.debias", "w2vcore.valuevec")  # modules that register the shipped losses on import
 
 
 def _load_builtin() -> None:

@@ -40,19 +40,19 @@ def _jit(fn):
 
 
 @_jit
-def _project_permutahedron(z, order):  # pragma: no cover - compiled
-    """Soft ranks of z (float64, (n,)): projection of z onto the permutahedron of (n, ..., 1).
+def _pav_sorted(s):  # pragma: no cover - compiled
+    """Soft ranks of s sorted descending (float64, (n,)), in that sorted order, by pool-adjacent-violators.
 
-    `order` sorts z descending (ties in any order: PAV pools them); numpy's argsort is
-    faster than numba's. Returns (ranks in z's order, PAV block sizes, number of blocks).
+    Isotonic regression of y_i = s_i - (n - i) with blocks pooled while they do not
+    decrease; rank_i = s_i - (mean of y over i's block). Returns (ranks, block sizes, blocks).
     """
-    n = z.shape[0]
+    n = s.shape[0]
     sums = np.empty(n)
     sizes = np.empty(n, dtype=np.int64)
     top = -1
-    for i in range(n):  # PAV on y_i = s_i - w_i, pooling while a block does not decrease
+    for i in range(n):
         top += 1
-        sums[top] = z[order[i]] - (n - i)
+        sums[top] = s[i] - (n - i)
         sizes[top] = 1
         while top > 0 and sums[top - 1] * sizes[top] <= sums[top] * sizes[top - 1]:
             sums[top - 1] += sums[top]
@@ -63,24 +63,45 @@ def _project_permutahedron(z, order):  # pragma: no cover - compiled
     for b in range(top + 1):
         mean = sums[b] / sizes[b]
         for j in range(pos, pos + sizes[b]):
-            ranks[order[j]] = z[order[j]] - mean
+            ranks[j] = s[j] - mean
         pos += sizes[b]
     return ranks, sizes, top + 1
+
+
+@_jit
+def _block_centre(g, sizes, n_blocks):  # pragma: no cover - compiled
+    """g (sorted order) minus its mean over each PAV block: the projection's vector-Jacobian product."""
+    out = np.empty(g.shape[0])
+    pos = 0
+    for b in range(n_blocks):
+        total = 0.0
+        for j in range(pos, pos + sizes[b]):
+            total += g[j]
+        mean = total / sizes[b]
+        for j in range(pos, pos + sizes[b]):
+            out[j] = g[j] - mean
+        pos += sizes[b]
+    return out
+
+
+@_jit
+def _project_permutahedron(z, order):  # pragma: no cover - compiled
+    """Soft ranks of z (float64, (n,)): projection of z onto the permutahedron of (n, ..., 1).
+
+    `order` sorts z descending (ties in any order: PAV pools them); numpy's argsort is
+    faster than numba's. Returns (ranks in z's order, PAV block sizes, number of blocks).
+    """
+    ranks_sorted, sizes, n_blocks = _pav_sorted(z[order])
+    ranks = np.empty(z.shape[0])
+    ranks[order] = ranks_sorted
+    return ranks, sizes, n_blocks
 
 
 @_jit
 def _project_backward(g, order, sizes, n_blocks):  # pragma: no cover - compiled
     """Vector-Jacobian product of the projection: g minus its mean over each PAV block (sorted order)."""
     out = np.empty(g.shape[0])
-    pos = 0
-    for b in range(n_blocks):
-        total = 0.0
-        for j in range(pos, pos + sizes[b]):
-            total += g[order[j]]
-        mean = total / sizes[b]
-        for j in range(pos, pos + sizes[b]):
-            out[order[j]] = g[order[j]] - mean
-        pos += sizes[b]
+    out[order] = _block_centre(g[order], sizes, n_blocks)
     return out
 
 
@@ -101,39 +122,80 @@ def _average_ranks(x, order):  # pragma: no cover - compiled
 
 
 @_jit
-def _centre(v):  # pragma: no cover - compiled
-    """v minus its mean, and the norm of that."""
-    c = v - v.mean()
-    return c, max(np.sqrt((c * c).sum()), 1e-12)
+def _argsort_f32(x, descending):  # pragma: no cover - compiled
+    """Indices sorting x by its float32 value (stable LSD radix sort, 11-bit digits), O(n).
+
+    About 3x faster than numpy's argsort at n = 5,000; used by compiled callers whose
+    values are float32 (cosines, human similarity), so ordering by float32 is exact.
+    """
+    n = x.shape[0]
+    bits = x.astype(np.float32).view(np.uint32)
+    keys = np.empty(n, dtype=np.uint32)
+    hist = np.zeros((3, 2049), dtype=np.int64)
+    for i in range(n):  # monotone map float -> uint32 (negatives flipped), reversed when descending
+        u = bits[i]
+        k = np.uint32(~u) if u >> np.uint32(31) else np.uint32(u | np.uint32(0x80000000))
+        if descending:
+            k = np.uint32(~k)
+        keys[i] = k
+        for p in range(3):
+            hist[p, ((k >> np.uint32(11 * p)) & np.uint32(0x7FF)) + 1] += 1
+    idx = np.arange(n)
+    idx_tmp = np.empty(n, dtype=np.int64)
+    keys_tmp = np.empty(n, dtype=np.uint32)
+    for p in range(3):
+        shift = np.uint32(11 * p)
+        if hist[p].max() == n:  # every key has the same digit here: the pass would not move anything
+            continue
+        start = np.cumsum(hist[p])
+        for i in range(n):
+            digit = (keys[i] >> shift) & np.uint32(0x7FF)
+            j = start[digit]
+            start[digit] = j + 1
+            keys_tmp[j], idx_tmp[j] = keys[i], idx[i]
+        keys, keys_tmp = keys_tmp, keys
+        idx, idx_tmp = idx_tmp, idx
+    return idx
 
 
 @_jit
 def _spearman_forward(x, x_order, target, target_order, inv_eps):  # pragma: no cover - compiled
     """Soft Spearman of x (float64) vs the exact ranks of target, x standardised to rank spread.
 
-    x_order sorts x descending, target_order sorts target ascending.
+    x_order sorts x descending, target_order sorts target ascending. Everything after the
+    first gather runs in x's sorted order (soft ranks are shift-invariant, so x is centred
+    first). Returns rho and what `_spearman_backward` needs.
     """
     n = x.shape[0]
-    xc, xnorm = _centre(x)
-    sd = max(xnorm / np.sqrt(n - 1.0), 1e-12)
+    xs = x[x_order]
+    xs -= xs.mean()  # (n,) centred x, sorted descending
+    sd = max(np.sqrt(np.dot(xs, xs) / (n - 1.0)), 1e-12)
     scale = n / np.sqrt(12.0) / sd * inv_eps
-    ranks, sizes, n_blocks = _project_permutahedron(x * scale, x_order)
-    rc, rnorm = _centre(ranks)
-    tc, tnorm = _centre(_average_ranks(target, target_order))
-    rho = (rc * tc).sum() / (rnorm * tnorm)
-    return rho, xc, sd, scale, rc, rnorm, tc, tnorm, x_order, sizes, n_blocks
+    rs, sizes, n_blocks = _pav_sorted(xs * scale)
+    rs -= rs.mean()  # centred soft ranks, sorted order
+    ts = _average_ranks(target, target_order)[x_order]
+    ts -= ts.mean()  # centred exact target ranks, in x's sorted order
+    rnorm, tnorm = max(np.sqrt(np.dot(rs, rs)), 1e-12), max(np.sqrt(np.dot(ts, ts)), 1e-12)
+    rho = np.dot(rs, ts) / (rnorm * tnorm)
+    return rho, xs, sd, scale, rs, rnorm, ts, tnorm, x_order, sizes, n_blocks
 
 
 @_jit
-def _spearman_backward(go, rho, xc, sd, scale, rc, rnorm, tc, tnorm, order, sizes, n_blocks):  # pragma: no cover
+def _spearman_backward(go, rho, xs, sd, scale, rs, rnorm, ts, tnorm, order, sizes, n_blocks):  # pragma: no cover
     """d rho / d x through the Pearson of ranks, the projection and the standardisation."""
-    n = xc.shape[0]
+    n = xs.shape[0]
+    out = np.zeros(n)
     if rnorm <= 1e-12:  # all soft ranks equal (constant x): rho is flat at 0
-        return np.zeros(n)
-    g_rank = go * (tc / (rnorm * tnorm) - rho * rc / (rnorm * rnorm))
-    g_z = _project_backward(g_rank, order, sizes, n_blocks)
-    along = (xc * g_z).sum() / ((n - 1.0) * sd * sd)  # through sd = std(x)
-    return scale * (g_z - along * xc)
+        return out
+    g_rank = np.empty(n)
+    a, b = go / (rnorm * tnorm), go * rho / (rnorm * rnorm)
+    for i in range(n):
+        g_rank[i] = a * ts[i] - b * rs[i]
+    g_z = _block_centre(g_rank, sizes, n_blocks)
+    along = np.dot(xs, g_z) / ((n - 1.0) * sd * sd)  # through sd = std(x)
+    for i in range(n):
+        out[order[i]] = scale * (g_z[i] - along * xs[i])
+    return out
 
 
 class _SoftSpearmanPAV(torch.autograd.Function):

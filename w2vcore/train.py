@@ -373,13 +373,30 @@ class Trainer:
         return self.engine.step(centre, context, neg, self.state.lr, 1.0 - self.alpha)
 
     def _extra_losses(self, ctx, acc, st, group: int) -> None:
-        """Losses due within the last `group` steps, each applied (up to MAX_EXTRA_APPLY times) with fresh samples."""
+        """Losses due within the last `group` steps, each applied once per due step with fresh samples.
+
+        A loss with a compiled SGD path (`engine.apply_extra_steps`) really runs `due` times; through
+        autograd, more than MAX_EXTRA_APPLY due steps are folded into that many with a scaled weight.
+        A loss with a `ramp(progress)` (a warm-up) has its weight scaled by it.
+        """
+        fused = getattr(self.engine, "apply_extra_steps", None)
         for loss in self.losses:
             due = (st.step // loss.every) - ((st.step - group) // loss.every)
+            ramp = getattr(loss, "ramp", None)
+            weight = loss.weight * (ramp(st.progress) if ramp is not None else 1.0)
+            if due == 0 or weight <= 0:
+                continue
+            done = fused(loss, weight, due, st.lr, ctx.generator) if fused is not None else None
+            if done is not None:
+                value, metrics = done
+                acc.add(f"loss/{loss.name}", value, due)
+                for key, v in metrics.items():
+                    acc.add(key, v, due)
+                continue
             n_apply = min(due, MAX_EXTRA_APPLY)
             for _ in range(n_apply):
                 value, metrics = loss.loss(ctx)
-                self.engine.apply_extra(loss.weight * (due / n_apply) * value, st.lr)
+                self.engine.apply_extra(weight * (due / n_apply) * value, st.lr)
                 acc.add(f"loss/{loss.name}", value.detach(), 1)
                 for key, v in metrics.items():
                     acc.add(key, torch.as_tensor(v).detach(), 1)
