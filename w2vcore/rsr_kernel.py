@@ -1,0 +1,229 @@
+"""Compiled (numba) helpers of the RSR loss: pair sampling, grouped cosines and the fused
+in-place SGD step (`_sgd_steps_np`: sample -> unit rows -> cosines -> soft Spearman forward and
+backward -> gradient -> scatter), one call per batch of due applications. See docs/RSR.md.
+Without numba the names stay plain Python and `njit` is None; rsr.py then uses autograd.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .ranking import _argsort_f32, _spearman_backward, _spearman_forward
+
+try:
+    from numba import njit
+except ImportError:  # pragma: no cover - numba ships with umap-learn, a requirement
+    njit = None
+
+
+def _pair_cosines_np(rows, a, b):  # pragma: no cover - compiled
+    """Unit rows (C, d), 1 / row norms (C,) and the (n,) cosines of row pairs (a_k, b_k)."""
+    c, d = rows.shape
+    unit = np.empty_like(rows)
+    inv = np.empty(c, dtype=rows.dtype)
+    for i in range(c):
+        sq = rows.dtype.type(0.0)
+        for j in range(d):
+            sq += rows[i, j] * rows[i, j]
+        inv[i] = 1.0 / max(np.sqrt(sq), 1e-12)
+        for j in range(d):
+            unit[i, j] = rows[i, j] * inv[i]
+    cos = np.empty(a.shape[0], dtype=rows.dtype)
+    for k in range(a.shape[0]):
+        p, q = a[k], b[k]
+        acc = rows.dtype.type(0.0)
+        for j in range(d):
+            acc += unit[p, j] * unit[q, j]
+        cos[k] = acc
+    return unit, inv, cos
+
+
+def _pair_cosines_grad_np(unit, inv, a, b, g):  # pragma: no cover - compiled
+    """(C, d) gradient of sum_k g_k cos_k w.r.t. the raw rows."""
+    c, d = unit.shape
+    grad = np.zeros_like(unit)
+    for k in range(a.shape[0]):
+        p, q, gk = a[k], b[k], g[k]
+        for j in range(d):
+            grad[p, j] += gk * unit[q, j]
+            grad[q, j] += gk * unit[p, j]
+    for i in range(c):  # through the normalisation: drop the radial part, divide by the norm
+        radial = unit.dtype.type(0.0)
+        for j in range(d):
+            radial += grad[i, j] * unit[i, j]
+        for j in range(d):
+            grad[i, j] = (grad[i, j] - radial * unit[i, j]) * inv[i]
+    return grad
+
+
+def _splitmix(state):  # pragma: no cover - compiled
+    """The next state and 64 random bits of a splitmix64 stream."""
+    state += np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
+
+
+def _below(bits, high):  # pragma: no cover - compiled
+    """32 random bits -> an integer in [0, high) by multiply-shift (Lemire), no division."""
+    return np.int64((bits * np.uint64(high)) >> np.uint64(32))
+
+
+def _draw_np(seed, n, high):  # pragma: no cover - compiled
+    """n uniform integers in [0, high), high < 2**32 (bias < high / 2**32)."""
+    out = np.empty(n, dtype=np.int64)
+    state = np.uint64(seed)
+    for k in range(n):
+        state, z = _splitmix(state)
+        out[k] = _below(z >> np.uint64(32), high)
+    return out
+
+
+def _draw_pairs_np(seed, n, sim):  # pragma: no cover - compiled
+    """n uniform ordered pairs (a != b) of rows of the (c, c) matrix sim, and sim[a, b] (float64)."""
+    c = sim.shape[0]
+    a = np.empty(n, dtype=np.int64)
+    b = np.empty(n, dtype=np.int64)
+    t = np.empty(n, dtype=np.float64)
+    state = np.uint64(seed)
+    for k in range(n):
+        state, z = _splitmix(state)
+        i = _below(z >> np.uint64(32), c)
+        j = _below(z & np.uint64(0xFFFFFFFF), c - 1)
+        if j >= i:
+            j += 1
+        a[k], b[k], t[k] = i, j, sim[i, j]
+    return a, b, t
+
+
+def _by_concept(a, b, c):  # pragma: no cover - compiled
+    """The n pairs (a_k, b_k) grouped by concept, CSR style, for cache-friendly blocked loops.
+
+    Row p's entries start[p]..start[p + 1] hold (other concept, pair k) for every pair that
+    touches p; the first n_first[p] of them are the pairs with a_k = p.
+    """
+    n = a.shape[0]
+    start = np.zeros(c + 1, dtype=np.int64)
+    n_first = np.zeros(c, dtype=np.int64)
+    for k in range(n):
+        n_first[a[k]] += 1
+        start[a[k] + 1] += 1
+        start[b[k] + 1] += 1
+    for p in range(c):
+        start[p + 1] += start[p]
+    at_a, at_b = start[:-1].copy(), start[:-1] + n_first
+    other, pair = np.empty(2 * n, dtype=np.int64), np.empty(2 * n, dtype=np.int64)
+    for k in range(n):
+        p, q = a[k], b[k]
+        other[at_a[p]], pair[at_a[p]] = q, k
+        at_a[p] += 1
+        other[at_b[q]], pair[at_b[q]] = p, k
+        at_b[q] += 1
+    return start, n_first, other, pair
+
+
+def _unit_rows(table, ids):  # pragma: no cover - compiled
+    """(C, d) float32 unit copies of the float32 table[ids] and the (C,) inverse norms."""
+    c, d = ids.shape[0], table.shape[1]
+    unit = np.empty((c, d), dtype=np.float32)
+    inv = np.empty(c, dtype=np.float32)
+    for i in range(c):
+        row, sq = ids[i], np.float32(0.0)
+        for j in range(d):
+            v = table[row, j]
+            unit[i, j] = v
+            sq += v * v
+        inv[i] = np.float32(1.0) / max(np.sqrt(sq), np.float32(1e-12))
+        for j in range(d):
+            unit[i, j] *= inv[i]
+    return unit, inv
+
+
+def _cosines_grouped(unit, start, n_first, other, pair, n):  # pragma: no cover - compiled
+    """(n,) cosines of the grouped pairs, four per pass over row p (register blocking)."""
+    d = unit.shape[1]
+    cos = np.empty(n, dtype=unit.dtype)
+    zero = unit.dtype.type(0.0)
+    for p in range(unit.shape[0]):
+        lo, hi = start[p], start[p] + n_first[p]
+        for m in range(lo, hi, 4):
+            q0, q1, q2, q3 = other[m], other[min(m + 1, hi - 1)], other[min(m + 2, hi - 1)], other[min(m + 3, hi - 1)]
+            f0, f1, f2, f3 = zero, zero, zero, zero
+            for j in range(d):
+                x = unit[p, j]
+                f0 += x * unit[q0, j]
+                f1 += x * unit[q1, j]
+                f2 += x * unit[q2, j]
+                f3 += x * unit[q3, j]
+            for r, f in ((0, f0), (1, f1), (2, f2), (3, f3)):
+                if m + r < hi:
+                    cos[pair[m + r]] = f
+    return cos
+
+
+def _step_grouped(table, ids, unit, inv, start, other, pair, g, step):  # pragma: no cover - compiled
+    """table[ids[p]] -= step * d(sum_k g_k cos_k)/d row p, row by row from the grouped pairs.
+
+    The gradient of row p is sum over its pairs of g_k unit[other] (four per pass), minus
+    its radial part, divided by the row's norm (the normalisation's Jacobian).
+    """
+    d = unit.shape[1]
+    grad = np.empty(d, dtype=unit.dtype)
+    zero = unit.dtype.type(0.0)
+    for p in range(unit.shape[0]):
+        lo, hi = start[p], start[p + 1]
+        if lo == hi:
+            continue
+        grad[:] = zero
+        for m in range(lo, hi, 4):
+            q0, q1, q2, q3 = other[m], other[min(m + 1, hi - 1)], other[min(m + 2, hi - 1)], other[min(m + 3, hi - 1)]
+            g0 = g[pair[m]]
+            g1 = g[pair[m + 1]] if m + 1 < hi else zero
+            g2 = g[pair[m + 2]] if m + 2 < hi else zero
+            g3 = g[pair[m + 3]] if m + 3 < hi else zero
+            for j in range(d):
+                grad[j] += g0 * unit[q0, j] + g1 * unit[q1, j] + g2 * unit[q2, j] + g3 * unit[q3, j]
+        radial = zero
+        for j in range(d):
+            radial += grad[j] * unit[p, j]
+        scale = step * inv[p]
+        for j in range(d):
+            table[ids[p], j] -= scale * (grad[j] - radial * unit[p, j])
+
+
+def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, step):  # pragma: no cover
+    """One in-place SGD application of 1 - soft_spearman per seed on the (V, d) float32 table.
+
+    Each application draws n fresh pairs (from the (C, C) matrix `sim`, or from the pair
+    pool when `sim` is empty: all of it when it has at most n pairs), then
+    rows -> cosines -> soft Spearman forward and backward -> gradient of the rows ->
+    table[ids] -= step * grad, the maths of `RSR.loss` + `TorchSGD.apply_extra`.
+    Returns the (len(seeds),) soft rho of each application.
+    """
+    c = ids.shape[0]
+    rho = np.empty(seeds.shape[0])
+    for r in range(seeds.shape[0]):
+        if sim.shape[0] > 0:
+            a, b, t = _draw_pairs_np(seeds[r], n, sim)
+        elif pool_s.shape[0] <= n:
+            a, b, t = pool_a, pool_b, pool_s.astype(np.float64)
+        else:
+            k = _draw_np(seeds[r], n, pool_s.shape[0])
+            a, b, t = pool_a[k], pool_b[k], pool_s[k].astype(np.float64)
+        start, n_first, other, pair = _by_concept(a, b, c)
+        unit, inv = _unit_rows(table, ids)
+        cos = _cosines_grouped(unit, start, n_first, other, pair, a.shape[0])
+        saved = _spearman_forward(cos.astype(np.float64), _argsort_f32(cos, True), t, _argsort_f32(t, False), inv_eps)
+        g = _spearman_backward(-1.0, *saved).astype(table.dtype)  # d(1 - rho) / d cos
+        _step_grouped(table, ids, unit, inv, start, other, pair, g, table.dtype.type(step))
+        rho[r] = saved[0]
+    return rho
+
+
+if njit is not None:
+    _kernel = njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+    _pair_cosines_np, _pair_cosines_grad_np = _kernel(_pair_cosines_np), _kernel(_pair_cosines_grad_np)
+    _splitmix, _below = _kernel(_splitmix), _kernel(_below)
+    _draw_np, _draw_pairs_np = _kernel(_draw_np), _kernel(_draw_pairs_np)
+    _by_concept, _unit_rows, _cosines_grouped = _kernel(_by_concept), _kernel(_unit_rows), _kernel(_cosines_grouped)
+    _step_grouped, _sgd_steps_np = _kernel(_step_grouped), _kernel(_sgd_steps_np)
