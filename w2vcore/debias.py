@@ -41,7 +41,7 @@ from .bias import gender_direction, pca_direction
 from .biaslists import GenderLists, find_pairs, find_words, load_gender_lists
 from .config import LossSpec
 from .errors import TrainingDiverged, W2VError
-from .losses import LossSetup, Param, register
+from .losses import LossSetup, Param, register, resolve_params
 from .vectors import Vectors
 
 PENALTIES = ("projection", "pairs")
@@ -166,27 +166,10 @@ class Debias:
         return out
 
 
-def _options(spec: LossSpec) -> dict:
-    p = {k: v.default for k, v in PARAMS.items()}
-    p.update(spec.params)
-    for key, param in PARAMS.items():
-        if isinstance(param.default, str):
-            p[key] = str(p[key])
-            continue
-        try:
-            value = float(p[key])
-        except (TypeError, ValueError):
-            raise W2VError(f"debias: {key} must be a number, got {p[key]!r}") from None
-        if not param.low <= value <= param.high:
-            raise W2VError(f"debias: {key} must be between {param.low:g} and {param.high:g}, got {p[key]!r}")
-        p[key] = int(value) if isinstance(param.default, int) else value
-    return p
-
-
 @register("debias", "Gender debiasing: penalise the projection of gender-neutral words (professions, frequent "
                     "words) on the gender direction (she - he, woman - man, ...)", params=PARAMS)
 def make_debias(spec: LossSpec, setup: LossSetup) -> Debias:
-    p = _options(spec)
+    p = resolve_params(spec, PARAMS)
     lists = load_gender_lists(p["lists"], p["pairs"], p["neutral"], setup.data_dir)
     return Debias(lists, setup.vocab.index_to_key, setup.device, weight=spec.weight, name=spec.name,
                   penalty=p["penalty"], direction=p["direction"], vocab_top=p["vocab_top"], sample=p["sample"],

@@ -98,6 +98,24 @@ def register(name: str, description: str, params: dict[str, Param] | None = None
     return wrap
 
 
+def resolve_params(spec: LossSpec, params: dict[str, Param]) -> dict[str, Any]:
+    """`spec.params` over the defaults, each checked: numbers within [low, high] (ints stay ints), text as text."""
+    p = {k: v.default for k, v in params.items()}
+    p.update(spec.params)
+    for key, param in params.items():
+        if isinstance(param.default, str):
+            p[key] = str(p[key])
+            continue
+        try:
+            value = float(p[key])
+        except (TypeError, ValueError):
+            raise W2VError(f"{spec.name}: {key} must be a number, got {p[key]!r}") from None
+        if not param.low <= value <= param.high:
+            raise W2VError(f"{spec.name}: {key} must be between {param.low:g} and {param.high:g}, got {p[key]!r}")
+        p[key] = int(value) if isinstance(param.default, int) else value
+    return p
+
+
 def available() -> list[LossInfo]:
     _load_builtin()
     return sorted(REGISTRY.values(), key=lambda info: info.name)

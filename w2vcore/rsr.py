@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from .config import LossSpec
 from .errors import W2VError
 from .human import HumanSimilarity, align_concepts, load_target
-from .losses import LossSetup, Param, register
+from .losses import LossSetup, Param, register, resolve_params
 from .ranking import RANK_METHODS, SPEARMAN_STRENGTH, pearson, rank, soft_spearman
 from .rsr_kernel import _draw_np, _draw_pairs_np, _pair_cosines_grad_np, _pair_cosines_np, _sgd_steps_np, njit
 
@@ -230,19 +230,7 @@ class RSR:
 
 
 def _options(spec: LossSpec) -> dict:
-    p = {k: v.default for k, v in PARAMS.items()}
-    p.update(spec.params)
-    for key, param in PARAMS.items():
-        if isinstance(param.default, str):
-            p[key] = str(p[key])
-            continue
-        try:
-            value = float(p[key])
-        except (TypeError, ValueError):
-            raise W2VError(f"rsr: {key} must be a number, got {p[key]!r}") from None
-        if not param.low <= value <= param.high:
-            raise W2VError(f"rsr: {key} must be between {param.low:g} and {param.high:g}, got {p[key]!r}")
-        p[key] = int(value) if isinstance(param.default, int) else value
+    p = resolve_params(spec, PARAMS)
     if p["rank_method"] not in RANK_METHODS:
         raise W2VError(f"rsr: rank_method must be one of {RANK_METHODS}, got {p['rank_method']!r}")
     return p

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .config import LossSpec
 from .errors import W2VError
-from .losses import LossSetup, Param, register
+from .losses import LossSetup, Param, register, resolve_params
 from .rsr import pair_cosines
 from .values import (EVAL_MAX_PAIRS, MIN_WORDS, check_values, knn_predict, load_values, normalise, pair_spearman,
                      pc1_correlation, rank_correlation, split_words)
@@ -319,29 +319,12 @@ PARAMS = {
 }
 
 
-def _options(spec: LossSpec) -> dict:
-    p = {k: v.default for k, v in PARAMS.items()}
-    p.update(spec.params)
-    for key, param in PARAMS.items():
-        if isinstance(param.default, str):
-            p[key] = str(p[key])
-            continue
-        try:
-            value = float(p[key])
-        except (TypeError, ValueError):
-            raise W2VError(f"valuevec: {key} must be a number, got {p[key]!r}") from None
-        if not param.low <= value <= param.high:
-            raise W2VError(f"valuevec: {key} must be between {param.low:g} and {param.high:g}, got {p[key]!r}")
-        p[key] = int(value) if isinstance(param.default, int) else value
-    return p
-
-
 @register("valuevec", "ValueVec: make cosine similarity follow a continuous word value (valence, a THINGS "
                       "rating, or your own word,value file)", params=PARAMS)
 def make_valuevec(spec: LossSpec, setup: LossSetup) -> ValueVecLoss:
     from .evaldata import load_benchmarks
 
-    p = _options(spec)
+    p = resolve_params(spec, PARAMS)
     values = load_values(p["values"], setup.data_dir)
     bench = {}
     if p["benchmarks"]:
