@@ -74,7 +74,9 @@ def latest(rows: list[dict], key: str) -> float | None:
 def duration(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "–"
-    seconds = max(0, round(seconds))
+    if seconds < 10:
+        return f"{max(seconds, 0.1):.1f} s"
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
