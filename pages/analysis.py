@@ -4,6 +4,7 @@ alignment and neighbour overlap. No streamlit: pages call these, `charts` draws 
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -191,6 +192,23 @@ def project(matrix: np.ndarray, method: str = "pca", seed: int = 0, n_neighbors:
     reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=min_dist, metric="cosine",
                         random_state=seed, n_jobs=1)
     return reducer.fit_transform(unit)
+
+
+def warm_umap() -> threading.Thread | None:
+    """Compile UMAP's numba code on a toy problem in a background thread (the first real UMAP
+    otherwise spends ~20 s compiling); None when umap-learn is missing."""
+    try:
+        import umap
+    except ImportError:
+        return None
+
+    def fit():
+        toy = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
+        umap.UMAP(n_neighbors=5, metric="cosine", random_state=0, n_jobs=1, n_epochs=20).fit_transform(toy)
+
+    thread = threading.Thread(target=fit, daemon=True, name="warm-umap")
+    thread.start()
+    return thread
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:

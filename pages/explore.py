@@ -120,6 +120,14 @@ def project(root: str, run_id: str, stamp: tuple, words: tuple, method: str, n_n
     return frame
 
 
+@st.cache_resource(show_spinner=False)
+def umap_warm_up():
+    """Once per server: UMAP's compile runs while the user looks at the other tabs."""
+    return analysis.warm_umap()
+
+
+umap_warm_up()
+
 with projection:
     a, b, c = st.columns([2, 2, 3])
     which = a.radio("Words", ["frequent", "pasted"] + (["things"] if things else []), horizontal=True,
