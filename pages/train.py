@@ -143,7 +143,7 @@ with live:
     watched = common.selected()
     active_now = any(i.active for i in common.infos(watched))
 
-    @st.fragment(run_every=1.0 if active_now else None)
+    @st.fragment(run_every=0.5 if active_now else None)  # curves redraw twice a second while a run trains
     def monitor() -> None:
         infos = common.infos(common.selected())
         if not infos:
