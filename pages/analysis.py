@@ -1,5 +1,5 @@
 """Pure computations behind the pages: metric tables, smoothing, progress, projections,
-alignment and neighbour overlap. No streamlit: pages call these, `charts` draws the results.
+alignment. No streamlit: pages call these, `charts` draws the results.
 """
 from __future__ import annotations
 
@@ -236,36 +236,6 @@ def aligned_pca(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     pca = PCA(n_components=2, random_state=0).fit(a_unit)
     cos = np.einsum("ij,ij->i", a_unit, b_aligned)
     return pca.transform(a_unit), pca.transform(b_aligned), cos
-
-
-# ------------------------------------------------------------------ neighbours
-def jaccard(a: Sequence[str], b: Sequence[str]) -> float:
-    sa, sb = set(a), set(b)
-    return len(sa & sb) / len(sa | sb) if sa or sb else float("nan")
-
-
-def top_k(unit: np.ndarray, rows: np.ndarray, k: int, batch: int = 512) -> np.ndarray:
-    """(len(rows), k) indices of the k nearest rows of `unit` (V, d) by cosine, the query itself excluded."""
-    out = np.empty((len(rows), k), dtype=np.int64)
-    for s in range(0, len(rows), batch):
-        q = rows[s:s + batch]
-        scores = unit[q] @ unit.T  # (B, V)
-        scores[np.arange(len(q)), q] = -np.inf
-        part = np.argpartition(-scores, k, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1)
-        out[s:s + batch] = np.take_along_axis(part, order, axis=1)
-    return out
-
-
-def neighbour_overlap(words: Sequence[str], keys_a: Sequence[str], unit_a: np.ndarray, keys_b: Sequence[str],
-                      unit_b: np.ndarray, k: int = 10) -> np.ndarray:
-    """(len(words),) Jaccard@k of each word's k nearest neighbours in A and in B (words known to both)."""
-    index_a = {w: i for i, w in enumerate(keys_a)}
-    index_b = {w: i for i, w in enumerate(keys_b)}
-    rows_a = np.array([index_a[w] for w in words])
-    rows_b = np.array([index_b[w] for w in words])
-    na, nb = top_k(unit_a, rows_a, k), top_k(unit_b, rows_b, k)
-    return np.array([jaccard([keys_a[i] for i in ra], [keys_b[i] for i in rb]) for ra, rb in zip(na, nb)])
 
 
 # ------------------------------------------------------------------ THINGS concepts

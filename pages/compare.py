@@ -11,6 +11,7 @@ import streamlit as st
 from pages import analysis, charts, common, panels, settings
 from w2vcore.compare import Comparison
 from w2vcore.errors import W2VError
+from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
 
 st.title("Compare")
@@ -131,7 +132,7 @@ with neighbours:
             with cell:
                 panels.word_error(e)
             continue
-        overlap = analysis.jaccard([w for w, _ in na], [w for w, _ in nb])
+        overlap = jaccard([w for w, _ in na], [w for w, _ in nb])
         cell.markdown(f"**{word}**: Jaccard@{k} = {overlap:.2f}")
         both = set(w for w, _ in na) & set(w for w, _ in nb)
         table = pd.DataFrame({"A": [w + (" ●" if w in both else "") for w, _ in na], "cos A": [c for _, c in na],
@@ -145,8 +146,7 @@ with neighbours:
     if len(shared) <= k:
         st.info("Too few shared words for an overlap over many words.")
     else:
-        values = analysis.neighbour_overlap(shared[:many], va.index_to_key, va.get_normed_vectors(),
-                                            vb.index_to_key, vb.get_normed_vectors(), k)
+        values = neighbour_overlap(va, vb, shared[:many], k).jaccard
         st.metric(f"mean Jaccard@{k}", f"{np.nanmean(values):.3f}",
                   help="1 = both runs give every word the same neighbours; 0 = no neighbour in common")
         st.plotly_chart(charts.overlap_figure(values, k), key="compare.overlap")

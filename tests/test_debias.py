@@ -10,8 +10,7 @@ import torch
 from w2vcore import losses as loss_registry
 from w2vcore.bias import direct_bias, gender_direction, pca_direction
 from w2vcore.biaslists import GenderLists, builtin_lists
-from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
-from w2vcore.corpus import encode_corpus, prepare
+from w2vcore.config import LossSpec, TrainConfig
 from w2vcore.debias import PARAMS, Debias, hard_debias, make_debias, torch_direction
 from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.losses import LossSetup
@@ -20,15 +19,6 @@ from w2vcore.vectors import Vectors
 
 FAST = dict(dim=32, epochs=3, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 LEE = {"vocab_top": 1000}  # on Lee the listed professions plus its 1,000 most frequent words
-
-
-@pytest.fixture(scope="module")
-def lee_data(tmp_path_factory):
-    from gensim.test.utils import datapath
-
-    enc = encode_corpus(CorpusSource("text", datapath("lee_background.cor")), TokenizerConfig(),
-                        tmp_path_factory.mktemp("lee"))
-    return prepare(enc, CorpusConfig(min_count=3))
 
 
 class Ctx:

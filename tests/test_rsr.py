@@ -18,15 +18,6 @@ from w2vcore.train import Trainer, train
 FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 
 
-@pytest.fixture(scope="session")
-def lee_data(tmp_path_factory):
-    from gensim.test.utils import datapath
-
-    enc = encode_corpus(CorpusSource("text", datapath("lee_background.cor")), TokenizerConfig(),
-                        tmp_path_factory.mktemp("lee"))
-    return prepare(enc, CorpusConfig(min_count=3))
-
-
 class Recorder:
     def __init__(self):
         self.steps, self.epochs = [], []

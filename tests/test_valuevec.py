@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from w2vcore import losses as loss_registry
-from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
-from w2vcore.corpus import encode_corpus, prepare
+from w2vcore.config import LossSpec, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.losses import LossSetup, build_losses
 from w2vcore.train import train
@@ -167,15 +166,6 @@ def test_too_few_valued_words_in_the_vocabulary():
         ValueVecLoss(values, {"w0": 0, "w1": 1, "other": 2})
     with pytest.raises(W2VError, match="same value"):
         ValueVecLoss({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}, {"a": 0, "b": 1, "c": 2, "d": 3})
-
-
-@pytest.fixture(scope="module")
-def lee_data(tmp_path_factory):
-    from gensim.test.utils import datapath
-
-    enc = encode_corpus(CorpusSource("text", datapath("lee_background.cor")), TokenizerConfig(),
-                        tmp_path_factory.mktemp("lee"))
-    return prepare(enc, CorpusConfig(min_count=3))
 
 
 def test_registered_with_parameters_and_refuses_bad_ones(lee_data):

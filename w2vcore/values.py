@@ -27,7 +27,7 @@ from scipy import stats
 
 from .errors import W2VError
 from .evaldata import _is_number
-from .human import concept_parts, find_things
+from .human import _read_text, concept_parts, find_things
 
 MIN_WORDS = 3
 EVAL_MAX_PAIRS = 200_000  # word pairs scored by `pair_spearman` before it samples
@@ -240,15 +240,6 @@ def load_values(source: str, data_dir: str | Path | None = None) -> dict[str, fl
         return load_value_csv(source)
     raise W2VError(f"values {source!r} is neither 'vader', 'colours', 'things:<rating>' nor an existing "
                    "word,value CSV file")
-
-
-def _read_text(path: str | Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise W2VError(f"cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise W2VError(f"{path} is not UTF-8 text") from None
 
 
 # ---------------------------------------------------------------- metrics
