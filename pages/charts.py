@@ -15,6 +15,12 @@ from .analysis import curve, smooth
 PALETTE = qualitative.Plotly
 LABEL_LIMIT = 150  # projections with at most this many words print them next to the points
 X_TITLES = {"epoch": "epoch", "step": "optimiser step", "time": "seconds"}
+WEBGL_FROM = 1500  # points; below this SVG draws faster (WebGL start-up is slow without a GPU) and uses no GL context
+
+
+def _points(n: int):
+    """The scatter trace type for n points."""
+    return go.Scattergl if n >= WEBGL_FROM else go.Scatter
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
@@ -24,13 +30,13 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
 
 
 def zipf_figure(counts: np.ndarray, kept: int | None = None, min_count: int | None = None,
-                points: int = 1500) -> go.Figure:
+                points: int = 400) -> go.Figure:
     """Log-log rank/frequency plot of word counts (non-increasing), with the vocabulary cut marked."""
     counts = np.asarray(counts, dtype=np.float64)
     ranks = np.unique(np.geomspace(1, len(counts), num=min(points, len(counts))).astype(int))
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=ranks, y=counts[ranks - 1], mode="lines+markers", marker=dict(size=3),
-                               name="corpus", hovertemplate="rank %{x}<br>count %{y}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=ranks, y=counts[ranks - 1], mode="lines+markers", marker=dict(size=3),
+                             name="corpus", hovertemplate="rank %{x}<br>count %{y}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[1, len(counts)], y=[counts[0], counts[0] / len(counts)], mode="lines",
                              line=dict(dash="dot", color="grey"), name="Zipf: count ∝ 1/rank", hoverinfo="skip"))
     # annotations on log axes take log10 coordinates (plotly's vline/hline annotations get this wrong)
@@ -88,7 +94,7 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     marker = dict(size=6 if labels else 4, opacity=0.85)
     if colour is not None:
         marker.update(color=frame[colour], colorscale="Viridis", showscale=True, colorbar=dict(title=colour))
-    fig = go.Figure(go.Scattergl(
+    fig = go.Figure(_points(len(frame))(
         x=frame["x"], y=frame["y"], mode="markers+text" if labels else "markers", text=frame["word"],
         textposition="top center", textfont=dict(size=10), marker=marker,
         customdata=frame[[colour]] if colour is not None else None,
@@ -111,7 +117,7 @@ def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.
         part = frame[frame[colour] == value]
         tint = muted.get(value) or palette[named.index(value) % len(palette)]
         hover = part["concept"] if "concept" in part.columns else part["word"]
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(_points(len(frame))(
             x=part["x"], y=part["y"], mode="markers+text" if labels else "markers", text=part["word"],
             name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
             marker=dict(size=6 if labels else 5, opacity=0.85, color=tint),
@@ -167,7 +173,7 @@ def aligned_figure(xy_a: np.ndarray, xy_b: np.ndarray, words: Sequence[str], mov
                         horizontal_spacing=0.04)
     labels = len(words) <= LABEL_LIMIT
     for col, xy in ((1, xy_a), (2, xy_b)):
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(_points(len(words))(
             x=xy[:, 0], y=xy[:, 1], mode="markers+text" if labels else "markers", text=list(words),
             textposition="top center", textfont=dict(size=9), customdata=moved, showlegend=False,
             marker=dict(size=6 if labels else 4, color=moved, colorscale="RdYlGn", cmin=-0.2, cmax=1,

@@ -55,10 +55,9 @@ def concepts(root: str, run_id: str, stamp: tuple, data_dir: str) -> tuple[pd.Da
 
 
 WORD_SETS = {"frequent": "the most frequent", "pasted": "a pasted list", "things": "THINGS concepts"}
-neighbours, similarity, projection, over_training = st.tabs(["Neighbours", "Similarity & analogies", "Map",
-                                                             "Over training"])
 
-with neighbours:
+
+def neighbours_tab() -> None:
     left, right = st.columns([4, 1])
     words = analysis.parse_words(fold(left.text_input("Words", default_words(), key="explore.words",
                                                       help="separated by commas or spaces")))
@@ -76,7 +75,8 @@ with neighbours:
             st.markdown(f"**{word}**")
             st.dataframe(table, hide_index=True, column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
 
-with similarity:
+
+def similarity_tab() -> None:
     st.markdown("**Similarity of two words**")
     a, b, out = st.columns([2, 2, 1], vertical_alignment="bottom")
     known = [w for w in settings.NOTEBOOK_WORDS if w in vec] + vec.index_to_key[:2]
@@ -128,7 +128,8 @@ def umap_warm_up():
 
 umap_warm_up()
 
-with projection:
+
+def map_tab() -> None:
     a, b, c = st.columns([2, 2, 3])
     which = a.radio("Words", ["frequent", "pasted"] + (["things"] if things else []), horizontal=True,
                     key="explore.set", format_func=WORD_SETS.get,
@@ -191,7 +192,8 @@ def trajectory(root: str, run_id: str, points: tuple, words: tuple) -> list[np.n
     return analysis.trajectory([snap.vectors[[snap.key_to_index[w] for w in words]] for snap in snaps])
 
 
-with over_training:
+
+def over_training_tab() -> None:
     points = common.store().snapshots(info.id)
     if len(points) < 2:
         st.info("This run saved fewer than two snapshots (runs save `snapshots` of them, 10 by default, as they "
@@ -222,3 +224,12 @@ with over_training:
             st.caption(f"{len(points)} snapshots from the random start (0%) to the end (100%). Each is rotated "
                        "onto the final vectors (Procrustes) and drawn in the final PCA plane, so what moves is the "
                        "words relative to each other. Press ▶ or drag the slider.")
+
+
+# Only the open tab runs (on_change="rerun"): a page switch draws one tab, not four with two plotly maps.
+TABS = {"Neighbours": neighbours_tab, "Similarity & analogies": similarity_tab, "Map": map_tab,
+        "Over training": over_training_tab}
+for tab, draw in zip(st.tabs(list(TABS), key="explore.tab", on_change="rerun"), TABS.values()):
+    if tab.open:
+        with tab:
+            draw()

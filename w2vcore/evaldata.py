@@ -9,12 +9,12 @@ Anything unreadable raises `W2VError` naming the file and line.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import W2VError
+from .sources import gensim_test_data
 
 # benchmark name -> (file under <data_dir>/wordsim, file bundled with gensim or None)
 BENCHMARK_FILES = {
@@ -115,15 +115,6 @@ def load_analogies(path: str | Path) -> dict[str, list[tuple[str, str, str, str]
     return sections
 
 
-def _gensim_test_data() -> Path | None:
-    """gensim's bundled test_data folder, found without importing gensim; None if not installed."""
-    spec = importlib.util.find_spec("gensim")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data"
-    return folder if folder.is_dir() else None
-
-
 def default_benchmarks(data_dir: str | Path | None = None) -> dict[str, Path]:
     """Benchmark name ("simlex999", "wordsim353", "men", "analogies") -> file.
 
@@ -132,7 +123,7 @@ def default_benchmarks(data_dir: str | Path | None = None) -> dict[str, Path]:
     (simlex999.txt, wordsim353.tsv, questions-words.txt). MEN is not bundled with gensim, so
     it is left out without a data directory; so is anything missing from both.
     """
-    bundled = _gensim_test_data()
+    bundled = gensim_test_data()
     found = {}
     for name, (own, gensim_name) in BENCHMARK_FILES.items():
         if data_dir is not None and (Path(data_dir) / "wordsim" / own).is_file():
@@ -155,7 +146,7 @@ def load_benchmarks(data_dir: str | Path | None = None) -> Benchmarks:
     if not files:
         raise W2VError("no benchmark files found: give the data folder (with a wordsim/ subfolder) "
                        "or pip install gensim for its bundled copies")
-    bundled = _gensim_test_data()
+    bundled = gensim_test_data()
     result = Benchmarks()
     for name, path in files.items():
         origin = "gensim" if bundled is not None and path.parent == bundled else "data dir"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import bz2
 import hashlib
+import importlib.metadata
+import importlib.util
 import io
 import json
 import os
@@ -90,14 +92,29 @@ def save_upload(data: bytes, filename: str, upload_dir: Path) -> CorpusSource:
     return CorpusSource(kind="text", path=str(target), name=filename)
 
 
+def gensim_test_data() -> Path | None:
+    """gensim's bundled test_data folder, found without importing gensim; None if not installed."""
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data"
+    return folder if folder.is_dir() else None
+
+
+def gensim_file(name: str) -> Path:
+    """A file bundled with gensim (the built-in corpus, SimLex, ...), or W2VError saying what is missing."""
+    folder = gensim_test_data()
+    if folder is None or not (folder / name).is_file():
+        raise W2VError(f"gensim's bundled {name} was not found: the built-in data comes with the gensim package "
+                       "(pip install -r requirements.txt)")
+    return folder / name
+
+
 def source_fingerprint(source: CorpusSource) -> str:
     """A stable string that changes when the source's files change (part of the cache key)."""
-    if source.kind == "default":
-        import gensim
-        from gensim.test.utils import datapath
-
-        files = [[name, os.path.getsize(datapath(name))] for name in (WIKI_DUMP, LEE_CORPUS)]
-        return json.dumps({"kind": "default", "gensim": gensim.__version__, "files": files})
+    if source.kind == "default":  # without importing gensim (0.5-2 s): a run's start waits on this
+        files = [[name, gensim_file(name).stat().st_size] for name in (WIKI_DUMP, LEE_CORPUS)]
+        return json.dumps({"kind": "default", "gensim": importlib.metadata.version("gensim"), "files": files})
     root = Path(source.path).expanduser()
     files = []
     for p in _source_files(source):
@@ -235,9 +252,8 @@ def _default_documents(notes: list[str], progress: Progress) -> Iterator[list[st
     gensim is imported here, not at module level: importing it takes about 2 s.
     """
     from gensim.corpora.wikicorpus import IGNORED_NAMESPACES, extract_pages, filter_wiki
-    from gensim.test.utils import datapath
 
-    wiki, lee = Path(datapath(WIKI_DUMP)), Path(datapath(LEE_CORPUS))
+    wiki, lee = gensim_file(WIKI_DUMP), gensim_file(LEE_CORPUS)
     total = wiki.stat().st_size + lee.stat().st_size
     ignored = tuple(ns + ":" for ns in IGNORED_NAMESPACES)
     with open(wiki, "rb") as raw, bz2.BZ2File(raw) as f:

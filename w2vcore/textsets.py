@@ -22,7 +22,7 @@ import numpy as np
 
 from .config import CorpusSource, TokenizerConfig
 from .errors import W2VError
-from .sources import BROWN_FILE, brown_categories, iter_documents
+from .sources import BROWN_FILE, brown_categories, gensim_file, iter_documents
 from .tokenize import Tokenizer
 
 PANG_LEE = "pang_lee_polarity.cor"
@@ -166,9 +166,7 @@ def load_fasttext_labels(path: str | Path | None = None, tokenizer: TokenizerCon
     Windows-1252, so undecodable UTF-8 falls back to cp1252. Each line is its own group.
     """
     if path is None:
-        from gensim.test.utils import datapath  # imported here: gensim takes ~2 s to import
-
-        path = datapath(PANG_LEE)
+        path = gensim_file(PANG_LEE)
     path = Path(path).expanduser()
     lines = _read_lines(path)
     texts, labels, bad = [], [], 0
