@@ -4,8 +4,8 @@
 also called directly in a thread. The stop signal is the file RUN_DIR/STOP (or the
 Event passed in), polled by a watcher thread so the hot loop only checks an Event.
 
-`python -m w2vcore.worker --standby FOLDER` is a warm spare: it imports torch and loads
-the compiled kernel, writes FOLDER/<pid>.ready and waits for `RunStore.start` to claim
+`python -m w2vcore.worker --standby FOLDER` is a warm spare: it imports torch and the loss
+plug-ins and loads the compiled kernel, writes FOLDER/<pid>.ready and waits for `RunStore.start` to claim
 it (rename to <pid>.claimed, then <pid>.job.json). A claimed spare trains like a fresh
 worker but starts in a fraction of a second. An unclaimed spare exits when it has idled
 for `--idle` seconds or when the process that started it (the app) is gone.
@@ -133,8 +133,10 @@ STANDBY_POLL_S = 0.02
 def standby(folder: Path, parent: int, idle_s: float, stop: threading.Event) -> dict | None:
     """Warm up, announce readiness, and wait for a job; None when idle too long, orphaned or stopped."""
     from .kernel import warm_up
+    from .losses import available
 
     warm_up()
+    available()  # imports the loss plug-ins (and loads their compiled helpers) before a run needs them
     pid = os.getpid()
     ready, claimed, job = (folder / f"{pid}.{ext}" for ext in ("ready", "claimed", "job.json"))
     ready.touch()
