@@ -13,11 +13,13 @@ THINGS target), alternating runs. Speed: the training loop's wall and CPU second
 i.e. loading the target, is timed apart) and words/s with their ratio, and how many RSR
 applications and fresh pairs each 4,096-pair SGNS step really got. Quality: the exact
 held-out and training rho (`rsr/rho_heldout`, `rsr/rho_train`: the vanilla run is scored on
-the same held-out concepts) and SimLex-999 / WordSim-353 Spearman, on the word vectors
-(w_in) and, as "in+out", on the sum of word and context vectors.
+the same held-out concepts) and SimLex-999 / WordSim-353 / MEN Spearman, on the word vectors
+as the run exports them (w_in, or w_in M with `--metric gauge`) and, as "in+out", on the sum of
+word and context vectors.
 
     python bench/bench_rsr.py [--epochs 3] [--repeats 3] [--dim 100] [--engine auto] [--warmup 0.3] [--wiki]
-                              [--skip-train]
+                              [--metric none|gauge|gauge_only] [--metric-rank 16] [--metric-penalty 0.01]
+                              [--every 1] [--heldout 0.2] [--skip-train]
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from scipy import stats
 
@@ -102,9 +105,12 @@ def training_table(args) -> None:
         data = prepare(encode_corpus(CorpusSource("text", str(corpus)), tok, cache), CorpusConfig())
         n_words = data.n_train_tokens
         human = load_things(DATA, cache)
-        probe = RSR(human, data.vocab.key_to_index)  # scores both runs on the same held-out concepts
+        probe = RSR(human, data.vocab.key_to_index, heldout=args.heldout)  # both runs: the same held-out concepts
+        val = validation_rho(human, data.vocab.key_to_index, probe) if args.heldout > 0.2 else None
         bench = load_benchmarks(DATA)
-        params = {"pairs": args.pairs, "every": 1, "target": "things"}
+        params = {"pairs": args.pairs, "every": args.every, "target": "things", "heldout": args.heldout,
+                  "metric": args.metric, "metric_rank": args.metric_rank, "metric_penalty": args.metric_penalty,
+                  "metric_lr": args.metric_lr}
         if args.warmup is not None:
             params["warmup"] = args.warmup
         spec = LossSpec("rsr", args.alpha, params)
@@ -137,8 +143,11 @@ def training_table(args) -> None:
                     vec = Vectors(list(data.vocab.index_to_key), table, data.vocab.counts)
                     row.update({k + suffix: v for k, v in probe.evaluate(table).items()
                                 if suffix == "" or k == "rsr/rho_heldout"})
-                    row.update({k + suffix: vec.evaluate_word_pairs(p).spearman for k, p in bench.pairs.items()
-                                if k != "men"})
+                    row.update({k + suffix: vec.evaluate_word_pairs(p).spearman for k, p in bench.pairs.items()})
+                if val is not None:
+                    row.update(val(result.vectors.vectors))
+                if name == "rsr" and args.metric != "none":
+                    row["rsr/metric_cond"] = trainer.losses[0].evaluate(result.vectors.vectors)["rsr/metric_cond"]
                 for k, v in row.items():
                     rows[name].setdefault(k, []).append(v)
                 print(f"  repeat {rep + 1} {name:<7} {seconds:6.1f}s  cpu {cpu:6.1f}s  "
@@ -146,12 +155,12 @@ def training_table(args) -> None:
     print()
     print("| metric | vanilla | RSR | RSR vs vanilla |")
     print("|---|---|---|---|")
-    for metric in rows["vanilla"]:
-        v, r = rows["vanilla"][metric], rows["rsr"][metric]
+    for metric in rows["rsr"]:
+        v, r = rows["vanilla"].get(metric, [float("nan")]), rows["rsr"][metric]
         vm, rm = statistics.median(v), statistics.median(r)
         if metric in ("words/s", "seconds", "cpu seconds", "setup seconds"):
             rel = f"{rm / vm:.2f}x"
-        elif "/ step" in metric:
+        elif "/ step" in metric or metric == "rsr/metric_cond":
             rel = ""
         else:
             rel = f"{rm - vm:+.3f}"
@@ -163,6 +172,25 @@ def training_table(args) -> None:
     print("rho rows: exact Spearman of cosine vs THINGS similarity over concept pairs (held-out concepts never"
           " enter the loss); simlex999/wordsim353: Spearman; (in+out): on word + context vectors; medians"
           " [min-max] over repeats")
+
+
+def validation_rho(human, key_to_index, probe: RSR):
+    """With heldout > 0.2 (same seed), the held-out concepts are the usual 20% test concepts plus a
+    validation set: a function scoring exact rho on each apart, for choosing settings honestly."""
+    test = set(RSR(human, key_to_index, heldout=0.2).heldout_concepts.tolist())
+    word = dict(zip(probe.alignment.concepts.tolist(), probe.alignment.word_ids.tolist()))
+    parts = {"rho_val": sorted(set(probe.heldout_concepts.tolist()) - test), "rho_test": sorted(test)}
+
+    def score(vectors) -> dict[str, float]:
+        out = {}
+        for key, concepts in parts.items():
+            c = np.array(concepts)
+            i, j = np.triu_indices(len(c), 1)
+            unit = vectors[[word[k] for k in c]]
+            unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
+            out[key] = float(stats.spearmanr((unit[i] * unit[j]).sum(1), human.matrix[c[i], c[j]])[0])
+        return out
+    return score
 
 
 def spread(xs: list[float]) -> str:
@@ -178,6 +206,13 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--pairs", type=int, default=5000)
     ap.add_argument("--warmup", type=float, default=None, help="RSR warm-up share of the run (default: the loss's)")
+    ap.add_argument("--every", type=int, default=1, help="apply RSR every N SGNS steps")
+    ap.add_argument("--heldout", type=float, default=0.2,
+                    help="held-out share (0.36 with seed 0 adds a validation set to the usual 20%% test concepts)")
+    ap.add_argument("--metric", default="none", help="RSR's map: none, gauge or gauge_only (see docs/RSR.md)")
+    ap.add_argument("--metric-rank", type=int, default=16)
+    ap.add_argument("--metric-penalty", type=float, default=0.03)
+    ap.add_argument("--metric-lr", type=float, default=0.01)
     ap.add_argument("--threads", type=int, default=0, help="Hogwild threads (0 = one per core)")
     ap.add_argument("--engine", default="auto", help="SGNS engine of both runs: auto, torch or numba")
     ap.add_argument("--torch-threads", type=int, default=0,

@@ -70,6 +70,8 @@ def test_rsr_is_registered_with_its_parameters():
     ({"every": "often"}, "every must be a number"),
     ({"target": "/no/such/file.csv"}, "neither 'auto'"),
     ({"warmup": 1.5}, "warmup must be between"),
+    ({"metric": "wobbly"}, "metric must be one of"),
+    ({"metric_penalty": -1}, "metric_penalty must be between"),
 ])
 def test_bad_parameters_are_refused(lee_data, params, message):
     setup = LossSetup(vocab=lee_data.vocab, dim=8, device=torch.device("cpu"), seed=1)
@@ -150,12 +152,21 @@ def _toy_pairs(n: int = 30, seed: int = 1) -> tuple[list[str], HumanSimilarity]:
     return words, HumanSimilarity(tuple(words), pairs=pairs, scores=scores, source="toy pairs")
 
 
-@pytest.mark.parametrize("kind, n_pairs", [("matrix", 700), ("pairs", 150), ("pairs", 5000)],
-                         ids=["matrix", "pair-pool", "whole-pair-pool"])
-def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs):
-    """sgd_steps (numba, in place) == loss() + TorchSGD.apply_extra, application by application."""
+@pytest.mark.parametrize("kind, n_pairs, metric", [("matrix", 700, "none"), ("pairs", 150, "none"),
+                                                   ("pairs", 5000, "none"), ("matrix", 700, "gauge"),
+                                                   ("pairs", 150, "gauge"), ("matrix", 700, "gauge_only")],
+                         ids=["matrix", "pair-pool", "whole-pair-pool", "matrix-gauge", "pair-pool-gauge",
+                              "matrix-gauge-only"])
+def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric):
+    """sgd_steps (numba, in place) == loss() + TorchSGD.apply_extra, application by application
+    (with a metric: the rows and the learned map M, each stepped by Adam, too)."""
     words, sims = _toy_matrix(60) if kind == "matrix" else _toy_pairs(30)
-    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2)
+    gauge = dict(metric=metric, dim=16, metric_rank=4, metric_penalty=0.1, metric_lr=0.05)
+
+    def make():
+        return RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
+
+    rsr, twin = make(), make()
     start = torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0))
     ref, fused = start.clone(), start.clone()
     engine, step = TorchSGD(ref, torch.zeros_like(ref)), 0.5
@@ -170,13 +181,23 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs):
         value, _ = rsr.loss(ctx)
         engine.apply_extra(value, step)  # batch_size 1: rows -= step * grad
         values.append(float(value.detach()))
-    total, metrics = rsr.sgd_steps(fused, step, 3, gen)  # three applications in one compiled call
+    total, metrics = twin.sgd_steps(fused, step, 3, gen)  # three applications in one compiled call
     assert float(total) == pytest.approx(sum(values), abs=1e-5)
-    assert float(metrics["rsr/soft_rho_train"]) == pytest.approx(3 - sum(values), abs=1e-5)
+    if metric == "none":
+        assert float(metrics["rsr/soft_rho_train"]) == pytest.approx(3 - sum(values), abs=1e-5)
     moved = (ref - start).abs().max()
-    assert moved > 1e-3
-    torch.testing.assert_close(fused, ref, atol=1e-5 * float(moved), rtol=1e-4)
-    assert rsr.applied == 6
+    if metric == "gauge_only":
+        assert torch.equal(ref, start) and torch.equal(fused, start)  # only M learns
+    else:
+        assert moved > 1e-3
+        torch.testing.assert_close(fused, ref, atol=1e-5 * float(moved), rtol=1e-4)
+    if metric == "none":
+        assert rsr.output_map() is None and twin.output_map() is None
+    else:
+        m_moved = (rsr.output_map() - torch.eye(16)).abs().max()
+        assert m_moved > 0.02  # three Adam steps of 0.05 on U and V (from 0.01-sized factors)
+        torch.testing.assert_close(twin.output_map(), rsr.output_map(), atol=1e-5 * float(m_moved), rtol=1e-4)
+    assert rsr.applied == 3 and twin.applied == 3
 
 
 def test_compiled_path_falls_back_when_it_cannot_run():
@@ -305,3 +326,62 @@ def test_wordsim_target_on_lee_is_offline(lee_data):
 
 def test_params_table_covers_the_factory():
     assert set(PARAMS) == set(loss_registry.REGISTRY["rsr"].params)
+
+
+# ----------------------------------------------------------- the learned map
+def test_gauge_only_learns_a_map_that_carries_to_heldout_concepts():
+    """Human similarity lives in 3 of 16 dimensions, buried in noise: M learned on the training
+    concepts alone must raise the held-out rho too, stay well conditioned, and move no row."""
+    words, sims = _toy_matrix(80, seed=2)
+    latent = np.random.default_rng(2).normal(size=(80, 3))  # _toy_matrix's latent (same seed)
+    np.testing.assert_allclose(latent @ latent.T, sims.matrix, atol=1e-5)
+    noise = np.random.default_rng(9).normal(size=(80, 13)) * 3.0
+    table = torch.from_numpy(np.hstack([latent, noise]).astype(np.float32))
+    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
+              metric_rank=4, metric_penalty=0.001, metric_lr=0.05)
+    before = rsr.evaluate(table)
+    moved = table.clone()
+    rsr.sgd_steps(moved, 1.0, 150, torch.Generator().manual_seed(0))
+    assert torch.equal(moved, table)
+    after = rsr.evaluate(table @ rsr.output_map())
+    assert after["rsr/rho_train"] > before["rsr/rho_train"] + 0.2
+    assert after["rsr/rho_heldout"] > before["rsr/rho_heldout"] + 0.2
+    assert 1.0 < after["rsr/metric_cond"] < 1e3
+
+
+def test_gauge_settings_are_checked():
+    words, sims = _toy_matrix(20)
+    key_to_index = {w: i for i, w in enumerate(words)}
+    with pytest.raises(W2VError, match="metric must be one of"):
+        RSR(sims, key_to_index, metric="wobbly", dim=8)
+    with pytest.raises(W2VError, match="needs the vectors' dim"):
+        RSR(sims, key_to_index, metric="gauge_only")
+    rsr = RSR(sims, key_to_index, metric="gauge", dim=8, metric_rank=64)
+    assert rsr.output_map().shape == (8, 8) and rsr._u.shape == (8, 8)  # rank capped at dim
+    with pytest.raises(W2VError, match="dim or metric_rank changed"):
+        RSR(sims, key_to_index, metric="gauge", dim=8, metric_rank=4).load_state_dict(rsr.state_dict())
+
+
+def test_gauge_run_resumes_exactly_with_its_map(lee_data):
+    """The map and its Adam state go into the checkpoint; the raw tables stay raw."""
+    import threading
+
+    spec = LossSpec("rsr", 0.1, {**WORDSIM, "metric": "gauge", "warmup": 0.0})
+    cfg = TrainConfig(**{**FAST, "epochs": 2, "eval_every_s": 1e9, "losses": (spec,)})
+    full = train(cfg, lee_data).vectors.vectors
+    stop = threading.Event()
+
+    class StopAtEpochEnd(Recorder):
+        def on_epoch_end(self, st, m):
+            super().on_epoch_end(st, m)
+            stop.set()
+
+        def on_checkpoint(self, st, ck):
+            self.ck = ck
+
+    rec = StopAtEpochEnd()
+    first = train(cfg, lee_data, [rec], stop=stop)
+    assert first.state.status == "stopped" and set(rec.ck["losses"]["rsr"]) == {"u", "v", "adam", "count"}
+    assert not np.allclose(first.vectors.vectors, rec.ck["w_in"].numpy(), atol=1e-3)  # exported = raw @ M
+    resumed = train(cfg, lee_data, resume=rec.ck)
+    np.testing.assert_allclose(resumed.vectors.vectors, full, atol=1e-5)

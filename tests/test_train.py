@@ -343,3 +343,78 @@ def test_auto_engine_picks_the_kernel_on_cpu_sgd_only():
     assert resolve_engine(TrainConfig(), torch.device("cuda")) == "torch"
     with pytest.raises(W2VError, match="numba engine"):
         resolve_engine(TrainConfig(engine="numba", optimizer="adam", lr=0.001), cpu)
+
+
+# ----------------------------------------------------------------- output maps
+class FixedMap:
+    """A loss that only carries a fixed output map (its own loss has no gradient); records what it evaluates."""
+
+    every = 1
+    MAP = torch.eye(32) + 0.3 * torch.randn(32, 32, generator=torch.Generator().manual_seed(5))
+
+    def __init__(self, spec, setup):
+        self.name, self.weight, self.seen = spec.name, spec.weight, []
+        self.ids = torch.arange(4, device=setup.device)
+
+    def loss(self, ctx):
+        return 0.0 * ctx.gather(self.ids).sum(), {}
+
+    def evaluate(self, vectors):
+        self.seen.append(vectors.clone())
+        return {}
+
+    def output_map(self):
+        return self.MAP if self.weight != 0.5 else None  # weight 0.5: a loss that has the hook but no map
+
+
+class NoMap(FixedMap):
+    output_map = None
+
+
+class Snapshots(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.snapshots = []
+
+    def on_snapshot(self, st, rows, words):
+        self.snapshots.append(rows)
+
+
+@pytest.fixture
+def map_losses(monkeypatch):
+    for name, cls in (("fixedmap", FixedMap), ("nomap", NoMap)):
+        monkeypatch.setitem(loss_registry.REGISTRY, name, loss_registry.LossInfo(name, "test", cls, {}))
+
+
+@both_engines
+def test_output_map_is_applied_wherever_vectors_leave_training(lee_data, map_losses, engine):
+    rec = Snapshots()
+    cfg = TrainConfig(**{**FAST, "engine": engine, "snapshots": 2, "losses": (LossSpec("fixedmap", 0.1),)})
+    trainer = train_module.Trainer(cfg, lee_data, [rec])
+    result = trainer.run()
+    raw_in, raw_out = rec.checkpoints[-1]["w_in"], rec.checkpoints[-1]["w_out"]  # the epoch-end checkpoint: raw
+    assert torch.equal(raw_in, trainer.engine.w_in.detach())
+    m = FixedMap.MAP
+    np.testing.assert_allclose(result.vectors.vectors, (raw_in @ m).numpy(), rtol=1e-5, atol=1e-6)
+    # the context vectors are w_out M^-T, so every SGNS score w_in . w_out is unchanged
+    scores = result.vectors.vectors[:50] @ result.context_vectors[:50].T
+    np.testing.assert_allclose(scores, (raw_in[:50] @ raw_out[:50].T).numpy(), atol=1e-4)
+    seen = trainer.losses[0].seen[-1]  # the last epoch-end evaluation saw the exported vectors
+    np.testing.assert_allclose(seen.numpy(), result.vectors.vectors, atol=1e-6)
+    np.testing.assert_allclose(rec.snapshots[-1].astype(np.float32), result.vectors.vectors[:len(rec.snapshots[-1])],
+                               rtol=1e-2, atol=1e-3)  # float16 rows
+
+
+@both_engines
+def test_without_a_map_the_output_is_unchanged(lee_data, map_losses, engine):
+    """A loss with no map (no hook, or a hook returning None) exports the raw tables bit for bit."""
+    runs = []
+    for spec in (LossSpec("nomap", 0.5), LossSpec("fixedmap", 0.5)):  # 0.5: FixedMap's hook returns None
+        rec = Snapshots()
+        result = train(TrainConfig(**{**FAST, "engine": engine, "snapshots": 2, "losses": (spec,)}), lee_data, [rec])
+        assert "losses" not in rec.checkpoints[-1]
+        np.testing.assert_array_equal(result.vectors.vectors, rec.checkpoints[-1]["w_in"].numpy())
+        np.testing.assert_array_equal(result.context_vectors, rec.checkpoints[-1]["w_out"].numpy())
+        runs.append((result, rec.snapshots))
+    np.testing.assert_array_equal(runs[0][0].vectors.vectors, runs[1][0].vectors.vectors)
+    np.testing.assert_array_equal(runs[0][1][-1], runs[1][1][-1])

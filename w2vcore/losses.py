@@ -46,8 +46,34 @@ class ExtraLoss(Protocol):
         ...
 
     def evaluate(self, vectors: torch.Tensor) -> dict[str, float]:
-        """Periodic evaluation on the whole (V, dim) input table, e.g. held-out rho."""
+        """Periodic evaluation on the whole (V, dim) word vectors as exported (mapped), e.g. held-out rho."""
         ...
+
+
+class OptionalHooks(Protocol):
+    """Methods an `ExtraLoss` may also have; the trainer looks them up with getattr (absent: no effect)."""
+
+    def output_map(self) -> torch.Tensor | None:
+        """A (dim, dim) float32 matrix M on the loss's device, or None (identity).
+
+        SGNS only sees w_in[i] . w_out[j], which (w_in M, w_out M^-T) leave unchanged: a free
+        global "gauge" a loss may learn. The trainer composes the maps of its losses in order and
+        exports, snapshots and evaluates w_in @ M (context vectors: w_out @ M^-T); the raw tables
+        keep training unchanged.
+        """
+        ...
+
+    def state_dict(self) -> dict:
+        """The loss's own learned state (e.g. M and its optimiser), saved in checkpoints."""
+        ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def output_map(loss) -> torch.Tensor | None:
+    """The loss's `output_map()`, or None when it has none."""
+    fn = getattr(loss, "output_map", None)
+    return fn() if fn is not None else None
 
 
 @dataclass(frozen=True)
@@ -80,7 +106,7 @@ class LossInfo:
 
 
 REGISTRY: dict[str, LossInfo] = {}
-BUILTIN_MODULES: tuple[str, ...] = ("w2vcore.rsr", "w2vcore.debias", "w2vcore.valuevec")  # modules that register the shipped losses on import
+BUILTIN_MODULES: tuple[str, ...] = ("w2vcore.rsr", "w2vcore.debias", "w2vcore.valuevec_loss")  # modules that register the shipped losses on import
 
 
 def _load_builtin() -> None:

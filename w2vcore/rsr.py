@@ -18,6 +18,10 @@ path for SGD that runs sampling -> cosines -> soft Spearman forward and backward
 rows' gradient -> the in-place update in one numba call, once per due step (about 0.5 ms
 for 5,000 pairs against about 2.3 ms for a 4,096-pair SGNS step). `warmup` ramps the weight
 in over the first part of the run (see docs/RSR.md for why).
+
+`metric="gauge_only"` (or `"gauge"`: rows too) learns a map M = I + U V^T shared by all words
+instead: SGNS cannot see it, the run exports w_in M (`output_map`), and what M learns on the
+training concepts carries to held-out ones (docs/RSR.md, "The learned map").
 """
 from __future__ import annotations
 
@@ -52,7 +56,15 @@ PARAMS = {
     "seed": Param(0, 0, 2 ** 31 - 1, "which concepts are held out (independent of the run's seed)"),
     "warmup": Param(0.3, 0.0, 1.0, "share of the run over which the weight ramps linearly from 0 to alpha, so SGNS "
                                    "builds structure first (0: full weight from the start)"),
+    "metric": Param("none", help="none: move the training concepts' rows only; gauge: also learn a map M shared by "
+                                 "all words (vectors exported as w_in M, SGNS unchanged), so held-out concepts "
+                                 "follow; gauge_only: learn only M, never move rows"),
+    "metric_rank": Param(16, 1, 4096, "rank of M - I = U V^T (capped at dim)"),
+    "metric_penalty": Param(0.03, 0.0, 100.0, "lambda of lambda ||M - I||^2 (keeps M near the identity: "
+                                              "well conditioned, general benchmarks kept)"),
+    "metric_lr": Param(0.01, 1e-5, 1.0, "Adam step size for M's factors U, V"),
 }
+METRICS = ("none", "gauge", "gauge_only")
 
 
 class _PairCosines(torch.autograd.Function):
@@ -85,8 +97,12 @@ class RSR:
     def __init__(self, human: HumanSimilarity, key_to_index, device: torch.device | str = "cpu", *,
                  weight: float = 0.0, name: str = "rsr", pairs: int = 5000, every: int = 1,
                  regularization_strength: float = SPEARMAN_STRENGTH, rank_method: str = "pav", heldout: float = 0.2,
-                 fallbacks: bool = True, seed: int = 0, warmup: float = 0.0):
+                 fallbacks: bool = True, seed: int = 0, warmup: float = 0.0, metric: str = "none", dim: int = 0,
+                 metric_rank: int = 16, metric_penalty: float = 0.03, metric_lr: float = 0.01):
         self.name, self.weight, self.every, self.warmup = name, weight, int(every), float(warmup)
+        self.metric = metric
+        if metric != "none":
+            self._init_gauge(dim, metric_rank, metric_penalty, metric_lr, seed)
         self.applied = 0  # applications so far (each on `pairs` fresh pairs), for benchmarks and tests
         self.n_pairs, self.strength, self.method = int(pairs), float(regularization_strength), rank_method
         self.device = torch.device(device)
@@ -123,6 +139,39 @@ class RSR:
                         + ", ".join(f"{k} {len(v[3]):,}" for k, v in self._eval.items()))
 
     # ------------------------------------------------------------------ setup
+    def _init_gauge(self, dim: int, rank_: int, penalty: float, lr: float, seed: int) -> None:
+        """The learned map M = I + U V^T (U, V: (dim, r), small seeded start) and their Adam state."""
+        if metric_mode(self.metric) < 1:
+            raise W2VError(f"RSR: metric must be one of {METRICS}, got {self.metric!r}")
+        if dim < 1:
+            raise W2VError(f"RSR: metric={self.metric!r} needs the vectors' dim (got {dim})")
+        r = min(int(rank_), dim)
+        uv = torch.randn(2, dim, r, generator=torch.Generator().manual_seed(seed + 2)) * 0.01
+        self._u, self._v = uv[0].contiguous(), uv[1].contiguous()  # (d, r) each, float32 on the CPU
+        self._adam = torch.zeros(4, dim, r)  # first and second moments of U, then of V
+        self._count = np.zeros(1, np.int64)  # Adam steps taken
+        self.metric_penalty, self.metric_lr = float(penalty), float(lr)
+
+    def output_map(self) -> torch.Tensor | None:
+        """(d, d) M = I + U V^T that maps every word vector (exported, evaluated), or None without a metric."""
+        if self.metric == "none":
+            return None
+        return (torch.eye(self._u.shape[0]) + self._u @ self._v.T).to(self.device)
+
+    def state_dict(self) -> dict:
+        return {} if self.metric == "none" else {"u": self._u.clone(), "v": self._v.clone(),
+                                                  "adam": self._adam.clone(), "count": int(self._count[0])}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.metric != "none" and state:
+            if tuple(state["u"].shape) != tuple(self._u.shape):
+                raise W2VError(f"RSR: the checkpoint's map has shape {tuple(state['u'].shape)}, this run's "
+                               f"{tuple(self._u.shape)} (dim or metric_rank changed)")
+            self._u.copy_(state["u"])
+            self._v.copy_(state["v"])
+            self._adam.copy_(state["adam"])
+            self._count[0] = state["count"]
+
     def _tensor(self, x, dtype=torch.long) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(x)).to(self.device, dtype)
 
@@ -184,9 +233,30 @@ class RSR:
     def loss(self, ctx) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self.applied += 1
         a, b, human = self._sample(ctx.generator)
-        cos = pair_cosines(ctx.gather(self._train_ids), a, b)  # (n,) over the training concepts' rows
-        rho = soft_spearman(cos, human, self.strength, self.method)
+        rows = ctx.gather(self._train_ids)  # (C, d) the training concepts' rows
+        if self.metric != "none":
+            return self._gauge_loss(rows, a, b, human)
+        rho = soft_spearman(pair_cosines(rows, a, b), human, self.strength, self.method)
         return 1.0 - rho, {"rsr/soft_rho_train": rho.detach()}
+
+    def _gauge_loss(self, rows: torch.Tensor, a, b, human):
+        """The loss on the mapped rows X M; steps M (Adam) here, and returns the value with the rows'
+        gradient only (none for gauge_only), so the engine steps the rows as before."""
+        x = rows.detach().cpu().requires_grad_(self.metric == "gauge")
+        u, v = self._u.clone().requires_grad_(), self._v.clone().requires_grad_()
+        y = x + (x @ u) @ v.T  # (C, d) = X (I + U V^T)
+        rho = soft_spearman(pair_cosines(y, a.cpu(), b.cpu()), human.cpu(), self.strength, self.method)
+        penalty = self.metric_penalty * ((u.T @ u) * (v.T @ v)).sum()  # lambda ||U V^T||_F^2
+        value = 1.0 - rho + penalty
+        grads = torch.autograd.grad(value, [u, v, x] if x.requires_grad else [u, v])
+        self._count[0] += 1
+        with torch.no_grad():
+            for k, (p, g) in enumerate(zip((self._u, self._v), grads[:2])):
+                _adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]), self.metric_lr)
+        g_rows = grads[2].to(rows.device) if len(grads) > 2 else torch.zeros_like(rows)
+        surrogate = (rows * g_rows).sum()  # d/d rows = g_rows, value 0 below
+        value = value.detach().to(rows.device) + surrogate - surrogate.detach()
+        return value, {"rsr/soft_rho_train": rho.detach().to(rows.device)}
 
     def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator):
         """`times` SGD applications of the loss to the (V, d) table in place, each on fresh pairs.
@@ -207,11 +277,18 @@ class RSR:
         empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float32)
         sim = np.empty((0, 0), np.float32) if pool is not None else self._sim_np
         pa, pb, ps = (t.numpy() for t in pool) if pool is not None else (empty_i, empty_i, empty_f)
-        rho = _sgd_steps_np(table.numpy(), self._train_ids.numpy(), sim, pa, pb, ps, seeds, self.n_pairs,
-                            1.0 / self.strength, float(step))
+        mode = metric_mode(self.metric)
+        if mode:
+            u, v, adam, count = self._u.numpy(), self._v.numpy(), self._adam.numpy(), self._count
+        else:
+            u = v = np.empty((0, 0), np.float32)
+            adam, count = np.empty((4, 0, 0), np.float32), np.zeros(1, np.int64)
+        out = _sgd_steps_np(table.numpy(), self._train_ids.numpy(), sim, pa, pb, ps, seeds, self.n_pairs,
+                            1.0 / self.strength, float(step), u, v, adam, count, mode, self.metric_penalty
+                            if mode else 0.0, self.metric_lr if mode else 0.0)
         self.applied += times
-        total = torch.tensor(rho.sum(), dtype=torch.float64)
-        return times - total, {"rsr/soft_rho_train": total}
+        total = torch.tensor(out[:, 0].sum(), dtype=torch.float64)
+        return times - total + float(out[:, 1].sum()), {"rsr/soft_rho_train": total}
 
     @torch.no_grad()
     def evaluate(self, vectors: torch.Tensor | np.ndarray) -> dict[str, float]:
@@ -226,13 +303,30 @@ class RSR:
             else:
                 rows = vectors[torch.from_numpy(ids).to(vectors.device)].to(self.device, torch.float32)
             out[key] = float(pearson(rank(pair_cosines(rows, a, b)), human_rank))
+        if self.metric != "none":
+            sv = torch.linalg.svdvals(self.output_map().cpu().double())
+            out["rsr/metric_cond"] = float(sv[0] / sv[-1])  # M's condition number (1 = a rotation and scale)
         return out
+
+
+def metric_mode(metric: str) -> int:
+    """0 / 1 / 2 for metric none / gauge / gauge_only (the compiled path's code); -1 unknown."""
+    return METRICS.index(metric) if metric in METRICS else -1
+
+
+def _adam_(param, grad, m, v, t: int, lr: float) -> None:
+    """One Adam step (beta 0.9 / 0.999, eps 1e-8, bias-corrected at step t) in place: the compiled `_adam_np`."""
+    m.mul_(0.9).add_(grad, alpha=0.1)
+    v.mul_(0.999).addcmul_(grad, grad, value=0.001)
+    param -= lr * (m / (1.0 - 0.9 ** t)) / ((v / (1.0 - 0.999 ** t)).sqrt() + 1e-8)
 
 
 def _options(spec: LossSpec) -> dict:
     p = resolve_params(spec, PARAMS)
     if p["rank_method"] not in RANK_METHODS:
         raise W2VError(f"rsr: rank_method must be one of {RANK_METHODS}, got {p['rank_method']!r}")
+    if p["metric"] not in METRICS:
+        raise W2VError(f"rsr: metric must be one of {METRICS}, got {p['metric']!r}")
     return p
 
 
@@ -246,4 +340,5 @@ def make_rsr(spec: LossSpec, setup: LossSetup) -> RSR:
     return RSR(human, setup.vocab.key_to_index, setup.device, weight=spec.weight, name=spec.name,
                pairs=p["pairs"], every=p["every"], regularization_strength=p["regularization_strength"],
                rank_method=p["rank_method"], heldout=p["heldout"], fallbacks=bool(p["fallbacks"]), seed=p["seed"],
-               warmup=p["warmup"])
+               warmup=p["warmup"], metric=p["metric"], dim=setup.dim, metric_rank=p["metric_rank"],
+               metric_penalty=p["metric_penalty"], metric_lr=p["metric_lr"])

@@ -191,17 +191,78 @@ def _step_grouped(table, ids, unit, inv, start, other, pair, g, step):  # pragma
             table[ids[p], j] -= scale * (grad[j] - radial * unit[p, j])
 
 
-def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, step):  # pragma: no cover
+def _grad_grouped(unit, inv, start, other, pair, g):  # pragma: no cover - compiled
+    """(C, d) gradient of sum_k g_k cos_k w.r.t. the raw rows, from the grouped pairs (`_step_grouped`'s maths)."""
+    c, d = unit.shape
+    out = np.zeros((c, d), dtype=unit.dtype)
+    for p in range(c):
+        for m in range(start[p], start[p + 1]):
+            q, gk = other[m], g[pair[m]]
+            for j in range(d):
+                out[p, j] += gk * unit[q, j]
+        radial = unit.dtype.type(0.0)
+        for j in range(d):
+            radial += out[p, j] * unit[p, j]
+        for j in range(d):
+            out[p, j] = (out[p, j] - radial * unit[p, j]) * inv[p]
+    return out
+
+
+def _adam_np(param, grad, m, v, t, lr):  # pragma: no cover - compiled
+    """One Adam step (beta 0.9 / 0.999, eps 1e-8, bias-corrected at step t >= 1) on param in place."""
+    c1, c2 = 1.0 - 0.9 ** t, 1.0 - 0.999 ** t
+    for i in range(param.shape[0]):
+        for j in range(param.shape[1]):
+            m[i, j] = 0.9 * m[i, j] + 0.1 * grad[i, j]
+            v[i, j] = 0.999 * v[i, j] + 0.001 * grad[i, j] * grad[i, j]
+            param[i, j] -= lr * (m[i, j] / c1) / (np.sqrt(v[i, j] / c2) + 1e-8)
+
+
+def _gauge_step(table, ids, u, v, adam, count, rows_too, penalty, lr_m, start, n_first, other, pair, target,
+                inv_eps, step):  # pragma: no cover - compiled
+    """One application through the map M = I + U V^T: cosines of Y = X M (X = table[ids]), soft Spearman,
+    then d/dY -> the rows' gradient G M^T (applied if rows_too) and U's, V's (+ the penalty
+    lambda ||U V^T||^2), one Adam step on U and V. Returns (soft rho, penalty)."""
+    c = ids.shape[0]
+    x = np.empty((c, table.shape[1]), dtype=table.dtype)
+    for i in range(c):
+        x[i] = table[ids[i]]
+    xu = np.dot(x, u)  # (C, r)
+    y = x + np.dot(xu, np.ascontiguousarray(v.T))  # (C, d) mapped rows
+    unit, inv = _unit_rows(y, np.arange(c))
+    cos = _cosines_grouped(unit, start, n_first, other, pair, target.shape[0])
+    saved = _spearman_forward(cos.astype(np.float64), _argsort_f32(cos, True), target, _argsort_f32(target, False),
+                              inv_eps)
+    g = _spearman_backward(-1.0, *saved).astype(table.dtype)  # d(1 - rho) / d cos
+    gy = _grad_grouped(unit, inv, start, other, pair, g)  # (C, d) d(1 - rho) / dY
+    gv = np.dot(gy, v)  # (C, r)
+    if rows_too:
+        gx = gy + np.dot(gv, np.ascontiguousarray(u.T))  # d/dX = dY M^T
+        for i in range(c):
+            table[ids[i]] -= step * gx[i]
+    utu, vtv = np.dot(u.T, u), np.dot(v.T, v)
+    du = np.dot(np.ascontiguousarray(x.T), gv) + (2.0 * penalty) * np.dot(u, vtv)
+    dv = np.dot(np.ascontiguousarray(gy.T), xu) + (2.0 * penalty) * np.dot(v, utu)
+    count[0] += 1
+    _adam_np(u, du.astype(u.dtype), adam[0], adam[1], count[0], lr_m)
+    _adam_np(v, dv.astype(v.dtype), adam[2], adam[3], count[0], lr_m)
+    return saved[0], penalty * float(np.sum(utu * vtv))
+
+
+def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, step,
+                  u, v, adam, count, mode, penalty, lr_m):  # pragma: no cover
     """One in-place SGD application of 1 - soft_spearman per seed on the (V, d) float32 table.
 
     Each application draws n fresh pairs (from the (C, C) matrix `sim`, or from the pair
     pool when `sim` is empty: all of it when it has at most n pairs), then
     rows -> cosines -> soft Spearman forward and backward -> gradient of the rows ->
     table[ids] -= step * grad, the maths of `RSR.loss` + `TorchSGD.apply_extra`.
-    Returns the (len(seeds),) soft rho of each application.
+    mode 1 / 2 ("gauge" / "gauge_only") go through the learned map M = I + U V^T (`_gauge_step`):
+    U, V (d, r), their Adam moments adam (4, d, r) and step count (1,) are updated in place,
+    the rows only in mode 1. Returns (len(seeds), 2): soft rho and the map's penalty per application.
     """
     c = ids.shape[0]
-    rho = np.empty(seeds.shape[0])
+    rho = np.zeros((seeds.shape[0], 2))
     for r in range(seeds.shape[0]):
         if sim.shape[0] > 0:
             a, b, t = _draw_pairs_np(seeds[r], n, sim)
@@ -211,12 +272,16 @@ def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, st
             k = _draw_np(seeds[r], n, pool_s.shape[0])
             a, b, t = pool_a[k], pool_b[k], pool_s[k].astype(np.float64)
         start, n_first, other, pair = _by_concept(a, b, c)
+        if mode > 0:
+            rho[r, 0], rho[r, 1] = _gauge_step(table, ids, u, v, adam, count, mode == 1, penalty, lr_m, start,
+                                               n_first, other, pair, t, inv_eps, table.dtype.type(step))
+            continue
         unit, inv = _unit_rows(table, ids)
         cos = _cosines_grouped(unit, start, n_first, other, pair, a.shape[0])
         saved = _spearman_forward(cos.astype(np.float64), _argsort_f32(cos, True), t, _argsort_f32(t, False), inv_eps)
         g = _spearman_backward(-1.0, *saved).astype(table.dtype)  # d(1 - rho) / d cos
         _step_grouped(table, ids, unit, inv, start, other, pair, g, table.dtype.type(step))
-        rho[r] = saved[0]
+        rho[r, 0] = saved[0]
     return rho
 
 
@@ -226,4 +291,5 @@ if njit is not None:
     _splitmix, _below = _kernel(_splitmix), _kernel(_below)
     _draw_np, _draw_pairs_np = _kernel(_draw_np), _kernel(_draw_pairs_np)
     _by_concept, _unit_rows, _cosines_grouped = _kernel(_by_concept), _kernel(_unit_rows), _kernel(_cosines_grouped)
+    _grad_grouped, _adam_np, _gauge_step = _kernel(_grad_grouped), _kernel(_adam_np), _kernel(_gauge_step)
     _step_grouped, _sgd_steps_np = _kernel(_step_grouped), _kernel(_sgd_steps_np)

@@ -2,7 +2,7 @@
 
 `train()` reports through callbacks, each an object with any of::
 
-    on_step(state, metrics)        # every `log_every_s` seconds: float metrics
+    on_step(state, metrics)        # after the first step, then every `log_every_s` seconds: float metrics
     on_epoch_end(state, metrics)   # with loss/val when a validation split exists
     on_checkpoint(state, ckpt)     # a dict for torch.save, taken at chunk boundaries
     on_snapshot(state, rows, words)  # top words' vectors at 0, 1/n, ..., 1 of the run (n = snapshots)
@@ -28,7 +28,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
-from .losses import LossSetup, build_losses
+from .losses import LossSetup, build_losses, output_map
 from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
 
@@ -72,7 +72,7 @@ class TrainState:
 @dataclass
 class TrainResult:
     vectors: Vectors
-    context_vectors: np.ndarray  # (V, d) output table, for checkpoints and exports
+    context_vectors: np.ndarray  # (V, d) output table as exported (w_out M^-T under a loss's output map)
     state: TrainState
     summary: dict[str, float]
 
@@ -202,12 +202,28 @@ class Trainer:
             total += sgns_loss_sum(scores).double()
         return total.item() / c.shape[0]
 
+    def output_map(self) -> torch.Tensor | None:
+        """The composed (d, d) map of the losses that have one (in order), or None: no loss maps."""
+        out = None
+        for loss in self.losses:
+            m = output_map(loss)
+            if m is not None:
+                out = m if out is None else out @ m
+        return out
+
+    def word_vectors(self, rows: int | None = None) -> torch.Tensor:
+        """The first `rows` (all if None) word vectors as the run exports them: w_in @ M (raw w_in without a map)."""
+        w_in = self.engine.w_in.detach()[:rows]
+        m = self.output_map()
+        return w_in if m is None else w_in @ m
+
     def _evaluate(self) -> dict[str, float]:
         out = {}
         if self.val_pairs is not None:
             out["loss/val"] = self.validation_loss()
+        vectors = self.word_vectors() if self.losses else None
         for loss in self.losses:
-            out.update(loss.evaluate(self.engine.w_in.detach()))
+            out.update(loss.evaluate(vectors))
         return out
 
     # --------------------------------------------------------------- the loop
@@ -231,6 +247,7 @@ class Trainer:
         self._ctx = _Ctx(self.engine, self.loss_gen, st)
         self._acc = _Accumulator(self.device)
         self._last_log = last_ckpt = time.perf_counter()
+        self._logged = False  # the first point is logged after the first step: the page's curve starts at once
         self._next_eval = self._last_log + cfg.eval_every_s
         self._words_at_log = st.words_done
         self._snapshot_at = math.floor(st.progress * cfg.snapshots) if cfg.snapshots else None
@@ -337,8 +354,9 @@ class Trainer:
 
     def _maybe_log(self) -> None:
         st, now = self.state, time.perf_counter()
-        if now - self._last_log < self.cfg.log_every_s:
+        if self._logged and now - self._last_log < self.cfg.log_every_s:
             return
+        self._logged = True
         extra = {}
         if now >= self._next_eval:
             extra = self._evaluate()
@@ -355,7 +373,7 @@ class Trainer:
         """
         if self._snapshot_at is None or self.state.progress * self.cfg.snapshots < self._snapshot_at:
             return
-        rows = self.engine.w_in.detach()[:SNAPSHOT_ROWS].to("cpu", torch.float16).numpy()
+        rows = self.word_vectors(SNAPSHOT_ROWS).to("cpu", torch.float16).numpy()
         _call(self.callbacks, "on_snapshot", self.state, rows, self.data.vocab.index_to_key[:len(rows)])
         self._snapshot_at = math.floor(self.state.progress * self.cfg.snapshots) + 1
 
@@ -446,7 +464,17 @@ class Trainer:
             "rng_chunk": self._chunk_gen,  # the pair generator as the current chunk started
             "rng": self._rng_state(),
             **{key: getattr(st, key) for key in _POSITION},
+            **self._loss_states(),
         }
+
+    def _loss_states(self) -> dict:
+        """{"losses": {name: state}} for losses with their own learned state (e.g. an output map); {} if none.
+
+        The raw tables stay raw in the checkpoint; a map is stored as its loss's state.
+        """
+        states = {loss.name: loss.state_dict() for loss in self.losses if hasattr(loss, "state_dict")}
+        states = {name: state for name, state in states.items() if state}
+        return {"losses": states} if states else {}
 
     def _restore(self, ck: dict, st: TrainState) -> list[torch.Tensor]:
         if tuple(ck["w_in"].shape) != tuple(self.engine.w_in.shape):
@@ -458,6 +486,10 @@ class Trainer:
             self.engine.w_in.copy_(ck["w_in"])
             self.engine.w_out.copy_(ck["w_out"])
         self.engine.load_state_dict(ck.get("engine", {}))
+        for loss in self.losses:
+            state = ck.get("losses", {}).get(loss.name)
+            if state is not None and hasattr(loss, "load_state_dict"):
+                loss.load_state_dict(state)
         for key in _POSITION:
             setattr(st, key, ck[key])
         self.gen.set_state(ck["rng_chunk"])
@@ -465,11 +497,13 @@ class Trainer:
 
     def _finish(self, st) -> TrainResult:
         self._maybe_snapshot()  # the end point of a finished run
-        w_in = self.engine.w_in.detach().cpu().numpy().copy()
-        vectors = Vectors(list(self.data.vocab.index_to_key), w_in, self.data.vocab.counts)
+        w_in, w_out, m = self.engine.w_in.detach(), self.engine.w_out.detach(), self.output_map()
+        if m is not None:  # the gauge: (w_in M, w_out M^-T) gives SGNS's scores unchanged
+            w_in, w_out = w_in @ m, torch.linalg.solve(m, w_out.T).T
+        vectors = Vectors(list(self.data.vocab.index_to_key), w_in.cpu().numpy().copy(), self.data.vocab.counts)
         summary = {"seconds": st.elapsed, "steps": float(st.step), "pairs": float(st.pairs_done),
                    "words_per_s": st.words_done / max(st.elapsed, 1e-9), "epochs_done": float(st.epoch)}
-        result = TrainResult(vectors, self.engine.w_out.detach().cpu().numpy().copy(), st, summary)
+        result = TrainResult(vectors, w_out.cpu().numpy().copy(), st, summary)
         _call(self.callbacks, "on_train_end", st, result)
         return result
 
