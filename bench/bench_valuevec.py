@@ -23,7 +23,12 @@ twins). Held-out rows are words that never entered the loss:
 With --png PATH it saves the faithful colour embedding's PC1-PC2 projection (plotly+kaleido,
 else matplotlib; skipped with a message when neither is installed).
 
-    python bench/bench_valuevec.py [--epochs 8] [--alpha 0.1] [--dim 100] [--repeats 1] [--brown] [--png PATH]
+Table 2 runs four variants: vanilla, `valuevec`, and the two learned-map variants (`map` 1: M and the
+rows; 2: M only), scored on the vectors the trainer exports (w_in @ M with a map). The seconds
+column gives each run's time against vanilla (the compiled CPU path with the default numba engine).
+
+    python bench/bench_valuevec.py [--epochs 8] [--alpha 0.1] [--dim 100] [--repeats 1] [--maps 0,1,2]
+                                   [--map-lr 0.003] [--engine numba] [--brown] [--png PATH] [--skip-colour]
 """
 from __future__ import annotations
 
@@ -45,7 +50,8 @@ from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
 from w2vcore.losses import LossSetup  # noqa: E402
 from w2vcore.values import colour_spectrum, rank_correlation  # noqa: E402
-from w2vcore.valuevec import ValueVecConfig, make_valuevec, train_valuevec  # noqa: E402
+from w2vcore.valuevec import ValueVecConfig, train_valuevec  # noqa: E402
+from w2vcore.valuevec_loss import make_valuevec  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 
@@ -75,8 +81,9 @@ def colour_table(seeds: int, png: str | None) -> None:
     colours = colour_spectrum()
     print(f"## colour spectrum: {len(colours)} words, {min(colours.values()):.0f}-{max(colours.values()):.0f} nm, "
           f"seeds 0-{seeds - 1}\n")
-    print("| mode | epochs run | seconds | final loss | abs r(PC1, nm) | pair rho | rho(arc position, nm) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| mode | epochs run | seconds | final loss | abs r(PC1, nm) | abs rho(PC1, nm) | pair rho | "
+          "rho(arc position, nm) | arc span (deg) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for mode in ("faithful", "fast"):
         rows: dict[str, list[float]] = {}
         for seed in range(seeds):
@@ -84,16 +91,21 @@ def colour_table(seeds: int, png: str | None) -> None:
             result = train_valuevec(colours, ValueVecConfig(mode=mode, seed=seed))
             seconds = time.perf_counter() - t
             scores = result.scores()
-            arc = abs(rank_correlation(arc_position(pca2(result.vectors)), result.values))
+            xy = pca2(result.vectors)
+            position = arc_position(xy)
+            arc = abs(rank_correlation(position, result.values))
+            pc1_rho = abs(rank_correlation(xy[:, 0], result.values))
             for key, value in (("epochs", len(result.losses)), ("seconds", seconds), ("loss", result.losses[-1]),
-                               ("pc1", scores["pc1_r"]), ("pair", scores["pair_rho"]), ("arc", arc)):
+                               ("pc1", scores["pc1_r"]), ("pc1_rho", pc1_rho), ("pair", scores["pair_rho"]),
+                               ("arc", arc), ("span", float(np.degrees(position.max())))):
                 rows.setdefault(key, []).append(value)
             if mode == "faithful" and seed == 0:
                 first = result
         print(f"| {mode} | {statistics.median(rows['epochs']):.0f} | {spread(rows['seconds'])} | "
-              f"{spread(rows['loss'])} | {spread(rows['pc1'])} | {spread(rows['pair'])} | {spread(rows['arc'])} |")
-    print("\nmedian [min-max] over seeds; pair rho: Spearman of |wavelength difference| vs cosine distance over all "
-          "word pairs\n")
+              f"{spread(rows['loss'])} | {spread(rows['pc1'])} | {spread(rows['pc1_rho'])} | {spread(rows['pair'])} | "
+              f"{spread(rows['arc'])} | {statistics.median(rows['span']):.0f} |")
+    print("\nmedian [min-max] over seeds; r is Pearson, rho Spearman; pair rho: Spearman of |wavelength difference| "
+          "vs cosine distance over all word pairs; arc span: the angle the words cover around the PC1-PC2 centre\n")
     if png:
         save_png(first, png)
 
@@ -134,39 +146,49 @@ def save_png(result, path: str) -> None:
     print(f"saved {path} (matplotlib)")
 
 
+VARIANTS = {"vanilla": None, "valuevec": 0, "valuevec+map": 1, "map only": 2}  # name -> the loss's `map`
+
+
 def regulariser_table(args) -> None:
-    from w2vcore.train import train
+    from w2vcore.train import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         source = CorpusSource("brown", str(DATA / "corpora" / "brown")) if args.brown else CorpusSource("default")
         data = prepare(encode_corpus(source, TokenizerConfig(), tmp), CorpusConfig())
     setup = LossSetup(vocab=data.vocab, dim=args.dim, device=torch.device("cpu"), seed=1)
-    params = {"values": "vader", "pairs": args.pairs}
-    probe = make_valuevec(LossSpec("valuevec", 0.0, params), setup)  # the runs' split, to score both twins
+    params = {"values": "vader", "pairs": args.pairs, "map_lr": args.map_lr}
+    probe = make_valuevec(LossSpec("valuevec", 0.0, params), setup)  # the runs' split, to score every variant
     print(f"## VADER valence as a regulariser: {source.label}, {data.n_train_tokens:,} tokens/epoch, vocabulary "
           f"{len(data.vocab):,}, dim={args.dim}, epochs={args.epochs}, alpha={args.alpha}, {args.pairs} pairs per "
-          f"step\n{probe.summary}\n")
-    rows: dict[str, dict[str, list[float]]] = {"vanilla": {}, "valuevec": {}}
+          f"step, map_lr={args.map_lr}, engine={args.engine}\n{probe.summary}\n")
+    names = [n for n in VARIANTS if n == "vanilla" or VARIANTS[n] in args.maps]
+    rows: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     for rep in range(args.repeats):
-        for name in ("vanilla", "valuevec"):
-            losses = (LossSpec("valuevec", args.alpha, params),) if name == "valuevec" else ()
+        for name in names:
+            losses = () if VARIANTS[name] is None else \
+                (LossSpec("valuevec", args.alpha, {**params, "map": VARIANTS[name]}),)
             cfg = TrainConfig(dim=args.dim, epochs=args.epochs, seed=rep + 1, device="cpu", threads=args.threads,
-                              log_every_s=5.0, eval_every_s=1e9, checkpoint_every_s=1e9, losses=losses)
+                              engine=args.engine, log_every_s=5.0, eval_every_s=1e9, checkpoint_every_s=1e9,
+                              losses=losses)
             t = time.perf_counter()
-            vectors = train(cfg, data).vectors
+            trainer = Trainer(cfg, data)
+            vectors = trainer.run().vectors  # w_in @ M for the map variants (the trainer applies the loss's map)
             row = {"seconds": time.perf_counter() - t, **probe.evaluate(vectors.vectors)}
             for key, value in row.items():
                 rows[name].setdefault(key, []).append(value)
-            print(f"  repeat {rep + 1} {name:<8} {row['seconds']:6.1f}s  rho_heldout={row['valuevec/rho_heldout']:.3f}",
-                  flush=True)
-    print("\n| metric | vanilla | ValueVec | ValueVec - vanilla |")
-    print("|---|---|---|---|")
+            print(f"  repeat {rep + 1} {name:<13} {row['seconds']:6.1f}s  rho_heldout={row['valuevec/rho_heldout']:.3f}"
+                  f"  applications={trainer.losses[0].applied if trainer.losses else 0}", flush=True)
+    print("\n| metric | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
     for metric in rows["vanilla"]:
-        v, r = rows["vanilla"][metric], rows["valuevec"][metric]
-        delta = f"{statistics.median(r) / statistics.median(v):.2f}x" if metric == "seconds" else \
-            f"{statistics.median(r) - statistics.median(v):+.3f}"
-        print(f"| {metric.split('/')[-1]} | {spread(v)} | {spread(r)} | {delta} |")
-    print("\nheld-out words never enter the loss; medians [min-max] over repeats")
+        cells = [spread(rows[n][metric]) for n in names]
+        if metric == "seconds":
+            base = statistics.median(rows["vanilla"][metric])
+            cells = cells[:1] + [f"{c} ({statistics.median(rows[n][metric]) / base:.2f}x)"
+                                 for c, n in zip(cells[1:], names[1:])]
+        print(f"| {metric.split('/')[-1]} | " + " | ".join(cells) + " |")
+    print("\nheld-out words never enter the loss; map variants are scored on the exported w_in @ M; medians "
+          "[min-max] over repeats")
 
 
 def main() -> None:
@@ -178,11 +200,17 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=4096)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="Hogwild threads (0 = one per core)")
+    ap.add_argument("--engine", default="numba", choices=["numba", "torch"], help="SGD engine of the runs")
+    ap.add_argument("--maps", default="0,1,2", help="which ValueVec variants: map settings 0 (plain), 1, 2")
+    ap.add_argument("--map-lr", type=float, default=0.003, help="Adam learning rate of the map M")
     ap.add_argument("--brown", action="store_true", help="train on Brown from ../shared/data instead")
     ap.add_argument("--png", default="", help="save the faithful colour embedding's 2-D projection here")
     ap.add_argument("--skip-train", action="store_true", help="only the colour table")
+    ap.add_argument("--skip-colour", action="store_true", help="only the regulariser table")
     args = ap.parse_args()
-    colour_table(args.seeds, args.png or None)
+    args.maps = {int(m) for m in args.maps.split(",") if m.strip()}
+    if not args.skip_colour:
+        colour_table(args.seeds, args.png or None)
     if not args.skip_train:
         if args.brown and not (DATA / "corpora" / "brown").is_dir():
             sys.exit(f"{DATA}/corpora/brown not found")

@@ -8,9 +8,10 @@ import pytest
 from scipy import stats
 
 from w2vcore.errors import W2VError
-from w2vcore.values import (BASE_COLOURS, SHADE_MODIFIERS, check_values, colour_spectrum, knn_predict, load_values,
-                            load_things_ratings, load_vader, load_value_csv, normalise, pair_spearman,
-                            pc1_correlation, sample_pairs, split_words, value_scores)
+from w2vcore.values import (BASE_COLOURS, SHADE_MODIFIERS, check_values, colour_spectrum, difference_spearman,
+                            knn_predict, load_values, load_things_ratings, load_vader, load_value_csv, normalise,
+                            pair_spearman, pc1_correlation, rank_correlation, ridge_predict, sample_pairs,
+                            split_words, value_scores)
 from w2vcore.vectors import Vectors
 
 
@@ -170,3 +171,33 @@ def test_value_scores_skips_unknown_words_and_refuses_too_few():
     assert scores["n_used"] == 4 and scores["pc1_r"] > 0.9
     with pytest.raises(W2VError, match="only 2 of the 4 valued words are in the vocabulary"):
         value_scores(kv, {"cold": 0.0, "hot": 40.0, "lava": 1000.0, "ice": -5.0})
+
+
+def test_ridge_probe_predicts_held_out_values_from_a_direction():
+    """Values written along one direction of noisy vectors: the probe finds it for unseen rows."""
+    rng = np.random.default_rng(0)
+    values = rng.uniform(-1, 1, 300)
+    vectors = rng.normal(size=(300, 12)) * 0.5 + 4.0 * values[:, None] * np.eye(12)[3]
+    predicted = ridge_predict(vectors[:200], values[:200], vectors[200:])
+    assert predicted.shape == (100,)
+    assert rank_correlation(predicted, values[200:]) > 0.9
+    noise = ridge_predict(rng.normal(size=(200, 12)), values[:200], rng.normal(size=(100, 12)))
+    assert abs(rank_correlation(noise, values[200:])) < 0.3
+    with pytest.raises(W2VError, match="query vectors must be"):
+        ridge_predict(vectors[:200], values[:200], vectors[200:, :5])
+
+
+def test_difference_spearman_hand_cases():
+    v = np.array([0.0, 1.0, 3.0, 6.0])
+    assert difference_spearman(v, v) == pytest.approx(1.0)
+    assert difference_spearman(2 * v + 5, v) == pytest.approx(1.0)  # any increasing map of the differences
+    assert difference_spearman(-v, v) == pytest.approx(1.0)  # |differences| ignore the direction
+    assert difference_spearman(-v, v, signed=True) == pytest.approx(-1.0)
+    i, j = np.triu_indices(4, 1)
+    p = np.array([0.0, 2.0, 1.0, 6.0])
+    expected = stats.spearmanr(np.abs(p[i] - p[j]), np.abs(v[i] - v[j]))[0]
+    assert difference_spearman(p, v) == pytest.approx(expected)
+    with pytest.raises(W2VError, match="same \\(n,\\) shape"):
+        difference_spearman(v[:3], v)
+    with pytest.raises(W2VError, match="finite"):
+        difference_spearman(np.array([0.0, np.nan, 1.0, 2.0]), v)

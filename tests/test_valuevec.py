@@ -9,9 +9,11 @@ from w2vcore import losses as loss_registry
 from w2vcore.config import LossSpec, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.losses import LossSetup, build_losses
-from w2vcore.train import train
-from w2vcore.values import colour_spectrum, load_vader
-from w2vcore.valuevec import PARAMS, ValueVecConfig, ValueVecLoss, build_pairs, make_valuevec, train_valuevec
+from w2vcore.sgns import TorchSGD
+from w2vcore.train import Trainer, train
+from w2vcore.values import colour_spectrum, load_vader, pair_spearman
+from w2vcore.valuevec import ValueVecConfig, build_pairs, train_valuevec
+from w2vcore.valuevec_loss import PARAMS, ValueVecLoss, make_valuevec
 
 FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 VALUES = [7.0, 0.0, 3.0, 1.0, 6.0, 2.0, 5.0, 4.0]  # word i has VALUES[i]: 0..7 shuffled, so normalised Δ = k / 7
@@ -152,6 +154,88 @@ def test_loss_touches_only_training_words_and_its_gradient_fits_them():
     assert "valuevec/mae" in metrics
 
 
+@pytest.mark.parametrize("map_mode", [0, 1, 2], ids=["rows", "map+rows", "map-only"])
+@pytest.mark.parametrize("n_pairs", [150, 100_000], ids=["sampled", "whole-pool"])
+def test_compiled_sgd_steps_equal_autograd_and_index_add(map_mode, n_pairs):
+    """sgd_steps (numba, in place) == loss() + TorchSGD.apply_extra, application by application, M included."""
+    values, key_to_index = _toy()
+    ref_loss, fused_loss = (ValueVecLoss(values, key_to_index, pairs=n_pairs, map_mode=map_mode, map_lr=0.01,
+                                         weight=1.0) for _ in range(2))
+    start = torch.randn(65, 16, generator=torch.Generator().manual_seed(0))
+    ref, fused = start.clone(), start.clone()
+    engine, step = TorchSGD(ref, torch.zeros_like(ref)), 0.5
+
+    class EngineCtx(Ctx):
+        def gather(self, ids):
+            return engine.gather(ids)
+
+    ctx, values_seen = EngineCtx(None, seed=7), []
+    for _ in range(3):
+        value, _ = ref_loss.loss(ctx)
+        engine.apply_extra(value, step)  # batch_size 1: rows -= step * grad
+        values_seen.append(float(value.detach()))
+    total, metrics = fused_loss.sgd_steps(fused, step, 3, torch.Generator().manual_seed(7))
+    assert float(total) == pytest.approx(sum(values_seen), abs=1e-5)
+    assert 0 < float(metrics["valuevec/mae"]) < 3
+    moved = (ref - start).abs().max()
+    assert (moved > 1e-3) == (map_mode != 2)  # map only: the loss leaves the rows alone
+    torch.testing.assert_close(fused, ref, atol=1e-5 * max(float(moved), 1e-3), rtol=1e-4)
+    if map_mode:
+        m_ref, m_fused = ref_loss.output_map(), fused_loss.output_map()
+        assert m_ref.shape == (16, 16) and m_ref.dtype == torch.float32
+        assert (m_ref - torch.eye(16)).abs().max() > 0.02  # three Adam steps of 0.01 moved it
+        torch.testing.assert_close(m_fused, m_ref, atol=1e-6, rtol=0)
+    else:
+        assert ref_loss.output_map() is None
+    assert ref_loss.applied == fused_loss.applied == 3
+
+
+def test_the_map_round_trips_through_state_dict():
+    values, key_to_index = _toy()
+    loss = ValueVecLoss(values, key_to_index, map_mode=1, map_lr=0.05, weight=1.0)
+    assert ValueVecLoss(values, key_to_index).state_dict() == {}
+    loss.sgd_steps(torch.randn(65, 8), 0.1, 4, torch.Generator().manual_seed(0))
+    fresh = ValueVecLoss(values, key_to_index, map_mode=1, map_lr=0.05, weight=1.0)
+    fresh.load_state_dict(loss.state_dict())
+    torch.testing.assert_close(fresh.output_map(), loss.output_map(), atol=0, rtol=0)
+    table = torch.randn(65, 8, generator=torch.Generator().manual_seed(1))
+    a, b = table.clone(), table.clone()
+    loss.sgd_steps(a, 0.1, 2, torch.Generator().manual_seed(2))
+    fresh.sgd_steps(b, 0.1, 2, torch.Generator().manual_seed(2))  # the Adam moments came along too
+    torch.testing.assert_close(a, b, atol=0, rtol=0)
+    torch.testing.assert_close(fresh.output_map(), loss.output_map(), atol=0, rtol=0)
+
+
+def test_compiled_path_falls_back_when_it_cannot_run():
+    values, key_to_index = _toy()
+    loss = ValueVecLoss(values, key_to_index)
+    assert loss.sgd_steps(torch.randn(65, 8, dtype=torch.float64), 0.1, 1, torch.Generator()) is None
+    assert loss.sgd_steps(torch.randn(65, 8, requires_grad=True), 0.1, 1, torch.Generator()) is None
+
+
+def test_a_learned_map_carries_the_value_to_held_out_words():
+    """Vectors hold the value on a half circle in two of 16 noisy dimensions: M, fitted on training words
+    only, brings it out for held-out words too (their pair rho on w @ M rises above that on w)."""
+    rng = np.random.default_rng(0)
+    n, d = 300, 16
+    words = [f"w{i}" for i in range(n)]
+    v = rng.uniform(0, 1, n)
+    table = torch.from_numpy((rng.normal(size=(n, d)) + np.outer(np.cos(np.pi * v), np.eye(d)[0]) * 1.5
+                              + np.outer(np.sin(np.pi * v), np.eye(d)[1]) * 1.5).astype(np.float32))
+    loss = ValueVecLoss(dict(zip(words, v.tolist())), {w: i for i, w in enumerate(words)}, pairs=1024,
+                        map_mode=2, map_lr=0.02, weight=1.0, heldout=0.3)
+    before = table.clone()
+    gen = torch.Generator().manual_seed(0)
+    first, _ = loss.sgd_steps(table, 1.0, 10, gen)
+    last, _ = loss.sgd_steps(table, 1.0, 290, gen)
+    torch.testing.assert_close(table, before)  # map only: the rows are untouched
+    assert float(last) / 290 < 0.8 * float(first) / 10  # about 0.21 -> 0.15
+    held = np.array([words.index(w) for w in loss.heldout_words])
+    raw = pair_spearman(table.numpy()[held], v[held])
+    mapped = pair_spearman(table.numpy()[held] @ loss.output_map().numpy(), v[held])
+    assert mapped > raw + 0.07, (raw, mapped)  # about 0.22 -> 0.33
+
+
 def test_sampling_uses_the_context_generator():
     values, key_to_index = _toy()
     loss = ValueVecLoss(values, key_to_index, pairs=100)
@@ -176,6 +260,8 @@ def test_registered_with_parameters_and_refuses_bad_ones(lee_data):
                             ({"heldout": "half"}, "heldout must be a number")):
         with pytest.raises(W2VError, match=message):
             make_valuevec(LossSpec("valuevec", 0.1, params), setup)
+    with pytest.raises(W2VError, match="map must be between 0 and 2"):
+        make_valuevec(LossSpec("valuevec", 0.1, {"map": 3}), setup)
     assert build_losses((LossSpec("valuevec", 0.0, {"values": "nonsense"}),), setup) == []  # weight 0: never built
 
 
@@ -221,6 +307,16 @@ def test_regulariser_lowers_its_loss_on_a_tiny_run(lee_data, vanilla_lee):
     assert np.isfinite(ours["valuevec/rho_heldout"]) and np.isfinite(ours["eval/simlex999"])
 
 
+@pytest.mark.parametrize("engine", ["numba", "torch"])
+def test_compiled_path_runs_once_per_optimiser_step_in_training(lee_data, engine):
+    """With CPU SGD the loss really runs once per due step (sgd_steps), not folded applications."""
+    for every in (1, 3):
+        spec = LossSpec("valuevec", 0.1, {"pairs": 256, "every": every, "benchmarks": 0})
+        trainer = Trainer(TrainConfig(**FAST, engine=engine, losses=(spec,)), lee_data)
+        steps = trainer.run().state.step
+        assert trainer.losses[0].applied == steps // every > 0
+
+
 def test_things_rating_as_the_target(lee_data, shared_data):
     setup = LossSetup(vocab=lee_data.vocab, dim=8, device=torch.device("cpu"), seed=1, data_dir=str(shared_data))
     loss = make_valuevec(LossSpec("valuevec", 0.1, {"values": "things:pleasant", "benchmarks": 0}), setup)
@@ -228,5 +324,6 @@ def test_things_rating_as_the_target(lee_data, shared_data):
     assert all(w in lee_data.vocab for w in loss.train_words)
     metrics = loss.evaluate(torch.randn(len(lee_data.vocab), 8, generator=torch.Generator().manual_seed(0)))
     assert set(metrics) == {"valuevec/rho_heldout", "valuevec/rho_train", "valuevec/pc1_heldout",
-                            "valuevec/pc1_train", "valuevec/knn_rho_heldout"}
+                            "valuevec/pc1_train"} | {f"valuevec/{probe}_{kind}rho_heldout" for probe in ("knn", "ridge")
+                                                     for kind in ("", "diff_", "signed_diff_")}
     assert abs(metrics["valuevec/rho_train"]) < 0.15  # random vectors know nothing of pleasantness

@@ -10,8 +10,9 @@ word twice, every value finite, not all values equal. Sources:
 
 Metrics compare an embedding with the values: `pair_spearman` (Spearman of |value
 difference| against cosine distance over word pairs) and `pc1_correlation` (how well the
-first principal component of the unit vectors follows the value); `knn_predict` predicts a
-held-out word's value from its nearest training words.
+first principal component of the unit vectors follows the value). `knn_predict` and
+`ridge_predict` predict a held-out word's value from the training words (nearest neighbours,
+a linear probe); `difference_spearman` scores predicted values on pairs, as value differences.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ MIN_WORDS = 3
 EVAL_MAX_PAIRS = 200_000  # word pairs scored by `pair_spearman` before it samples
 GRAM_MAX_WORDS = 3000  # up to this many words `pair_spearman` takes cosines from the full (n, n) Gram matrix
 PAIR_CHUNK = 16_384  # pairs per chunk above that
+RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # `ridge_predict` picks its penalty from these by leave-one-out
 THINGS_RATINGS_FILE = "animacy.csv"
 THINGS_RATINGS = ("manmade", "precious", "lives", "heavy", "natural", "moves", "grasp", "hold", "be.moved",
                   "pleasant", "arousing")
@@ -315,6 +317,41 @@ def knn_predict(train_vectors: np.ndarray, train_values: np.ndarray, vectors: np
     sims = _unit(vectors) @ _unit(train_vectors).T  # (m, n)
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     return train_values[top].mean(1)
+
+
+def ridge_predict(train_vectors: np.ndarray, train_values: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """(m,) values of the query rows from a linear probe: ridge regression on the training unit rows.
+
+    The penalty is chosen by leave-one-out over the training words only (sklearn's RidgeCV),
+    so the query words never influence the fit. Shapes as in `knn_predict`.
+    """
+    from sklearn.linear_model import RidgeCV
+
+    train_vectors, train_values = _check_table(train_vectors, train_values)
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if vectors.ndim != 2 or vectors.shape[1] != train_vectors.shape[1]:
+        raise W2VError(f"query vectors must be (m, {train_vectors.shape[1]}), got shape {vectors.shape}")
+    probe = RidgeCV(alphas=RIDGE_ALPHAS).fit(_unit(train_vectors), train_values)
+    return probe.predict(_unit(vectors))
+
+
+def difference_spearman(predicted: np.ndarray, values: np.ndarray, max_pairs: int | None = EVAL_MAX_PAIRS,
+                        seed: int = 0, signed: bool = False) -> float:
+    """Spearman rho of |p_i - p_j| against |v_i - v_j| over word pairs i < j: predicted (n,) vs true (n,) values.
+
+    How well predicted values rank the value differences of pairs; all pairs, or a seeded
+    sample of `max_pairs`. `signed` compares p_i - p_j with v_i - v_j instead, which tracks
+    `rank_correlation(predicted, values)` closely (the sign carries the order of the two words).
+    """
+    predicted, values = np.asarray(predicted, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    if predicted.shape != values.shape or predicted.ndim != 1:
+        raise W2VError(f"need predicted and true values of the same (n,) shape, got {predicted.shape} and "
+                       f"{values.shape}")
+    if len(values) < MIN_WORDS or not (np.isfinite(predicted).all() and np.isfinite(values).all()):
+        raise W2VError(f"need at least {MIN_WORDS} finite predicted and true values, got {len(values)}")
+    i, j = sample_pairs(len(values), max_pairs, seed)
+    dp, dv = predicted[i] - predicted[j], values[i] - values[j]
+    return rank_correlation(dp, dv) if signed else rank_correlation(np.abs(dp), np.abs(dv))
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:

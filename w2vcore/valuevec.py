@@ -12,8 +12,8 @@ Every mode regresses (cos + 1) / 2 on the label with a squared error:
   context tables; each epoch accumulates every pair's update and applies each row's mean,
   then re-normalises the rows; early stopping on the epoch loss; result normalise(main + context).
 - `mode="fast"`: one table, minibatch Adam through autograd on the same pairs and loss.
-- the `valuevec` extra loss: the same loss on the input table during skip-gram training, for
-  the vocabulary's valued words (a seeded 80% of them; the rest are held out for evaluation).
+- the `valuevec` extra loss (`valuevec_loss.py`): the same loss on the input table during
+  skip-gram training, for the vocabulary's valued words.
 """
 from __future__ import annotations
 
@@ -25,12 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import LossSpec
 from .errors import W2VError
-from .losses import LossSetup, Param, register, resolve_params
-from .rsr import pair_cosines
-from .values import (EVAL_MAX_PAIRS, MIN_WORDS, check_values, knn_predict, load_values, normalise, pair_spearman,
-                     pc1_correlation, rank_correlation, split_words)
+from .values import EVAL_MAX_PAIRS, check_values, normalise, pair_spearman, pc1_correlation
 
 MODES = ("faithful", "fast")
 DEFAULT_LR = {"faithful": 1.0, "fast": 0.05}
@@ -229,110 +225,3 @@ def _fast(n, a, b, label, cfg, gen, on_epoch):
         if stop.done(losses[-1]):
             return F.normalize(table.detach(), dim=1), losses, True
     return F.normalize(table.detach(), dim=1), losses, False
-
-
-# ------------------------------------------------------------ the plug-in
-class ValueVecLoss:
-    """The ValueVec loss on a vocabulary's valued words, as an `ExtraLoss` ("valuevec")."""
-
-    def __init__(self, values: Mapping[str, float], key_to_index: Mapping[str, int], device="cpu", *,
-                 weight: float = 0.0, name: str = "valuevec", pairs: int = 4096, every: int = 1, window: int = 3,
-                 negatives: int = 5, heldout: float = 0.2, seed: int = 0, index_to_key=None,
-                 benchmarks: Mapping[str, list] | None = None):
-        self.name, self.weight, self.every, self.n_pairs = name, weight, int(every), int(pairs)
-        self.device = torch.device(device)
-        if self.every < 1 or self.n_pairs < 1:
-            raise W2VError(f"valuevec: every and pairs must be at least 1, got {every} and {pairs}")
-        values = check_values(values)
-        known: dict[str, int] = {}  # valued word -> vocabulary id (exact spelling first, then lower case)
-        taken: set[int] = set()
-        for word in values:
-            wid = key_to_index.get(word, key_to_index.get(word.lower()))
-            if wid is not None and wid not in taken:
-                known[word] = wid
-                taken.add(wid)
-        train, held = split_words(list(known), heldout, seed)
-        if len(train) < MIN_WORDS:
-            missing = [w for w in values if w not in known][:5]
-            raise W2VError(f"ValueVec: only {len(known)} of the {len(values)} valued words are in the vocabulary "
-                           f"({len(train)} left for training, e.g. missing: {', '.join(missing)}); use a larger "
-                           "corpus, a lower min_count, or values for words the corpus has")
-        train_v = np.array([values[w] for w in train])
-        if np.ptp(train_v) == 0:
-            raise W2VError("ValueVec: every training word has the same value; the loss needs values that differ")
-        p = build_pairs(train_v, window, negatives, seed=seed)
-        self._train_ids = torch.tensor([known[w] for w in train], dtype=torch.long, device=self.device)
-        self._pool = tuple(torch.from_numpy(x).to(self.device) for x in (p.a, p.b, p.label))
-        self._eval = {part: (np.array([known[w] for w in ws], dtype=np.int64), np.array([values[w] for w in ws]))
-                      for part, ws in (("heldout", held), ("train", train)) if len(ws) >= MIN_WORDS}
-        self.train_words, self.heldout_words = tuple(train), tuple(held)
-        self.index_to_key, self.benchmarks = index_to_key, dict(benchmarks or {})
-        self.summary = (f"{len(known)} of {len(values)} valued words in the vocabulary: {len(train)} train "
-                        f"({len(p):,} pairs), {len(held)} held out")
-
-    def loss(self, ctx) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        a, b, label = self._pool
-        if len(label) > self.n_pairs:
-            k = torch.randint(0, len(label), (self.n_pairs,), generator=ctx.generator, device=self.device)
-            a, b, label = a[k], b[k], label[k]
-        cos = pair_cosines(ctx.gather(self._train_ids), a, b)  # (n,) over the training words' rows
-        mae = ((cos.detach() + 1.0) * 0.5 - label).abs().mean()
-        return value_loss(cos, label), {"valuevec/mae": mae}
-
-    @torch.no_grad()
-    def evaluate(self, vectors: torch.Tensor | np.ndarray) -> dict[str, float]:
-        """Value metrics of the (V, d) word table, vocabulary order (a tensor, or `Vectors.vectors`).
-
-        Pair rho and |PC1 r| within the held-out and within the training words, the Spearman of
-        held-out words' values predicted from their nearest training words, and the benchmarks.
-        """
-        table = vectors.detach().cpu().numpy() if isinstance(vectors, torch.Tensor) else np.asarray(vectors)
-        out = {}
-        for part, (ids, v) in self._eval.items():
-            rows = table[ids]
-            out[f"valuevec/rho_{part}"] = pair_spearman(rows, v)
-            out[f"valuevec/pc1_{part}"] = abs(pc1_correlation(rows, v))
-        if "heldout" in self._eval:
-            (held, v_held), (train, v_train) = self._eval["heldout"], self._eval["train"]
-            predicted = knn_predict(table[train], v_train, table[held], KNN)
-            out["valuevec/knn_rho_heldout"] = rank_correlation(predicted, v_held)
-        if self.benchmarks and self.index_to_key is not None:
-            from .vectors import Vectors
-
-            kv = Vectors(self.index_to_key, table)
-            for bench, pairs in self.benchmarks.items():
-                out[f"eval/{bench}"] = kv.evaluate_word_pairs(pairs).spearman
-        return out
-
-
-PARAMS = {
-    "values": Param("vader", help="'vader' (VADER mean valence), 'things:<rating>' (e.g. things:pleasant, from the "
-                                  "data folder), 'colours', or a word,value CSV file"),
-    "pairs": Param(4096, 64, 100_000, "value pairs sampled per step (all if there are fewer)"),
-    "every": Param(1, 1, 1000, "apply the loss every N optimiser steps"),
-    "window": Param(3, 1, 50, "positives: neighbours either side in value order"),
-    "negatives": Param(5, 0, 100, "random far words per word (at least 25% of the list away), besides the furthest"),
-    "heldout": Param(0.2, 0.0, 0.9, "share of the valued words that never enter the loss (scored as "
-                                    "valuevec/rho_heldout)"),
-    "seed": Param(0, 0, 2 ** 31 - 1, "held-out split and random negatives (independent of the run's seed)"),
-    "benchmarks": Param(1, 0, 1, "1: also score SimLex-999 / WordSim-353 at each evaluation (eval/...)"),
-}
-
-
-@register("valuevec", "ValueVec: make cosine similarity follow a continuous word value (valence, a THINGS "
-                      "rating, or your own word,value file)", params=PARAMS)
-def make_valuevec(spec: LossSpec, setup: LossSetup) -> ValueVecLoss:
-    from .evaldata import load_benchmarks
-
-    p = resolve_params(spec, PARAMS)
-    values = load_values(p["values"], setup.data_dir)
-    bench = {}
-    if p["benchmarks"]:
-        try:
-            bench = {k: v for k, v in load_benchmarks(setup.data_dir).pairs.items() if k != "men"}
-        except W2VError:
-            bench = {}  # no benchmark files anywhere: the value metrics alone
-    return ValueVecLoss(values, setup.vocab.key_to_index, setup.device, weight=spec.weight, name=spec.name,
-                        pairs=p["pairs"], every=p["every"], window=p["window"], negatives=p["negatives"],
-                        heldout=p["heldout"], seed=p["seed"], index_to_key=setup.vocab.index_to_key,
-                        benchmarks=bench)
