@@ -89,6 +89,8 @@ def loss_controls(info: LossInfo, page: str) -> LossSpec:
 def _param_widget(setting: str, label: str, p, page: str):
     if isinstance(p.default, bool):
         return common.bind(st.checkbox, label, setting, page, help=p.help)
+    if isinstance(p.default, str) and p.choices:
+        return common.bind_choice(st.selectbox, label, list(p.choices), setting, page, help=p.help)
     if isinstance(p.default, str):
         return common.bind(st.text_input, label, setting, page, help=p.help)
     if isinstance(p.default, int):

@@ -418,3 +418,11 @@ def test_without_a_map_the_output_is_unchanged(lee_data, map_losses, engine):
         runs.append((result, rec.snapshots))
     np.testing.assert_array_equal(runs[0][0].vectors.vectors, runs[1][0].vectors.vectors)
     np.testing.assert_array_equal(runs[0][1][-1], runs[1][1][-1])
+
+
+def test_text_parameters_with_choices_accept_only_those():
+    params = {"how": loss_registry.Param("a", choices=("a", "b")), "path": loss_registry.Param("")}
+    chosen = loss_registry.resolve_params(LossSpec("x", 0.1, {"how": "b", "path": "any/thing"}), params)
+    assert chosen == {"how": "b", "path": "any/thing"}
+    with pytest.raises(W2VError, match="how must be one of a, b"):
+        loss_registry.resolve_params(LossSpec("x", 0.1, {"how": "c"}), params)

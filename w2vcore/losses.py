@@ -78,12 +78,16 @@ def output_map(loss) -> torch.Tensor | None:
 
 @dataclass(frozen=True)
 class Param:
-    """A loss parameter as the UI shows it: default, range and help text."""
+    """A loss parameter as the UI shows it: default, range and help text.
+
+    A text parameter with `choices` is one of them (a select box); without, free text (e.g. a path).
+    """
 
     default: float | int | str
     low: float | None = None
     high: float | None = None
     help: str = ""
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,8 @@ def resolve_params(spec: LossSpec, params: dict[str, Param]) -> dict[str, Any]:
     for key, param in params.items():
         if isinstance(param.default, str):
             p[key] = str(p[key])
+            if param.choices and p[key] not in param.choices:
+                raise W2VError(f"{spec.name}: {key} must be one of {', '.join(param.choices)}, got {p[key]!r}")
             continue
         try:
             value = float(p[key])
