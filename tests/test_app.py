@@ -439,8 +439,9 @@ def test_bias_page_measures_a_run_and_its_hard_debiased_copy(env):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, at.error[0].value
     table = at.dataframe[0].value
-    assert {"run", "hard debias"} <= set(table.columns)
+    assert {"run", "hard debias", "hard debias, all pairs"} <= set(table.columns)
     assert "direct_bias" in table.index and table.loc["direct_bias", "hard debias"] < 0.05
+    assert table.loc["direct_bias", "hard debias, all pairs"] < 0.05
     assert any(i.startswith("weat_d/") for i in table.index) and "cluster_accuracy" in table.index
 
 

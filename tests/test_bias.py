@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from w2vcore.bias import (bias_report, biased_words, classifier_accuracy, cluster_accuracy, direct_bias,
-                          gender_direction, pca_direction, weat)
+                          gender_direction, gender_subspace, pca_direction, pca_subspace, weat)
 from w2vcore.biaslists import (BUILTIN_DEFINITIONAL, GenderLists, WeatTest, builtin_lists, builtin_weat_tests,
                                find_words, gender_tests, load_bolukbasi, load_gender_lists, load_weat_tests)
 from w2vcore.errors import W2VError
@@ -141,6 +141,39 @@ def test_pca_direction_is_the_first_component_of_centred_pairs():
     assert g @ axis > 0.999 and share > 0.99
     g2, _ = pca_direction(second, first)
     np.testing.assert_allclose(g2, -g)
+
+
+def test_pca_subspace_spans_planted_axes_and_picks_k_by_explained_variance():
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(8, 6)) * [0, 0, 1, 1, 1, 1]  # pair means away from the two gender axes
+    offsets = rng.normal(size=(8, 2)) * [1.0, 0.4]  # each pair differs along x (more) and y (less)
+    first = base + np.c_[offsets, np.zeros((8, 4))]
+    second = base - np.c_[offsets, np.zeros((8, 4))]
+    first[:, 2:] += rng.normal(scale=1e-3, size=(8, 4))  # a trace of noise elsewhere
+    basis, shares = pca_subspace(first, second, k=2)
+    np.testing.assert_allclose(basis @ basis.T, np.eye(2), atol=1e-10)  # orthonormal
+    np.testing.assert_allclose(np.linalg.norm(basis[:, :2], axis=1), 1, atol=1e-3)  # inside the x-y plane
+    g, share = pca_direction(first, second)
+    np.testing.assert_allclose(basis[0], g, atol=1e-10)  # row 0 is PC1 with its orientation
+    assert shares[0] == pytest.approx(share) and shares.sum() == pytest.approx(1.0)
+    assert len(pca_subspace(first, second, explained=shares[0] - 0.01)[0]) == 1
+    assert len(pca_subspace(first, second, explained=shares[:2].sum() - 1e-4)[0]) == 2
+    assert len(pca_subspace(first, second, explained=1.0)[0]) <= 6  # never beyond the rank
+    assert len(pca_subspace(first, second, k=50)[0]) == 6  # capped at the rank, here the dimension
+    for bad in (dict(k=-1), dict(explained=0.0), dict(explained=1.5)):
+        with pytest.raises(W2VError, match="k >= 0"):
+            pca_subspace(first, second, **bad)
+    with pytest.raises(W2VError, match="one shape"):
+        pca_subspace(first, second[:3])
+
+
+def test_gender_subspace_on_vectors(plane):
+    sub = gender_subspace(plane, [("she", "he"), ("nurse", "pilot"), ("queen", "king")], k=0, explained=1.0)
+    assert len(sub.basis) == 2 and sub.explained == pytest.approx(1.0)  # two independent differences span 2-D
+    assert sub.skipped == (("queen", "king"),) and sub.pairs == (("she", "he"), ("nurse", "pilot"))
+    one = gender_subspace(plane, [("she", "he")], k=3)
+    assert len(one.basis) == 1  # a single pair has rank 1
+    np.testing.assert_allclose(one.basis[0], gender_direction(plane, [("she", "he")]).vector, atol=1e-6)
 
 
 def test_weat_effect_size_and_exact_p_by_hand():

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from w2vcore import losses as loss_registry
-from w2vcore.bias import direct_bias, gender_direction, pca_direction
+from w2vcore.bias import direct_bias, gender_direction, gender_subspace, pca_direction, pca_subspace
 from w2vcore.biaslists import GenderLists, builtin_lists
 from w2vcore.config import LossSpec, TrainConfig
-from w2vcore.debias import PARAMS, Debias, hard_debias, make_debias, torch_direction
+from w2vcore.debias import HOLD_FLOOR, PARAMS, Debias, hard_debias, make_debias, torch_direction
 from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.losses import LossSetup
 from w2vcore.train import train
@@ -135,6 +135,67 @@ def test_gradient_steps_remove_the_bias_and_keep_the_rest(penalty):
         np.testing.assert_allclose(orth(rows.detach().numpy()), orth(table.numpy()), atol=1e-5)
 
 
+def test_subspace_penalty_moves_neutral_words_only_inside_the_subspace():
+    lists, table = _toy(dim=8)
+    lists = GenderLists(lists.definitional, lists.neutral, lists.specific, [("queen", "king")], "toy")
+    loss = Debias(lists, WORDS, heldout=0.0, vocab_top=len(WORDS), penalty="subspace", pair_set="all", k=0)
+    rows = table.clone().requires_grad_(True)
+    value, metrics = loss.loss(Ctx(rows))
+    value.backward()
+    grad = rows.grad.numpy()
+    assert not grad[[0, 1, 2, 3, 11, 12]].any()  # pairs (definitional and equalize) untouched
+    unit = torch.nn.functional.normalize(table, dim=1).numpy()
+    pairs = [(0, 1), (2, 3), (12, 11)]
+    basis, _ = pca_subspace(unit[[a for a, _ in pairs]], unit[[b for _, b in pairs]], k=0)
+    assert len(basis) == 3 and float(metrics["debias/k"]) == 3  # three independent pairs
+    moved = grad[[4, 5, 6, 7, 8, 9, 10]]
+    np.testing.assert_allclose(moved, (moved @ basis.T) @ basis, atol=1e-6)  # nothing outside the subspace
+    inside = ((table[[4, 5, 6, 7, 8, 9, 10]].numpy() @ basis.T) ** 2).sum(1).mean()
+    assert float(value.detach()) == pytest.approx(10.0 * inside, rel=1e-5)  # scale * mean |B w|^2
+    assert 0 < float(metrics["debias/explained"]) <= 1 + 1e-6
+
+
+def test_refresh_keeps_a_snapshot_of_the_directions():
+    lists, table = _toy()
+    moved = table.clone()
+    moved[:4] = torch.roll(moved[:4], 1, dims=1)  # the pairs rotate between two steps
+    grads = {}
+    for refresh in (1, 5):
+        loss = Debias(lists, WORDS, heldout=0.0, vocab_top=len(WORDS), penalty="subspace", k=1, refresh=refresh)
+        loss.loss(Ctx(table))
+        rows = moved.clone().requires_grad_(True)
+        loss.loss(Ctx(rows))[0].backward()
+        grads[refresh] = rows.grad[4].numpy()
+    unit = torch.nn.functional.normalize(table, dim=1).numpy()
+    g_old, _ = pca_direction(unit[[0, 2]], unit[[1, 3]])
+    cos = abs(grads[5] @ g_old) / np.linalg.norm(grads[5])
+    assert cos == pytest.approx(1.0, abs=1e-5)  # the snapshot's direction, not the rotated one
+    assert abs(grads[1] @ g_old) / np.linalg.norm(grads[1]) < 0.99
+
+
+def test_excluded_words_never_enter_the_loss():
+    lists, table = _toy()
+    loss = Debias(lists, WORDS, heldout=0.0, vocab_top=len(WORDS), exclude=["Nurse", "table", "unknown"])
+    ids = set(loss.pool_ids.tolist())
+    assert 4 not in ids and 7 not in ids and {5, 6, 8, 9, 10} <= ids
+    assert sorted(loss.excluded_ids.tolist()) == [4, 7] and "2 excluded" in loss.summary
+    with pytest.raises(W2VError, match="pair_set must be one of"):
+        Debias(lists, WORDS, pair_set="some")
+    with pytest.raises(W2VError, match="k >= 0"):
+        Debias(lists, WORDS, refresh=0)
+    with pytest.raises(W2VError, match="schedule must be one of"):
+        Debias(lists, WORDS, schedule="rising")
+
+
+def test_hold_schedule_undoes_the_learning_rate_decay():
+    lists, _ = _toy()
+    hold, constant = Debias(lists, WORDS, schedule="hold"), Debias(lists, WORDS)
+    for progress in (0.0, 0.3, 0.9):  # weight x lr stays at its start value
+        assert hold.ramp(progress) * (1 - progress) == pytest.approx(1.0)
+        assert constant.ramp(progress) == 1.0
+    assert hold.ramp(1.0) == pytest.approx(1 / HOLD_FLOOR)  # bounded at the very end
+
+
 def test_heldout_neutral_words_never_enter_the_loss():
     lists, table = _toy()
     loss = Debias(lists, WORDS, heldout=0.5, vocab_top=len(WORDS), seed=2)
@@ -187,6 +248,22 @@ def test_short_debias_run_against_its_vanilla_twin(lee_data, vanilla_lee):
     assert direct_bias(result.vectors, trained, g1).value < 0.5 * direct_bias(vanilla_lee, trained, g0).value
 
 
+def test_subspace_hold_run_removes_every_component_from_the_trained_words(lee_data, vanilla_lee):
+    params = {**LEE, "penalty": "subspace", "schedule": "hold", "sample": 4096, "scale": 100.0}
+    result = train(TrainConfig(**FAST, losses=(LossSpec("debias", 0.05, params),)), lee_data)
+    setup = LossSetup(vocab=lee_data.vocab, dim=FAST["dim"], device=torch.device("cpu"), seed=1)
+    probe = make_debias(LossSpec("debias", 0.0, params), setup)
+    trained = [lee_data.vocab.index_to_key[i] for i in probe.train_ids]
+    lists = builtin_lists()
+
+    def inside(vectors):  # mean |B w|^2 / |w|^2 of the trained words, B from the vectors' own pairs
+        basis = gender_subspace(vectors, lists.definitional, k=0, explained=1.0).basis
+        unit = vectors.get_normed_vectors()[[vectors.key_to_index[w] for w in trained]]
+        return float(((unit @ basis.T) ** 2).sum(1).mean())
+
+    assert inside(result.vectors) < 0.01 * inside(vanilla_lee)  # ~1e-6 of it measured; 0.03 with a constant weight
+
+
 def test_diverging_vectors_are_reported():
     lists, table = _toy()
     table[0] = float("nan")
@@ -219,6 +296,28 @@ def test_hard_debias_neutralises_and_equalises(tmp_path):
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["word1", "word2", "sim"] and rows[3][2] == ""
     assert float(rows[1][2]) == pytest.approx(float(rows[2][2]), abs=1e-5)  # she/he equalised
+
+
+def test_hard_debias_on_a_subspace_neutralises_every_component_and_equalises():
+    lists, table = _toy(dim=8)
+    lists = GenderLists(lists.definitional, lists.neutral, lists.specific, [("queen", "king"), ("she", "he")])
+    before = Vectors(WORDS, table.numpy())
+    after = hard_debias(before, lists, k=0, pair_set="all")
+    basis = gender_subspace(before, lists.definitional + lists.equalize, k=0).basis
+    assert len(basis) == 3
+    unit = after.vectors
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1, atol=1e-5)
+    neutral = [after.key_to_index[w] for w in ("nurse", "doctor", "pilot", "table", "chair", "tree", "river")]
+    np.testing.assert_allclose(unit[neutral] @ basis.T, 0, atol=1e-5)  # no component left in the subspace
+    for a, b in lists.equalize:
+        ua, ub = after[a], after[b]
+        np.testing.assert_allclose(ua - (ua @ basis.T) @ basis, ub - (ub @ basis.T) @ basis, atol=1e-5)
+        np.testing.assert_allclose(ua @ basis.T, -(ub @ basis.T), atol=1e-5)  # opposite inside the subspace
+        np.testing.assert_allclose(unit[neutral] @ ua, unit[neutral] @ ub, atol=1e-5)
+    one = hard_debias(before, lists, k=1)  # k = 1 leaves the other components
+    assert np.abs(one.vectors[neutral] @ basis[1:].T).max() > 0.05
+    with pytest.raises(W2VError, match="pair_set must be one of"):
+        hard_debias(before, lists, pair_set="some")
 
 
 def test_hard_debias_without_equalize_keeps_pair_words():

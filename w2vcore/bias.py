@@ -1,7 +1,9 @@
 """Gender bias in word vectors: the gender direction and four ways to measure bias.
 
 - `gender_direction`: Bolukbasi et al. (2016): the first principal component of the
-  definitional pairs' differences (each pair centred on its mean, unit vectors).
+  definitional pairs' differences (each pair centred on its mean, unit vectors);
+  `gender_subspace`: its first k components (k given, or enough to explain a share of
+  the variance), for debiasing along more than one direction.
 - `direct_bias`: DirectBias_c = mean over neutral words of |cos(w, g)|^c (c = 1 by default).
 - `weat`: Caliskan et al. (2017): effect size d and a one-sided permutation p-value.
 - `biased_words`, `cluster_accuracy`, `classifier_accuracy`: Gonen & Goldberg (2019), "Lipstick
@@ -51,6 +53,59 @@ def pca_direction(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, fl
     if ((first - second) @ g).sum() < 0:
         g = -g
     return g, float(s[0] ** 2 / total)
+
+
+def pca_subspace(first: np.ndarray, second: np.ndarray, k: int = 0, explained: float = 0.95,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(k, d) orthonormal principal components of the (m, d) pair rows centred per pair, and all components'
+    variance shares (descending).
+
+    k = 0 takes the fewest components whose cumulative share reaches `explained`; k is capped at
+    the rank (at most m). Component 0 is `pca_direction`'s PC1, with its orientation.
+    """
+    if first.shape != second.shape or first.ndim != 2:
+        raise W2VError(f"pair rows must be two (m, d) arrays of one shape, got {first.shape} and {second.shape}")
+    if k < 0 or not 0 < explained <= 1:
+        raise W2VError(f"need k >= 0 and 0 < explained <= 1, got k={k}, explained={explained}")
+    centre = (first + second) / 2
+    diffs = np.concatenate([first - centre, second - centre]).astype(np.float64)  # (2m, d)
+    _, s, vt = np.linalg.svd(diffs, full_matrices=False)
+    total = float((s ** 2).sum())
+    if not total > 0:
+        raise W2VError("the definitional pairs' words have identical vectors: no gender direction")
+    shares = s ** 2 / total
+    rank = int((shares > 1e-12).sum())
+    if k == 0:
+        k = int(np.searchsorted(np.cumsum(shares), explained - 1e-12) + 1)
+    basis = vt[:min(k, rank)].copy()
+    if ((first - second) @ basis[0]).sum() < 0:
+        basis[0] = -basis[0]
+    return basis, shares
+
+
+@dataclass(frozen=True)
+class Subspace:
+    basis: np.ndarray  # (k, d) orthonormal; row 0 is the gender direction (female side positive)
+    shares: np.ndarray  # (r,) variance share of every principal component of the pairs, descending
+    pairs: tuple[tuple[str, str], ...]  # pairs used
+    skipped: tuple[tuple[str, str], ...]  # pairs with an unknown word
+
+    @property
+    def explained(self) -> float:
+        """Share of the pairs' variance inside the subspace."""
+        return float(self.shares[:len(self.basis)].sum())
+
+
+def gender_subspace(vectors: Vectors, pairs: Sequence[tuple[str, str]], k: int = 0,
+                    explained: float = 0.95) -> Subspace:
+    """The first k principal components of the pairs (female word first) on unit vectors; k = 0: as many as
+    explain `explained` of their variance. k = 1 is `gender_direction`."""
+    known, skipped = find_pairs(vectors.key_to_index, pairs, "definitional pairs")
+    unit = vectors.get_normed_vectors()
+    ids = np.array(known, dtype=np.int64)
+    basis, shares = pca_subspace(unit[ids[:, 0]], unit[ids[:, 1]], k, explained)
+    used = tuple((vectors.index_to_key[a], vectors.index_to_key[b]) for a, b in known)
+    return Subspace(basis, shares, used, tuple(skipped))
 
 
 def gender_direction(vectors: Vectors, pairs: Sequence[tuple[str, str]]) -> Direction:
