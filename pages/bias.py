@@ -64,10 +64,18 @@ def reports(root: str, run_id: str, stamp: tuple, lists_choice: str, tests_choic
     return pd.DataFrame(rows).rename(index=lambda k: k.removeprefix("bias/")), skipped
 
 
+args = (str(common.store().root), run_id, common.vectors_stamp(run_id), lists_choice, tests_choice, data_dir,
+        permutations)
+measured = st.session_state.setdefault("bias.measured", set())  # reports this session computed (cached)
+if hash(args) not in measured and not st.button("Measure bias", type="primary", key="bias.measure",
+                                                help="WEAT permutations, k-means and an SVM on the run and two "
+                                                     "hard-debiased copies: a few seconds; the result is cached"):
+    st.caption("Waits for the button, so that opening the page never blocks on the measurements.")
+    st.stop()
 try:
     with st.spinner("Measuring bias (WEAT permutations, k-means, SVM)…"):
-        table, skipped = reports(str(common.store().root), run_id, common.vectors_stamp(run_id), lists_choice, tests_choice,
-                        data_dir, permutations)
+        table, skipped = reports(*args)
+    measured.add(hash(args))
 except W2VError as e:
     st.error(str(e))
     st.stop()

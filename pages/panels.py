@@ -67,13 +67,20 @@ def _duplicate(info: RunInfo, infos: list[RunInfo]) -> bool:
     return sum(1 for i in infos if i.name == info.name) > 1
 
 
-def loss_controls(info: LossInfo, page: str) -> LossSpec:
-    """One registered loss: its weight first (REG_STRENGTH for RSR), then each of its parameters."""
+def loss_spec(info: LossInfo) -> LossSpec:
+    """The loss as the settings hold it (the Losses tab's controls write them), defaults filled in."""
     s = common.settings()
     prefix = f"loss.{info.name}."
     s.setdefault(prefix + "weight", 0.0)
     for name, p in info.params.items():
         s.setdefault(prefix + name, p.default)
+    return LossSpec(info.name, s[prefix + "weight"], {name: s[prefix + name] for name in info.params})
+
+
+def loss_controls(info: LossInfo, page: str) -> LossSpec:
+    """One registered loss: its weight first (REG_STRENGTH for RSR), then each of its parameters."""
+    loss_spec(info)  # fills in the defaults
+    prefix = f"loss.{info.name}."
     label = "REG_STRENGTH (α)" if info.name == "rsr" else f"{info.name} weight (α)"
     weight = common.bind(st.slider, label, prefix + "weight", page, min_value=0.0, max_value=1.0, step=0.01,
                          help=f"{info.description}. Training minimises (1 − α)·L_w2v + α·L_{info.name}; "

@@ -28,78 +28,98 @@ if corpus:
     reference = f"reference data `{s['data_dir']}`" if s["data_dir"].strip() else "no reference data folder"
     st.caption(f"Corpus: **{corpus}**, min_count {s['min_count']}; {reference}. Change them on the Data page.")
 
+
+def model_tab() -> None:
+    bind(st.slider, "dimensions", "dim", PAGE, min_value=2, max_value=512,
+         help="length of each word vector; 100-300 is usual, small values train faster")
+    bind(st.slider, "window", "window", PAGE, min_value=1, max_value=20,
+         help="max distance between centre and context word (word2vec samples a reduced window per word)")
+    bind(st.slider, "negatives", "negative", PAGE, min_value=1, max_value=30,
+         help="noise words per positive pair; 5-20 for small corpora, 2-5 for large ones")
+
+
+def optimiser_tab() -> None:
+    optimizer = bind_choice(st.radio, "optimiser", ["sgd", "adam"], "optimizer", PAGE, horizontal=True,
+                            help="sgd: word2vec's linearly decaying learning rate; adam: as in the notebooks")
+    bind(st.number_input, f"learning rate ({optimizer})", f"lr_{optimizer}", PAGE, min_value=1e-5,
+         max_value=1.0, format="%g", step=0.001 if optimizer == "sgd" else 0.0001,
+         help="word2vec uses 0.025 with SGD; Adam works around 0.001")
+    bind(st.slider, "epochs", "epochs", PAGE, min_value=1, max_value=50, help="passes over the training documents")
+    bind(st.select_slider, "batch size", "batch_size", PAGE, options=BATCH_SIZES,
+         help="positive (centre, context) pairs per optimiser step; larger is faster per word, "
+              "but too large for a small corpus fails with a message")
+
+
+def vocabulary_tab() -> None:
+    bind(st.number_input, "min_count", "min_count", PAGE, min_value=1, max_value=10_000,
+         help="drop words seen fewer times")
+    bind(st.number_input, "max vocabulary size (0 = no limit)", "max_vocab_size", PAGE, min_value=0,
+         max_value=10_000_000, step=1000)
+    if s["sample"] not in SAMPLE_OPTIONS:
+        s["sample"] = 1e-3
+    bind(st.select_slider, "subsampling threshold", "sample", PAGE, options=SAMPLE_OPTIONS,
+         format_func=lambda v: "off" if v == 0 else f"{v:g}",
+         help="frequent words are dropped with word2vec's formula; lower drops more (default 1e-3)")
+    bind(st.slider, "noise exponent", "ns_exponent", PAGE, min_value=0.0, max_value=1.0, step=0.05,
+         help="negatives are drawn from unigram^exponent; 0.75 is word2vec's choice")
+    val = bind(st.slider, "validation share", "val_fraction", PAGE, min_value=0.0, max_value=0.5, step=0.01,
+               help="share of documents held out to draw the validation loss curve (0 = none)")
+    bind(st.slider, "early stopping patience", "early_stopping_patience", PAGE, min_value=0, max_value=10,
+         disabled=val == 0, help="stop after this many epochs without validation-loss improvement "
+                                 "(0 = off; needs a validation share)")
+
+
+def machine_tab() -> None:
+    bind(st.number_input, "seed", "seed", PAGE, min_value=0, max_value=2 ** 31 - 1,
+         help="fixes initialisation, subsampling, windows, negatives and batch order")
+    devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) + \
+              (["mps"] if torch.backends.mps.is_available() else [])
+    device = bind_choice(st.selectbox, "device", devices, "device", PAGE,
+                         help="auto picks cuda, then mps, then cpu")
+    bind_choice(st.selectbox, "engine", list(ENGINES), "engine", PAGE,
+                help="how the SGNS update runs: auto picks the fastest available; torch works on every device")
+    bind(st.slider, "CPU threads", "threads", PAGE, min_value=0, max_value=os.cpu_count() or 1,
+         disabled=s["optimizer"] == "adam" or device in ("cuda", "mps"),
+         help="Hogwild SGD threads on the CPU: 0 = one per core; 1 = bit-for-bit reproducible "
+              "(SGD on the CPU only: Adam and GPUs use one)")
+
+
+def losses_tab() -> None:
+    for info in registered:
+        with st.container(border=True):
+            st.markdown(f"**{info.name}**: {info.description}")
+            panels.loss_controls(info, PAGE)
+    if not registered:
+        st.caption("No extra losses are registered in this version of w2vcore. RSR, debias and ValueVec "
+                   "add their controls here when they land; until then runs are plain skip-gram.")
+
+
+def advanced_tab() -> None:
+    bind(st.number_input, "final learning-rate ratio", "min_lr_ratio", PAGE, min_value=0.0, max_value=1.0,
+         format="%g", disabled=s["optimizer"] == "adam",
+         help="SGD decays lr linearly down to lr × this ratio (Adam keeps lr constant)")
+    bind(st.number_input, "log every (s)", "log_every_s", PAGE, min_value=0.1, max_value=60.0,
+         help="seconds between curve points")
+    bind(st.number_input, "evaluate every (s)", "eval_every_s", PAGE, min_value=0.5, max_value=600.0,
+         help="seconds between validation-loss (and extra-loss evaluation) points")
+    bind(st.number_input, "checkpoint every (s)", "checkpoint_every_s", PAGE, min_value=5.0, max_value=3600.0,
+         help="seconds between checkpoints, besides one per epoch; a stopped run resumes from the last")
+
+
+# Only the open tab draws its widgets (on_change="rerun"): the settings live in `common.settings()`, so a
+# closed tab's values still reach the run, and a page switch draws a dozen widgets, not a hundred.
+TABS = {"Model": model_tab, "Optimiser": optimiser_tab, "Vocabulary": vocabulary_tab, "Machine": machine_tab,
+        f"Losses ({len(registered)})": losses_tab, "Advanced": advanced_tab}
 setup, live = st.columns([2, 3], gap="large")
 with setup:
-    model, optim, vocab, machine, extra, advanced = st.tabs(
-        ["Model", "Optimiser", "Vocabulary", "Machine", f"Losses ({len(registered)})", "Advanced"])
-    with model:
-        bind(st.slider, "dimensions", "dim", PAGE, min_value=2, max_value=512,
-             help="length of each word vector; 100-300 is usual, small values train faster")
-        bind(st.slider, "window", "window", PAGE, min_value=1, max_value=20,
-             help="max distance between centre and context word (word2vec samples a reduced window per word)")
-        bind(st.slider, "negatives", "negative", PAGE, min_value=1, max_value=30,
-             help="noise words per positive pair; 5-20 for small corpora, 2-5 for large ones")
-    with optim:
-        optimizer = bind_choice(st.radio, "optimiser", ["sgd", "adam"], "optimizer", PAGE, horizontal=True,
-                                help="sgd: word2vec's linearly decaying learning rate; adam: as in the notebooks")
-        s["lr"] = bind(st.number_input, f"learning rate ({optimizer})", f"lr_{optimizer}", PAGE, min_value=1e-5,
-                       max_value=1.0, format="%g", step=0.001 if optimizer == "sgd" else 0.0001,
-                       help="word2vec uses 0.025 with SGD; Adam works around 0.001")
-        bind(st.slider, "epochs", "epochs", PAGE, min_value=1, max_value=50, help="passes over the training documents")
-        bind(st.select_slider, "batch size", "batch_size", PAGE, options=BATCH_SIZES,
-             help="positive (centre, context) pairs per optimiser step; larger is faster per word, "
-                  "but too large for a small corpus fails with a message")
-    with vocab:
-        bind(st.number_input, "min_count", "min_count", PAGE, min_value=1, max_value=10_000,
-             help="drop words seen fewer times")
-        bind(st.number_input, "max vocabulary size (0 = no limit)", "max_vocab_size", PAGE, min_value=0,
-             max_value=10_000_000, step=1000)
-        if s["sample"] not in SAMPLE_OPTIONS:
-            s["sample"] = 1e-3
-        bind(st.select_slider, "subsampling threshold", "sample", PAGE, options=SAMPLE_OPTIONS,
-             format_func=lambda v: "off" if v == 0 else f"{v:g}",
-             help="frequent words are dropped with word2vec's formula; lower drops more (default 1e-3)")
-        bind(st.slider, "noise exponent", "ns_exponent", PAGE, min_value=0.0, max_value=1.0, step=0.05,
-             help="negatives are drawn from unigram^exponent; 0.75 is word2vec's choice")
-        val = bind(st.slider, "validation share", "val_fraction", PAGE, min_value=0.0, max_value=0.5, step=0.01,
-                   help="share of documents held out to draw the validation loss curve (0 = none)")
-        bind(st.slider, "early stopping patience", "early_stopping_patience", PAGE, min_value=0, max_value=10,
-             disabled=val == 0, help="stop after this many epochs without validation-loss improvement "
-                                     "(0 = off; needs a validation share)")
-        if val == 0:
-            s["early_stopping_patience"] = 0
-    with machine:
-        bind(st.number_input, "seed", "seed", PAGE, min_value=0, max_value=2 ** 31 - 1,
-             help="fixes initialisation, subsampling, windows, negatives and batch order")
-        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) + \
-                  (["mps"] if torch.backends.mps.is_available() else [])
-        device = bind_choice(st.selectbox, "device", devices, "device", PAGE,
-                             help="auto picks cuda, then mps, then cpu")
-        bind_choice(st.selectbox, "engine", list(ENGINES), "engine", PAGE,
-                    help="how the SGNS update runs: auto picks the fastest available; torch works on every device")
-        bind(st.slider, "CPU threads", "threads", PAGE, min_value=0, max_value=os.cpu_count() or 1,
-             disabled=optimizer == "adam" or device in ("cuda", "mps"),
-             help="Hogwild SGD threads on the CPU: 0 = one per core; 1 = bit-for-bit reproducible "
-                  "(SGD on the CPU only: Adam and GPUs use one)")
-    with extra:
-        specs = []
-        for info in registered:
-            with st.container(border=True):
-                st.markdown(f"**{info.name}**: {info.description}")
-                specs.append(panels.loss_controls(info, PAGE))
-        if not registered:
-            st.caption("No extra losses are registered in this version of w2vcore. RSR, debias and ValueVec "
-                       "add their controls here when they land; until then runs are plain skip-gram.")
-    with advanced:
-        bind(st.number_input, "final learning-rate ratio", "min_lr_ratio", PAGE, min_value=0.0, max_value=1.0,
-             format="%g", disabled=optimizer == "adam",
-             help="SGD decays lr linearly down to lr × this ratio (Adam keeps lr constant)")
-        bind(st.number_input, "log every (s)", "log_every_s", PAGE, min_value=0.1, max_value=60.0,
-             help="seconds between curve points")
-        bind(st.number_input, "evaluate every (s)", "eval_every_s", PAGE, min_value=0.5, max_value=600.0,
-             help="seconds between validation-loss (and extra-loss evaluation) points")
-        bind(st.number_input, "checkpoint every (s)", "checkpoint_every_s", PAGE, min_value=5.0, max_value=3600.0,
-             help="seconds between checkpoints, besides one per epoch; a stopped run resumes from the last")
+    for tab, draw in zip(st.tabs(list(TABS), key="train.tab", on_change="rerun"), TABS.values()):
+        if tab.open:
+            with tab:
+                draw()
+    s["lr"] = s[f"lr_{s['optimizer']}"]
+    if s["val_fraction"] == 0:
+        s["early_stopping_patience"] = 0
+    specs = [panels.loss_spec(info) for info in registered]
 
     st.divider()
     bind(st.text_input, "Run name", "name", PAGE, help="shown in the run lists; the id adds a time stamp")

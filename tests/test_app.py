@@ -69,9 +69,9 @@ def app(page: str | None = None, runs: list[str] | None = None) -> AppTest:
     return at
 
 
-def open_tab(at: AppTest, name: str) -> None:
+def open_tab(at: AppTest, name: str, key: str = "explore.tab") -> None:
     """Select a lazily drawn tab (st.tabs with on_change="rerun") as a click would."""
-    at.session_state["explore.tab"] = name
+    at.session_state[key] = name
     at.run()
 
 
@@ -150,12 +150,19 @@ def test_data_page_takes_an_upload_and_rejects_binary(env, tmp_path, monkeypatch
 
 def test_train_page_has_every_hyperparameter_and_a_group_per_loss(env):
     at = app("pages/train.py")
-    sliders = {s.label for s in at.slider}
+    sliders, select_sliders, numbers, selects = set(), set(), set(), set()
+    for tab in ("Model", "Optimiser", "Vocabulary", "Machine", "Advanced", f"Losses ({len(losses.available())})"):
+        open_tab(at, tab, "train.tab")  # only the open tab draws its widgets
+        assert not at.exception
+        sliders |= {s.label for s in at.slider}
+        select_sliders |= {s.label for s in at.select_slider}
+        numbers |= {n.label for n in at.number_input}
+        selects |= {s.label for s in at.selectbox}
     assert {"dimensions", "window", "negatives", "epochs", "noise exponent", "validation share",
             "early stopping patience", "CPU threads"} <= sliders
-    assert {"batch size", "subsampling threshold"} <= {s.label for s in at.select_slider}
-    assert {"min_count", "seed"} <= {n.label for n in at.number_input}
-    assert {"device", "engine"} <= {s.label for s in at.selectbox}
+    assert {"batch size", "subsampling threshold"} <= select_sliders
+    assert {"min_count", "seed", "log every (s)"} <= numbers
+    assert {"device", "engine", "penalty"} <= selects  # a text parameter with choices is a select box
     for info in losses.available():
         label = "REG_STRENGTH (α)" if info.name == "rsr" else f"{info.name} weight (α)"
         assert at.slider(key=f"train.loss.{info.name}.weight").label == label
@@ -179,7 +186,8 @@ def test_a_run_launched_from_the_train_page_completes_and_shows_metrics(env):
     at.radio(key="data.source").set_value("path").run()
     at.text_input(key="data.path").input(LEE).run()
     at.switch_page("pages/train.py").run()
-    at.slider(key="train.dim").set_value(8)
+    at.slider(key="train.dim").set_value(8).run()
+    open_tab(at, "Optimiser", "train.tab")  # the dimension set on the closed Model tab is kept
     at.slider(key="train.epochs").set_value(1)
     at.select_slider(key="train.batch_size").set_value(512)
     at.text_input(key="train.name").input("from-the-page").run()
@@ -436,6 +444,8 @@ def test_bias_page_measures_a_run_and_its_hard_debiased_copy(env):
     _, ids = env
     at = app("pages/bias.py", runs=[ids["tiny-a"]])
     at.select_slider(key="bias.perm").set_value(1_000).run()
+    assert not at.dataframe  # opening the page computes nothing
+    at.button(key="bias.measure").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, at.error[0].value
     table = at.dataframe[0].value
