@@ -15,10 +15,13 @@ applications and fresh pairs each 4,096-pair SGNS step really got. Quality: the 
 held-out and training rho (`rsr/rho_heldout`, `rsr/rho_train`: the vanilla run is scored on
 the same held-out concepts) and SimLex-999 / WordSim-353 / MEN Spearman, on the word vectors
 as the run exports them (w_in, or w_in M with `--metric gauge`) and, as "in+out", on the sum of
-word and context vectors.
+word and context vectors. With a metric, "M vs unmapped" rows give each benchmark on w_in M minus
+the same run's raw w_in: the map's own effect, free of the run-to-run noise between twins
+(`gauge_only` never moves a row, so its raw w_in is a vanilla run; the vanilla column shows 0).
 
     python bench/bench_rsr.py [--epochs 3] [--repeats 3] [--dim 100] [--engine auto] [--warmup 0.3] [--wiki]
                               [--metric none|gauge|gauge_only] [--metric-rank 16] [--metric-penalty 0.01]
+                              [--metric-lr 0.01] [--metric-lr-decay 0] [--metric-keep 0] [--metric-keep-words 3000]
                               [--every 1] [--heldout 0.2] [--skip-train]
 """
 from __future__ import annotations
@@ -110,7 +113,8 @@ def training_table(args) -> None:
         bench = load_benchmarks(DATA)
         params = {"pairs": args.pairs, "every": args.every, "target": "things", "heldout": args.heldout,
                   "metric": args.metric, "metric_rank": args.metric_rank, "metric_penalty": args.metric_penalty,
-                  "metric_lr": args.metric_lr}
+                  "metric_lr": args.metric_lr, "metric_lr_decay": args.metric_lr_decay, "metric_keep": args.metric_keep,
+                  "metric_keep_words": args.metric_keep_words}
         if args.warmup is not None:
             params["warmup"] = args.warmup
         spec = LossSpec("rsr", args.alpha, params)
@@ -126,7 +130,7 @@ def training_table(args) -> None:
         probe.sgd_steps(torch.zeros(len(data.vocab), args.dim), 0.0, 1, torch.Generator())
         for rep in range(args.repeats):
             for name in ("vanilla", "rsr"):
-                cfg = TrainConfig(**base, seed=rep + 1, losses=(spec,) if name == "rsr" else ())
+                cfg = TrainConfig(**base, seed=args.first_seed + rep, losses=(spec,) if name == "rsr" else ())
                 setup = time.perf_counter()
                 trainer = Trainer(cfg, data, data_dir=str(DATA))
                 setup = time.perf_counter() - setup
@@ -146,12 +150,19 @@ def training_table(args) -> None:
                     row.update({k + suffix: vec.evaluate_word_pairs(p).spearman for k, p in bench.pairs.items()})
                 if val is not None:
                     row.update(val(result.vectors.vectors))
+                if args.metric != "none":
+                    raw = trainer.engine.w_in.detach().numpy()  # the same run without its map (vanilla: itself)
+                    vec = Vectors(list(data.vocab.index_to_key), raw, data.vocab.counts)
+                    for k, p in bench.pairs.items():
+                        row[f"{k}: M vs unmapped"] = row[k] - vec.evaluate_word_pairs(p).spearman
                 if name == "rsr" and args.metric != "none":
                     row["rsr/metric_cond"] = trainer.losses[0].evaluate(result.vectors.vectors)["rsr/metric_cond"]
                 for k, v in row.items():
                     rows[name].setdefault(k, []).append(v)
+                paired = "  ".join(f"{k[:7]} {row[k] - rows['vanilla'][k][-1]:+.3f}" for k in bench.pairs
+                                   if name == "rsr")  # against this repeat's vanilla twin
                 print(f"  repeat {rep + 1} {name:<7} {seconds:6.1f}s  cpu {cpu:6.1f}s  "
-                      f"rho_heldout={row['rsr/rho_heldout']:.3f}", flush=True)
+                      f"rho_heldout={row['rsr/rho_heldout']:.3f}  {paired}", flush=True)
     print()
     print("| metric | vanilla | RSR | RSR vs vanilla |")
     print("|---|---|---|---|")
@@ -202,6 +213,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=1, help="run seed of the first repeat (then +1 per repeat)")
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--pairs", type=int, default=5000)
@@ -213,6 +225,10 @@ def main() -> None:
     ap.add_argument("--metric-rank", type=int, default=16)
     ap.add_argument("--metric-penalty", type=float, default=0.03)
     ap.add_argument("--metric-lr", type=float, default=0.01)
+    ap.add_argument("--metric-lr-decay", type=int, default=0, help="1: M's step size falls linearly to 0 over the run")
+    ap.add_argument("--metric-keep", type=float, default=0.0, help="weight of the term keeping frequent words' "
+                                                                   "cosine order under M (0: off)")
+    ap.add_argument("--metric-keep-words", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=0, help="Hogwild threads (0 = one per core)")
     ap.add_argument("--engine", default="auto", help="SGNS engine of both runs: auto, torch or numba")
     ap.add_argument("--torch-threads", type=int, default=0,

@@ -162,7 +162,7 @@ def test_train_page_has_every_hyperparameter_and_a_group_per_loss(env):
             "early stopping patience", "CPU threads"} <= sliders
     assert {"batch size", "subsampling threshold"} <= select_sliders
     assert {"min_count", "seed", "log every (s)"} <= numbers
-    assert {"device", "engine", "penalty"} <= selects  # a text parameter with choices is a select box
+    assert {"device", "engine", "penalty", "rank_method", "metric"} <= selects  # a text parameter with choices is a select box
     for info in losses.available():
         label = "REG_STRENGTH (α)" if info.name == "rsr" else f"{info.name} weight (α)"
         assert at.slider(key=f"train.loss.{info.name}.weight").label == label

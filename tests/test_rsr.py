@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from w2vcore import losses as loss_registry
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
@@ -72,6 +73,8 @@ def test_rsr_is_registered_with_its_parameters():
     ({"warmup": 1.5}, "warmup must be between"),
     ({"metric": "wobbly"}, "metric must be one of"),
     ({"metric_penalty": -1}, "metric_penalty must be between"),
+    ({"metric_keep": -0.1}, "metric_keep must be between"),
+    ({"metric_keep_words": 1}, "metric_keep_words must be between"),
 ])
 def test_bad_parameters_are_refused(lee_data, params, message):
     setup = LossSetup(vocab=lee_data.vocab, dim=8, device=torch.device("cpu"), seed=1)
@@ -152,19 +155,24 @@ def _toy_pairs(n: int = 30, seed: int = 1) -> tuple[list[str], HumanSimilarity]:
     return words, HumanSimilarity(tuple(words), pairs=pairs, scores=scores, source="toy pairs")
 
 
-@pytest.mark.parametrize("kind, n_pairs, metric", [("matrix", 700, "none"), ("pairs", 150, "none"),
-                                                   ("pairs", 5000, "none"), ("matrix", 700, "gauge"),
-                                                   ("pairs", 150, "gauge"), ("matrix", 700, "gauge_only")],
-                         ids=["matrix", "pair-pool", "whole-pair-pool", "matrix-gauge", "pair-pool-gauge",
-                              "matrix-gauge-only"])
-def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric):
+@pytest.mark.parametrize("kind, n_pairs, metric, keep", [
+    ("matrix", 700, "none", 0.0), ("pairs", 150, "none", 0.0), ("pairs", 5000, "none", 0.0),
+    ("matrix", 700, "gauge", 0.0), ("pairs", 150, "gauge", 0.0), ("matrix", 700, "gauge_only", 0.0),
+    ("matrix", 700, "gauge_only", 0.5), ("matrix", 700, "gauge", 0.5), ("pairs", 5000, "gauge_only", 0.5)],
+    ids=["matrix", "pair-pool", "whole-pair-pool", "matrix-gauge", "pair-pool-gauge", "matrix-gauge-only",
+         "matrix-gauge-only-keep", "matrix-gauge-keep", "whole-pair-pool-gauge-only-keep"])
+def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric, keep):
     """sgd_steps (numba, in place) == loss() + TorchSGD.apply_extra, application by application
-    (with a metric: the rows and the learned map M, each stepped by Adam, too)."""
+    (with a metric: the rows and the learned map M, each stepped by Adam, too; with metric_keep,
+    the keep term's pairs drawn from the same seeds)."""
     words, sims = _toy_matrix(60) if kind == "matrix" else _toy_pairs(30)
-    gauge = dict(metric=metric, dim=16, metric_rank=4, metric_penalty=0.1, metric_lr=0.05)
+    gauge = dict(metric=metric, dim=16, metric_rank=4, metric_penalty=0.1, metric_lr=0.05, metric_keep=keep,
+                 metric_keep_words=25, metric_lr_decay=keep > 0)
 
     def make():
-        return RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
+        out = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
+        out.ramp(0.2)  # as the trainer reports progress: with metric_lr_decay, M steps at 0.8 * metric_lr
+        return out
 
     rsr, twin = make(), make()
     start = torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0))
@@ -176,13 +184,16 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric):
             return engine.gather(ids)
 
     ctx, gen = EngineCtx(None, seed=7), torch.Generator().manual_seed(7)
-    values = []
+    values, keep_rho = [], 0.0
     for _ in range(3):
-        value, _ = rsr.loss(ctx)
+        value, m = rsr.loss(ctx)
         engine.apply_extra(value, step)  # batch_size 1: rows -= step * grad
         values.append(float(value.detach()))
+        keep_rho += float(m.get("rsr/soft_rho_keep", 0.0))
     total, metrics = twin.sgd_steps(fused, step, 3, gen)  # three applications in one compiled call
     assert float(total) == pytest.approx(sum(values), abs=1e-5)
+    assert float(metrics.get("rsr/soft_rho_keep", 0.0)) == pytest.approx(keep_rho, abs=1e-5)
+    assert (keep_rho > 0) == (keep > 0)
     if metric == "none":
         assert float(metrics["rsr/soft_rho_train"]) == pytest.approx(3 - sum(values), abs=1e-5)
     moved = (ref - start).abs().max()
@@ -329,14 +340,20 @@ def test_params_table_covers_the_factory():
 
 
 # ----------------------------------------------------------- the learned map
+def _toy_latent_table() -> tuple[list[str], HumanSimilarity, torch.Tensor]:
+    """Human similarity lives in 3 of 16 dimensions (_toy_matrix's latent), buried in noise."""
+    words, sims = _toy_matrix(80, seed=2)
+    latent = np.random.default_rng(2).normal(size=(80, 3))  # _toy_matrix's latent (same seed)
+    noise = np.random.default_rng(9).normal(size=(80, 13)) * 3.0
+    return words, sims, torch.from_numpy(np.hstack([latent, noise]).astype(np.float32))
+
+
 def test_gauge_only_learns_a_map_that_carries_to_heldout_concepts():
     """Human similarity lives in 3 of 16 dimensions, buried in noise: M learned on the training
     concepts alone must raise the held-out rho too, stay well conditioned, and move no row."""
-    words, sims = _toy_matrix(80, seed=2)
-    latent = np.random.default_rng(2).normal(size=(80, 3))  # _toy_matrix's latent (same seed)
-    np.testing.assert_allclose(latent @ latent.T, sims.matrix, atol=1e-5)
-    noise = np.random.default_rng(9).normal(size=(80, 13)) * 3.0
-    table = torch.from_numpy(np.hstack([latent, noise]).astype(np.float32))
+    words, sims, table = _toy_latent_table()
+    latent = table[:, :3].double().numpy()
+    np.testing.assert_allclose(latent @ latent.T, sims.matrix, atol=1e-4)
     rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
               metric_rank=4, metric_penalty=0.001, metric_lr=0.05)
     before = rsr.evaluate(table)
@@ -347,6 +364,46 @@ def test_gauge_only_learns_a_map_that_carries_to_heldout_concepts():
     assert after["rsr/rho_train"] > before["rsr/rho_train"] + 0.2
     assert after["rsr/rho_heldout"] > before["rsr/rho_heldout"] + 0.2
     assert 1.0 < after["rsr/metric_cond"] < 1e3
+
+
+def test_metric_keep_keeps_the_frequent_words_cosine_order():
+    """With metric_keep, M still carries to held-out concepts, but the rank order of cosines among
+    the first metric_keep_words rows (the frequent words) moves far less than without it."""
+    words, sims, table = _toy_latent_table()
+    i, j = np.triu_indices(40, 1)
+
+    def cosines(x):
+        x = x[:40] / np.linalg.norm(x[:40], axis=1, keepdims=True)
+        return (x[i] * x[j]).sum(1)
+
+    kept, gain = {}, {}
+    for keep in (0.0, 1.0):
+        rsr = RSR(sims, {w: k for k, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
+                  metric_rank=4, metric_penalty=0.001, metric_lr=0.05, metric_keep=keep, metric_keep_words=40)
+        before = rsr.evaluate(table)["rsr/rho_heldout"]
+        total, metrics = rsr.sgd_steps(table.clone(), 1.0, 150, torch.Generator().manual_seed(0))
+        assert ("rsr/soft_rho_keep" in metrics) == (keep > 0)
+        mapped = (table @ rsr.output_map()).numpy()
+        kept[keep] = stats.spearmanr(cosines(table.numpy()), cosines(mapped))[0]
+        gain[keep] = rsr.evaluate(mapped)["rsr/rho_heldout"] - before
+    assert kept[1.0] > kept[0.0] + 0.3 and kept[1.0] > 0.7
+    assert gain[1.0] > 0.3  # still a clear held-out gain (about 0.5; 0.77 without the keep term)
+
+
+def test_metric_lr_decay_follows_the_reported_progress():
+    words, sims, table = _toy_latent_table()
+    rsr = RSR(sims, {w: k for k, w in enumerate(words)}, metric="gauge_only", dim=16, metric_lr=0.02,
+              metric_lr_decay=True)
+    assert rsr._metric_lr() == pytest.approx(0.02)
+    rsr.ramp(0.75)
+    assert rsr._metric_lr() == pytest.approx(0.005)
+    rsr.ramp(1.0)  # the end of the run: M no longer moves
+    start = rsr.output_map().clone()
+    rsr.sgd_steps(table.clone(), 1.0, 3, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(rsr.output_map(), start)
+    rsr.ramp(0.5)
+    rsr.sgd_steps(table.clone(), 1.0, 3, torch.Generator().manual_seed(0))
+    assert (rsr.output_map() - start).abs().max() > 1e-3
 
 
 def test_gauge_settings_are_checked():
@@ -366,7 +423,9 @@ def test_gauge_run_resumes_exactly_with_its_map(lee_data):
     """The map and its Adam state go into the checkpoint; the raw tables stay raw."""
     import threading
 
-    spec = LossSpec("rsr", 0.1, {**WORDSIM, "metric": "gauge", "warmup": 0.0})
+    # metric_keep draws from the losses' generator (the pair pool is used whole), so this also checks that
+    # the numba engine restores that generator on resume
+    spec = LossSpec("rsr", 0.1, {**WORDSIM, "metric": "gauge", "warmup": 0.0, "metric_keep": 0.1})
     cfg = TrainConfig(**{**FAST, "epochs": 2, "eval_every_s": 1e9, "losses": (spec,)})
     full = train(cfg, lee_data).vectors.vectors
     stop = threading.Event()

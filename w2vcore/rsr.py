@@ -21,7 +21,9 @@ in over the first part of the run (see docs/RSR.md for why).
 
 `metric="gauge_only"` (or `"gauge"`: rows too) learns a map M = I + U V^T shared by all words
 instead: SGNS cannot see it, the run exports w_in M (`output_map`), and what M learns on the
-training concepts carries to held-out ones (docs/RSR.md, "The learned map").
+training concepts carries to held-out ones (docs/RSR.md, "The learned map"). `metric_keep` adds
+a term that keeps the rank order of the most frequent words' cosines under M, so the map
+re-weights what THINGS needs without reordering the general vocabulary's similarities.
 """
 from __future__ import annotations
 
@@ -34,10 +36,12 @@ from .errors import W2VError
 from .human import HumanSimilarity, align_concepts, load_target
 from .losses import LossSetup, Param, register, resolve_params
 from .ranking import RANK_METHODS, SPEARMAN_STRENGTH, pearson, rank, soft_spearman
-from .rsr_kernel import _draw_np, _draw_pairs_np, _pair_cosines_grad_np, _pair_cosines_np, _sgd_steps_np, njit
+from .rsr_kernel import (_draw_np, _draw_pairs_np, _draw_two_np, _keep_cosines, _pair_cosines_grad_np,
+                         _pair_cosines_np, _sgd_steps_np, njit)
 
 EVAL_MAX_PAIRS = 200_000  # training-concept pairs scored by `evaluate` (a fixed seeded sample)
 MIN_TRAIN_CONCEPTS = 3
+METRICS = ("none", "gauge", "gauge_only")
 
 PARAMS = {
     "pairs": Param(5000, 100, 50_000, "concept pairs sampled per step (all training pairs if a pair list is shorter)"),
@@ -46,7 +50,7 @@ PARAMS = {
                                      "soft-rank smoothing in rank units: cosines about this many ranks apart are "
                                      "blended (small = exact ranks, sparse gradient)"),
     "rank_method": Param("pav", help="pav: O(n log n) permutahedron projection (Blondel et al. 2020); "
-                                     "sigmoid: the notebook's O(n^2) pairwise reference"),
+                                     "sigmoid: the notebook's O(n^2) pairwise reference", choices=RANK_METHODS),
     "heldout": Param(0.2, 0.0, 0.9, "share of aligned concepts that never enter the loss (scored as rsr/rho_heldout)"),
     "target": Param("auto", help="'auto' (THINGS when the data folder has it, else SimLex-999 + WordSim-353), "
                                  "'things', 'wordsim', or a file: word1,word2,score CSV or a square .npy/.csv/.mat"),
@@ -58,13 +62,19 @@ PARAMS = {
                                    "builds structure first (0: full weight from the start)"),
     "metric": Param("none", help="none: move the training concepts' rows only; gauge: also learn a map M shared by "
                                  "all words (vectors exported as w_in M, SGNS unchanged), so held-out concepts "
-                                 "follow; gauge_only: learn only M, never move rows"),
+                                 "follow; gauge_only: learn only M, never move rows", choices=METRICS),
     "metric_rank": Param(16, 1, 4096, "rank of M - I = U V^T (capped at dim)"),
-    "metric_penalty": Param(0.03, 0.0, 100.0, "lambda of lambda ||M - I||^2 (keeps M near the identity: "
+    "metric_penalty": Param(0.01, 0.0, 100.0, "lambda of lambda ||M - I||^2 (keeps M near the identity: "
                                               "well conditioned, general benchmarks kept)"),
     "metric_lr": Param(0.01, 1e-5, 1.0, "Adam step size for M's factors U, V"),
+    "metric_lr_decay": Param(1, 0, 1, "1: M's Adam step size falls linearly to 0 over the run, like SGNS's "
+                                      "learning rate, so the exported map is not the last noisy iterate; 0: constant"),
+    "metric_keep": Param(0.1, 0.0, 100.0, "weight beta of beta (1 - soft_spearman(cos(x M), cos(x))) on `pairs` random "
+                                          "pairs of the most frequent words: M may re-weight directions but must "
+                                          "keep the order of general similarities (0: off)"),
+    "metric_keep_words": Param(3000, 2, 10_000_000, "how many of the most frequent words (the vocabulary's first "
+                                                    "rows) the metric_keep term draws its pairs from"),
 }
-METRICS = ("none", "gauge", "gauge_only")
 
 
 class _PairCosines(torch.autograd.Function):
@@ -98,11 +108,14 @@ class RSR:
                  weight: float = 0.0, name: str = "rsr", pairs: int = 5000, every: int = 1,
                  regularization_strength: float = SPEARMAN_STRENGTH, rank_method: str = "pav", heldout: float = 0.2,
                  fallbacks: bool = True, seed: int = 0, warmup: float = 0.0, metric: str = "none", dim: int = 0,
-                 metric_rank: int = 16, metric_penalty: float = 0.03, metric_lr: float = 0.01):
+                 metric_rank: int = 16, metric_penalty: float = 0.03, metric_lr: float = 0.01,
+                 metric_lr_decay: bool = False, metric_keep: float = 0.0, metric_keep_words: int = 3000):
         self.name, self.weight, self.every, self.warmup = name, weight, int(every), float(warmup)
-        self.metric = metric
+        self.metric, self.metric_keep, self.metric_lr_decay = metric, 0.0, bool(metric_lr_decay)
+        self.progress = 0.0  # share of the run done, as last reported to `ramp` by the trainer
         if metric != "none":
             self._init_gauge(dim, metric_rank, metric_penalty, metric_lr, seed)
+            self._init_keep(metric_keep, metric_keep_words, len(key_to_index), device)
         self.applied = 0  # applications so far (each on `pairs` fresh pairs), for benchmarks and tests
         self.n_pairs, self.strength, self.method = int(pairs), float(regularization_strength), rank_method
         self.device = torch.device(device)
@@ -151,6 +164,17 @@ class RSR:
         self._adam = torch.zeros(4, dim, r)  # first and second moments of U, then of V
         self._count = np.zeros(1, np.int64)  # Adam steps taken
         self.metric_penalty, self.metric_lr = float(penalty), float(lr)
+
+    def _init_keep(self, keep: float, words: int, vocab_size: int, device) -> None:
+        """The keep term's rows: the first min(words, vocabulary) rows (the vocabulary is sorted by frequency)."""
+        if keep < 0:
+            raise W2VError(f"RSR: metric_keep must be >= 0, got {keep}")
+        self.metric_keep = float(keep)
+        n = min(int(words), vocab_size)
+        if keep > 0 and n < 2:
+            raise W2VError(f"RSR: metric_keep needs at least 2 words, got metric_keep_words={words} "
+                           f"and a vocabulary of {vocab_size}")
+        self._keep_ids = torch.arange(n, device=device)
 
     def output_map(self) -> torch.Tensor | None:
         """(d, d) M = I + U V^T that maps every word vector (exported, evaluated), or None without a metric."""
@@ -227,36 +251,59 @@ class RSR:
         return a, b, self._sim[a * c + b]
 
     def ramp(self, progress: float) -> float:
-        """Share of the weight in force at `progress` (0..1) of the run: linear warm-up, then 1."""
+        """Share of the weight in force at `progress` (0..1) of the run: linear warm-up, then 1.
+
+        The trainer asks before every application, so the loss also keeps `progress` for
+        `metric_lr_decay` (a standalone `loss` / `sgd_steps` call without it runs at progress 0).
+        """
+        self.progress = float(progress)
         return 1.0 if self.warmup <= 0 else min(1.0, progress / self.warmup)
+
+    def _metric_lr(self) -> float:
+        """M's Adam step size now: metric_lr, falling linearly to 0 over the run with metric_lr_decay."""
+        return self.metric_lr * (max(0.0, 1.0 - self.progress) if self.metric_lr_decay else 1.0)
 
     def loss(self, ctx) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self.applied += 1
         a, b, human = self._sample(ctx.generator)
         rows = ctx.gather(self._train_ids)  # (C, d) the training concepts' rows
         if self.metric != "none":
-            return self._gauge_loss(rows, a, b, human)
+            keep = None
+            if self.metric_keep > 0:  # (seed of its pairs, (K, d) the frequent words' rows)
+                gen = ctx.generator
+                keep = (int(torch.randint(0, 2 ** 62, (1,), generator=gen, device=gen.device)),
+                        ctx.gather(self._keep_ids))
+            return self._gauge_loss(rows, a, b, human, keep)
         rho = soft_spearman(pair_cosines(rows, a, b), human, self.strength, self.method)
         return 1.0 - rho, {"rsr/soft_rho_train": rho.detach()}
 
-    def _gauge_loss(self, rows: torch.Tensor, a, b, human):
+    def _gauge_loss(self, rows: torch.Tensor, a, b, human, keep=None):
         """The loss on the mapped rows X M; steps M (Adam) here, and returns the value with the rows'
-        gradient only (none for gauge_only), so the engine steps the rows as before."""
+        gradient only (none for gauge_only), so the engine steps the rows as before.
+        keep: (seed, (K, d) frequent rows) for the metric_keep term, which steps M only."""
         x = rows.detach().cpu().requires_grad_(self.metric == "gauge")
         u, v = self._u.clone().requires_grad_(), self._v.clone().requires_grad_()
         y = x + (x @ u) @ v.T  # (C, d) = X (I + U V^T)
         rho = soft_spearman(pair_cosines(y, a.cpu(), b.cpu()), human.cpu(), self.strength, self.method)
         penalty = self.metric_penalty * ((u.T @ u) * (v.T @ v)).sum()  # lambda ||U V^T||_F^2
         value = 1.0 - rho + penalty
+        metrics = {}
+        if keep is not None:
+            xf = keep[1].detach().cpu().contiguous()  # (K, d)
+            fa, fb = (torch.from_numpy(t) for t in _draw_two_np(keep[0], self.n_pairs, xf.shape[0]))
+            raw = torch.from_numpy(_keep_cosines(xf.numpy(), fa.numpy(), fb.numpy()))  # (n,) the target
+            rho_keep = soft_spearman(pair_cosines(xf + (xf @ u) @ v.T, fa, fb), raw, self.strength, self.method)
+            value = value + self.metric_keep * (1.0 - rho_keep)
+            metrics["rsr/soft_rho_keep"] = rho_keep.detach().to(rows.device)
         grads = torch.autograd.grad(value, [u, v, x] if x.requires_grad else [u, v])
         self._count[0] += 1
         with torch.no_grad():
             for k, (p, g) in enumerate(zip((self._u, self._v), grads[:2])):
-                _adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]), self.metric_lr)
+                _adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]), self._metric_lr())
         g_rows = grads[2].to(rows.device) if len(grads) > 2 else torch.zeros_like(rows)
         surrogate = (rows * g_rows).sum()  # d/d rows = g_rows, value 0 below
         value = value.detach().to(rows.device) + surrogate - surrogate.detach()
-        return value, {"rsr/soft_rho_train": rho.detach().to(rows.device)}
+        return value, {"rsr/soft_rho_train": rho.detach().to(rows.device), **metrics}
 
     def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator):
         """`times` SGD applications of the loss to the (V, d) table in place, each on fresh pairs.
@@ -270,10 +317,11 @@ class RSR:
                 or not table.is_contiguous() or table.requires_grad):
             return None
         pool = self._pool
-        if pool is not None and len(pool[2]) <= self.n_pairs:
-            seeds = np.zeros(times, dtype=np.uint64)  # the whole pool every time: nothing is drawn
-        else:
-            seeds = torch.randint(0, 2 ** 62, (times,), generator=gen).numpy().astype(np.uint64)
+        whole = pool is not None and len(pool[2]) <= self.n_pairs  # the whole pool every time: nothing is drawn
+        keep = self.metric_keep > 0  # then one more seed per application, drawn after the pairs' (as `loss`)
+        drawn = torch.randint(0, 2 ** 62, (times, int(not whole) + int(keep)), generator=gen).numpy().astype(np.uint64)
+        seeds = np.zeros(times, dtype=np.uint64) if whole else np.ascontiguousarray(drawn[:, 0])
+        keep_seeds = np.ascontiguousarray(drawn[:, -1]) if keep else seeds
         empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float32)
         sim = np.empty((0, 0), np.float32) if pool is not None else self._sim_np
         pa, pb, ps = (t.numpy() for t in pool) if pool is not None else (empty_i, empty_i, empty_f)
@@ -283,12 +331,16 @@ class RSR:
         else:
             u = v = np.empty((0, 0), np.float32)
             adam, count = np.empty((4, 0, 0), np.float32), np.zeros(1, np.int64)
+        keep_n = len(self._keep_ids) if keep else 0
         out = _sgd_steps_np(table.numpy(), self._train_ids.numpy(), sim, pa, pb, ps, seeds, self.n_pairs,
                             1.0 / self.strength, float(step), u, v, adam, count, mode, self.metric_penalty
-                            if mode else 0.0, self.metric_lr if mode else 0.0)
+                            if mode else 0.0, self._metric_lr() if mode else 0.0, self.metric_keep, keep_n, keep_seeds)
         self.applied += times
         total = torch.tensor(out[:, 0].sum(), dtype=torch.float64)
-        return times - total + float(out[:, 1].sum()), {"rsr/soft_rho_train": total}
+        metrics = {"rsr/soft_rho_train": total}
+        if keep:
+            metrics["rsr/soft_rho_keep"] = torch.tensor(out[:, 2].sum(), dtype=torch.float64)
+        return times - total + float(out[:, 1].sum()), metrics
 
     @torch.no_grad()
     def evaluate(self, vectors: torch.Tensor | np.ndarray) -> dict[str, float]:
@@ -341,4 +393,6 @@ def make_rsr(spec: LossSpec, setup: LossSetup) -> RSR:
                pairs=p["pairs"], every=p["every"], regularization_strength=p["regularization_strength"],
                rank_method=p["rank_method"], heldout=p["heldout"], fallbacks=bool(p["fallbacks"]), seed=p["seed"],
                warmup=p["warmup"], metric=p["metric"], dim=setup.dim, metric_rank=p["metric_rank"],
-               metric_penalty=p["metric_penalty"], metric_lr=p["metric_lr"])
+               metric_penalty=p["metric_penalty"], metric_lr=p["metric_lr"], metric_lr_decay=bool(p["metric_lr_decay"]),
+               metric_keep=p["metric_keep"],
+               metric_keep_words=p["metric_keep_words"])

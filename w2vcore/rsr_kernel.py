@@ -96,6 +96,19 @@ def _draw_pairs_np(seed, n, sim):  # pragma: no cover - compiled
     return a, b, t
 
 
+def _draw_two_np(seed, n, c):  # pragma: no cover - compiled
+    """n uniform ordered pairs (a_k != b_k) of integers in [0, c), c >= 2."""
+    a = np.empty(n, dtype=np.int64)
+    b = np.empty(n, dtype=np.int64)
+    state = np.uint64(seed)
+    for k in range(n):
+        state, z = _splitmix(state)
+        i = _below(z >> np.uint64(32), c)
+        j = _below(z & np.uint64(0xFFFFFFFF), c - 1)
+        a[k], b[k] = i, j + (j >= i)
+    return a, b
+
+
 def _by_concept(a, b, c):  # pragma: no cover - compiled
     """The n pairs (a_k, b_k) grouped by concept, CSR style, for cache-friendly blocked loops.
 
@@ -218,12 +231,41 @@ def _adam_np(param, grad, m, v, t, lr):  # pragma: no cover - compiled
             param[i, j] -= lr * (m[i, j] / c1) / (np.sqrt(v[i, j] / c2) + 1e-8)
 
 
+def _keep_cosines(xf, fa, fb):  # pragma: no cover - compiled
+    """(n,) float64 cosines of the row pairs (fa_k, fb_k) of xf: the keep term's target (exact ranks)."""
+    start, n_first, other, pair = _by_concept(fa, fb, xf.shape[0])
+    unit, _ = _unit_rows(xf, np.arange(xf.shape[0]))
+    return _cosines_grouped(unit, start, n_first, other, pair, fa.shape[0]).astype(np.float64)
+
+
+def _keep_step(xf, u, v, fa, fb, inv_eps):  # pragma: no cover - compiled
+    """The keep term 1 - soft_spearman(cos(xf M), cos(xf)) on the pairs (fa, fb) of the frequent rows xf
+    (K, d): (soft rho, d/dU, d/dV). Only M gets a gradient; the rows are constants here."""
+    k = xf.shape[0]
+    start, n_first, other, pair = _by_concept(fa, fb, k)
+    unit, _ = _unit_rows(xf, np.arange(k))
+    raw = _cosines_grouped(unit, start, n_first, other, pair, fa.shape[0]).astype(np.float64)
+    xfu = np.dot(xf, u)  # (K, r)
+    unit, inv = _unit_rows(xf + np.dot(xfu, np.ascontiguousarray(v.T)), np.arange(k))  # mapped rows
+    cos = _cosines_grouped(unit, start, n_first, other, pair, fa.shape[0])
+    saved = _spearman_forward(cos.astype(np.float64), _argsort_f32(cos, True), raw, _argsort_f32(raw, False), inv_eps)
+    g = _spearman_backward(-1.0, *saved).astype(xf.dtype)  # d(1 - rho_keep) / d cos
+    gy = _grad_grouped(unit, inv, start, other, pair, g)  # (K, d)
+    return saved[0], np.dot(np.ascontiguousarray(xf.T), np.dot(gy, v)), np.dot(np.ascontiguousarray(gy.T), xfu)
+
+
 def _gauge_step(table, ids, u, v, adam, count, rows_too, penalty, lr_m, start, n_first, other, pair, target,
-                inv_eps, step):  # pragma: no cover - compiled
+                inv_eps, step, keep, keep_n, keep_seed, keep_pairs):  # pragma: no cover - compiled
     """One application through the map M = I + U V^T: cosines of Y = X M (X = table[ids]), soft Spearman,
     then d/dY -> the rows' gradient G M^T (applied if rows_too) and U's, V's (+ the penalty
-    lambda ||U V^T||^2), one Adam step on U and V. Returns (soft rho, penalty)."""
+    lambda ||U V^T||^2, + keep * (1 - rho_keep) on keep_pairs pairs of the table's first keep_n rows,
+    drawn from keep_seed, if keep > 0), one Adam step on U and V. Returns (soft rho, penalty incl. the
+    keep term, rho_keep)."""
     c = ids.shape[0]
+    rho_keep, du_keep, dv_keep = 0.0, np.zeros_like(u), np.zeros_like(v)
+    if keep > 0.0:  # before any row moves: the autograd path sees the rows as they were
+        fa, fb = _draw_two_np(keep_seed, keep_pairs, keep_n)
+        rho_keep, du_keep, dv_keep = _keep_step(table[:keep_n].copy(), u, v, fa, fb, inv_eps)
     x = np.empty((c, table.shape[1]), dtype=table.dtype)
     for i in range(c):
         x[i] = table[ids[i]]
@@ -243,14 +285,19 @@ def _gauge_step(table, ids, u, v, adam, count, rows_too, penalty, lr_m, start, n
     utu, vtv = np.dot(u.T, u), np.dot(v.T, v)
     du = np.dot(np.ascontiguousarray(x.T), gv) + (2.0 * penalty) * np.dot(u, vtv)
     dv = np.dot(np.ascontiguousarray(gy.T), xu) + (2.0 * penalty) * np.dot(v, utu)
+    extra = penalty * float(np.sum(utu * vtv))
+    if keep > 0.0:
+        du += keep * du_keep
+        dv += keep * dv_keep
+        extra += keep * (1.0 - rho_keep)
     count[0] += 1
     _adam_np(u, du.astype(u.dtype), adam[0], adam[1], count[0], lr_m)
     _adam_np(v, dv.astype(v.dtype), adam[2], adam[3], count[0], lr_m)
-    return saved[0], penalty * float(np.sum(utu * vtv))
+    return saved[0], extra, rho_keep
 
 
 def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, step,
-                  u, v, adam, count, mode, penalty, lr_m):  # pragma: no cover
+                  u, v, adam, count, mode, penalty, lr_m, keep, keep_n, keep_seeds):  # pragma: no cover
     """One in-place SGD application of 1 - soft_spearman per seed on the (V, d) float32 table.
 
     Each application draws n fresh pairs (from the (C, C) matrix `sim`, or from the pair
@@ -259,10 +306,12 @@ def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, st
     table[ids] -= step * grad, the maths of `RSR.loss` + `TorchSGD.apply_extra`.
     mode 1 / 2 ("gauge" / "gauge_only") go through the learned map M = I + U V^T (`_gauge_step`):
     U, V (d, r), their Adam moments adam (4, d, r) and step count (1,) are updated in place,
-    the rows only in mode 1. Returns (len(seeds), 2): soft rho and the map's penalty per application.
+    the rows only in mode 1; with keep > 0 the keep term's pairs come from keep_seeds[r].
+    Returns (len(seeds), 3): soft rho, the map's penalty (with the keep term) and the keep term's
+    soft rho per application.
     """
     c = ids.shape[0]
-    rho = np.zeros((seeds.shape[0], 2))
+    rho = np.zeros((seeds.shape[0], 3))
     for r in range(seeds.shape[0]):
         if sim.shape[0] > 0:
             a, b, t = _draw_pairs_np(seeds[r], n, sim)
@@ -273,8 +322,9 @@ def _sgd_steps_np(table, ids, sim, pool_a, pool_b, pool_s, seeds, n, inv_eps, st
             a, b, t = pool_a[k], pool_b[k], pool_s[k].astype(np.float64)
         start, n_first, other, pair = _by_concept(a, b, c)
         if mode > 0:
-            rho[r, 0], rho[r, 1] = _gauge_step(table, ids, u, v, adam, count, mode == 1, penalty, lr_m, start,
-                                               n_first, other, pair, t, inv_eps, table.dtype.type(step))
+            rho[r, 0], rho[r, 1], rho[r, 2] = _gauge_step(
+                table, ids, u, v, adam, count, mode == 1, penalty, lr_m, start, n_first, other, pair, t, inv_eps,
+                table.dtype.type(step), keep, keep_n, keep_seeds[r], n)
             continue
         unit, inv = _unit_rows(table, ids)
         cos = _cosines_grouped(unit, start, n_first, other, pair, a.shape[0])
@@ -289,7 +339,8 @@ if njit is not None:
     _kernel = njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
     _pair_cosines_np, _pair_cosines_grad_np = _kernel(_pair_cosines_np), _kernel(_pair_cosines_grad_np)
     _splitmix, _below = _kernel(_splitmix), _kernel(_below)
-    _draw_np, _draw_pairs_np = _kernel(_draw_np), _kernel(_draw_pairs_np)
+    _draw_np, _draw_pairs_np, _draw_two_np = _kernel(_draw_np), _kernel(_draw_pairs_np), _kernel(_draw_two_np)
     _by_concept, _unit_rows, _cosines_grouped = _kernel(_by_concept), _kernel(_unit_rows), _kernel(_cosines_grouped)
     _grad_grouped, _adam_np, _gauge_step = _kernel(_grad_grouped), _kernel(_adam_np), _kernel(_gauge_step)
+    _keep_cosines, _keep_step = _kernel(_keep_cosines), _kernel(_keep_step)
     _step_grouped, _sgd_steps_np = _kernel(_step_grouped), _kernel(_sgd_steps_np)

@@ -319,6 +319,10 @@ class Trainer:
         from .kernel import train_span
 
         cfg, st = self.cfg, self.state
+        if self._resume_rng is not None:  # the kernel seeds itself per span; the losses' generator resumes here
+            for g, state in zip((*self.gens, self.loss_gen), self._resume_rng):
+                g.set_state(state)
+            self._resume_rng = None
         starts = np.zeros(len(lens) + 1, np.int64)
         np.cumsum(lens, out=starts[1:])
         span = int(np.clip(self.data.n_train_tokens // KERNEL_SPANS_PER_EPOCH, KERNEL_MIN_SPAN, KERNEL_SPAN_TOKENS))
