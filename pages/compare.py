@@ -101,7 +101,7 @@ with scorecard:
                 c: st.column_config.NumberColumn(format="%.3f")
                 for c in (f"A: {run_a.name}", f"B: {run_b.name}", "B − A", "CI low", "CI high")})
             if cmp.categories is None:
-                st.info("No THINGS folder in the reference data folder (Data page): category F1 is not scored.")
+                st.info("No THINGS folder in the reference data folder (Data page, Reference data tab): category F1 is not scored.")
             elif cmp.category is not None:
                 c = cmp.category
                 per = pd.DataFrame([{"category": name, "F1 A": c.a.f1[name][0], "F1 B": c.b.f1[name][0],
@@ -175,7 +175,7 @@ with benchmarks:
         st.caption("Word pairs with a word outside a run's vocabulary are skipped (OOV). "
                    + (f"Benchmarks from `{data_dir}`." if data_dir else
                       "Benchmarks: gensim's bundled SimLex-999 and WordSim-353; set the reference data folder on "
-                      "the Data page for MEN and your own copies."))
+                      "the Data page (Reference data tab) for MEN and your own copies."))
 
 with projection:
     top = max(20, min(3000, len(shared)))

@@ -100,64 +100,77 @@ cols[4].metric("tokens covered", f"{covered / encoded.n_tokens:.1%}", help="shar
 cols[5].metric("kept by subsampling", f"{after_sampling / max(covered, 1):.0%}",
                help="expected share of in-vocabulary tokens that survive subsampling in one epoch")
 
-left, right = st.columns([3, 2])
-with left:
-    st.plotly_chart(charts.zipf_figure(encoded.counts, kept, min_count), key="data.zipf")
-with right:
-    top = pd.DataFrame({"word": vocab.index_to_key[:200], "count": vocab.counts[:200],
-                        "kept by subsampling": keep_probs(vocab.counts, sample)[:200]})
-    st.dataframe(top, hide_index=True, height=380,
-                 column_config={"kept by subsampling": st.column_config.ProgressColumn(
-                     min_value=0.0, max_value=1.0, format="percent",
-                     help="probability that one occurrence is kept")})
 
-st.subheader("Reference data")
-data_dir = bind(st.text_input, "Reference data folder", "data_dir", PAGE, placeholder="e.g. ../shared/data",
-                help="a folder with wordsim/ (SimLex-999, WordSim-353, MEN, analogies) and things/ (THINGS); "
-                     "defaults to $W2V_DATA_DIR. Without it, gensim's bundled SimLex-999 and WordSim-353 are used.")
-things = settings.things_folder(data_dir)
-st.caption(f"THINGS: found in `{things}`." if things else
-           "THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
-try:
-    bench = load_benchmarks(data_dir.strip() or None)
-except W2VError as e:
-    st.error(str(e))
-    st.stop()
-fold = str.lower if s["lowercase"] else str
-rows, missing = [], {}
-for name, pairs in bench.pairs.items():
-    absent = sorted({fold(w) for p in pairs for w in p[:2] if fold(w) not in vocab})
-    usable = sum(1 for p in pairs if fold(p[0]) in vocab and fold(p[1]) in vocab)
-    rows.append({"benchmark": name, "pairs": len(pairs), "covered": usable, "coverage": usable / len(pairs),
-                 "missing words": len(absent), "source": bench.sources[name]})
-    missing[name] = absent
-st.dataframe(pd.DataFrame(rows), hide_index=True,
-             column_config={"coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                         format="percent")})
-for name, absent in missing.items():
-    if absent:
-        with st.expander(f"{name}: {len(absent)} words not in the vocabulary"):
-            st.write(", ".join(absent))
-if things:
-    st.markdown("**THINGS concepts in this vocabulary** (the RSR target and the category-prediction labels)")
+def vocabulary_tab() -> None:
+    """The Zipf plot and the most frequent words."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(charts.zipf_figure(encoded.counts, kept, min_count), key="data.zipf")
+    with right:
+        top = pd.DataFrame({"word": vocab.index_to_key[:200], "count": vocab.counts[:200],
+                            "kept by subsampling": keep_probs(vocab.counts, sample)[:200]})
+        st.dataframe(top, hide_index=True, height=380,
+                     column_config={"kept by subsampling": st.column_config.ProgressColumn(
+                         min_value=0.0, max_value=1.0, format="percent",
+                         help="probability that one occurrence is kept")})
+
+
+def reference_tab() -> None:
+    """Coverage of the benchmarks and of THINGS by this vocabulary, with the words it lacks."""
+    data_dir = bind(st.text_input, "Reference data folder", "data_dir", PAGE, placeholder="e.g. ../shared/data",
+                    help="a folder with wordsim/ (SimLex-999, WordSim-353, MEN, analogies) and things/ (THINGS); "
+                         "defaults to $W2V_DATA_DIR. Without it, gensim's bundled SimLex-999 and WordSim-353 are used.")
+    things = settings.things_folder(data_dir)
+    st.caption(f"THINGS: found in `{things}`." if things else
+               "THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
     try:
-        frame, alignment = analysis.concept_table(vocab.key_to_index, data_dir.strip())
-        coverage = analysis.category_coverage(vocab.key_to_index, data_dir.strip())
+        bench = load_benchmarks(data_dir.strip() or None)
     except W2VError as e:
         st.error(str(e))
-    else:
-        st.caption(alignment.summary() + ". Multi-word concepts (air conditioner) match only when the tokenizer "
-                   "joins THINGS phrases (Train page, tokenizer options).")
-        left, right = st.columns([3, 2])
-        left.dataframe(coverage, hide_index=True, height=300,
-                       column_config={"coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                                   format="percent")})
-        right.dataframe(pd.DataFrame(sorted(alignment.counts.items()), columns=["how matched", "concepts"]),
-                        hide_index=True)
-        if alignment.missing:
-            with st.expander(f"{len(alignment.missing)} THINGS concepts not in the vocabulary"):
-                st.write(", ".join(alignment.missing))
-        if alignment.collisions:
-            with st.expander(f"{len(alignment.collisions)} words matched by several concepts"):
-                st.write("; ".join(f"**{w}**: {', '.join(c)}" for w, c in alignment.collisions.items()))
+        return
+    fold = str.lower if s["lowercase"] else str
+    rows, missing = [], {}
+    for name, pairs in bench.pairs.items():
+        absent = sorted({fold(w) for p in pairs for w in p[:2] if fold(w) not in vocab})
+        usable = sum(1 for p in pairs if fold(p[0]) in vocab and fold(p[1]) in vocab)
+        rows.append({"benchmark": name, "pairs": len(pairs), "covered": usable, "coverage": usable / len(pairs),
+                     "missing words": len(absent), "source": bench.sources[name]})
+        missing[name] = absent
+    st.dataframe(pd.DataFrame(rows), hide_index=True,
+                 column_config={"coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                             format="percent")})
+    for name, absent in missing.items():
+        if absent:
+            with st.expander(f"{name}: {len(absent)} words not in the vocabulary"):
+                st.write(", ".join(absent))
+    if things:
+        st.markdown("**THINGS concepts in this vocabulary** (the RSR target and the category-prediction labels)")
+        try:
+            frame, alignment = analysis.concept_table(vocab.key_to_index, data_dir.strip())
+            coverage = analysis.category_coverage(vocab.key_to_index, data_dir.strip())
+        except W2VError as e:
+            st.error(str(e))
+        else:
+            st.caption(alignment.summary() + ". Multi-word concepts (air conditioner) match only when the tokenizer "
+                       "joins THINGS phrases (Train page, tokenizer options).")
+            left, right = st.columns([3, 2])
+            left.dataframe(coverage, hide_index=True, height=300,
+                           column_config={"coverage": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                                       format="percent")})
+            right.dataframe(pd.DataFrame(sorted(alignment.counts.items()), columns=["how matched", "concepts"]),
+                            hide_index=True)
+            if alignment.missing:
+                with st.expander(f"{len(alignment.missing)} THINGS concepts not in the vocabulary"):
+                    st.write(", ".join(alignment.missing))
+            if alignment.collisions:
+                with st.expander(f"{len(alignment.collisions)} words matched by several concepts"):
+                    st.write("; ".join(f"**{w}**: {', '.join(c)}" for w, c in alignment.collisions.items()))
+
+
+# Only the open tab runs (on_change="rerun"), so opening the page draws one plot or table group, not both.
+TABS = {"Vocabulary": vocabulary_tab, "Reference data": reference_tab}
+for tab, draw in zip(st.tabs(list(TABS), key="data.tab", on_change="rerun"), TABS.values()):
+    if tab.open:
+        with tab:
+            draw()
 st.page_link("pages/train.py", label="Train on this corpus", icon=":material/model_training:")

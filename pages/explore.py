@@ -134,7 +134,7 @@ def map_tab() -> None:
     which = a.radio("Words", ["frequent", "pasted"] + (["things"] if things else []), horizontal=True,
                     key="explore.set", format_func=WORD_SETS.get,
                     help=None if things else "THINGS concepts coloured by category appear here when the reference "
-                                             "data folder (Data page) has things/")
+                                             "data folder (Data page, Reference data tab) has things/")
     method = b.radio("Projection", ["pca", "umap"], horizontal=True, key="explore.proj",
                      format_func=str.upper, help="PCA is instant and linear; UMAP keeps local neighbourhoods "
                                                  "(a few seconds the first time, then cached)")

@@ -52,7 +52,7 @@ with twin.container(border=True):
     if "rsr" not in registered:
         missing.append("the RSR loss is not in this version of w2vcore yet")
     if things is None:
-        missing.append("no THINGS folder: set the reference data folder on the Data page (or `W2V_DATA_DIR`) "
+        missing.append("no THINGS folder: set the reference data folder on the Data page (Reference data tab) (or `W2V_DATA_DIR`) "
                        f"to a folder with `things/{settings.THINGS_FILES[0]}` and `things/{settings.THINGS_FILES[1]}`")
     if missing:
         st.caption("Not available: " + "; ".join(missing) + ".")

@@ -288,6 +288,7 @@ def test_data_page_shows_things_coverage(env):
     if not SHARED_DATA.is_dir():
         pytest.skip("THINGS coverage needs ../shared/data")
     at = app("pages/data.py")
+    open_tab(at, "Reference data", "data.tab")
     assert "concepts aligned" in texts(at)
     assert any("coverage" in df.value.columns and "category" in df.value.columns for df in at.dataframe)
 
