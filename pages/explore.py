@@ -130,14 +130,12 @@ umap_warm_up()
 
 
 def map_tab() -> None:
-    a, b, c = st.columns([2, 2, 3])
+    a, c = st.columns([2, 3])
     which = a.radio("Words", ["frequent", "pasted"] + (["things"] if things else []), horizontal=True,
                     key="explore.set", format_func=WORD_SETS.get,
                     help=None if things else "THINGS concepts coloured by category appear here when the reference "
                                              "data folder (Data page, Reference data tab) has things/")
-    method = b.radio("Projection", ["pca", "umap"], horizontal=True, key="explore.proj",
-                     format_func=str.upper, help="PCA is instant and linear; UMAP keeps local neighbourhoods "
-                                                 "(a few seconds the first time, then cached)")
+    table = None
     if which == "frequent":
         most = max(50, min(20_000, len(vec)))
         top = c.slider("how many", 50, most, min(1000, most), step=50, key="explore.n",
@@ -154,36 +152,51 @@ def map_tab() -> None:
         if unknown:
             st.warning(f"{len(unknown)} word(s) not in the vocabulary, left out: {', '.join(unknown[:30])}"
                        + (" …" if len(unknown) > 30 else ""))
-    n_neighbors, min_dist = 15, 0.1
-    if method == "umap":
-        a, b = st.columns(2)
-        n_neighbors = a.slider("UMAP neighbours", 2, 100, 15, key="explore.nn", help="larger = more global structure")
-        min_dist = b.slider("UMAP min_dist", 0.0, 0.99, 0.1, 0.01, key="explore.md", help="smaller = tighter clusters")
     shown, sampled = analysis.sample_words(words)
     if sampled:
         st.info(f"Showing a random sample of {len(shown):,} of the {len(words):,} words, so the map stays fast.")
-    args = (str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), method, n_neighbors,
-            min_dist)
-    drawn = st.session_state.setdefault("explore.drawn", set())  # UMAPs this session has computed (and cached)
     if len(shown) < 3:
         st.info("The map needs at least 3 known words.")
-    elif method == "umap" and hash(args) not in drawn and not st.button(
-            f"Compute the UMAP of {len(shown):,} words", type="primary", key="explore.umap",
-            help="UMAP takes seconds to minutes depending on the machine (the first one also compiles numba "
-                 "code); the result is cached for this run and word set"):
-        st.caption("PCA draws at once; UMAP waits for this button so that moving a slider never blocks the page.")
-    else:
-        try:
-            with st.spinner(f"{method.upper()} of {len(shown):,} words…"):
-                frame = project(*args)
+        return
+    # Both projections are drawn and the browser switches between them (no rerun): a computed UMAP is one click
+    # away from the PCA, however slow the machine.
+    pca, umap = st.tabs(["PCA", "UMAP"])
+    with pca:
+        st.caption("Linear: the two directions of largest variance.")
+        draw_map(shown, "pca", 15, 0.1, which, table)
+    with umap:
+        a, b = st.columns(2)
+        n_neighbors = a.slider("UMAP neighbours", 2, 100, 15, key="explore.nn", help="larger = more global structure")
+        min_dist = b.slider("UMAP min_dist", 0.0, 0.99, 0.1, 0.01, key="explore.md", help="smaller = tighter clusters")
+        args = (str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), "umap", n_neighbors,
+                min_dist)
+        drawn = st.session_state.setdefault("explore.drawn", set())  # UMAPs this session has computed (and cached)
+        if hash(args) not in drawn and not st.button(
+                f"Compute the UMAP of {len(shown):,} words", type="primary", key="explore.umap",
+                help="UMAP takes seconds to minutes depending on the machine (the first one also compiles numba "
+                     "code); the result is cached for this run and word set"):
+            st.caption("UMAP keeps local neighbourhoods. It waits for this button so that moving a slider never "
+                       "blocks the page; once computed it is cached.")
+        elif draw_map(shown, "umap", n_neighbors, min_dist, which, table):
             drawn.add(hash(args))
-            colour = "log10 count" if "log10 count" in frame.columns else None
-            if which == "things":
-                frame = frame.merge(table[["word", "concept", "category"]], on="word", how="left")
-                colour = "category"
-            st.plotly_chart(charts.projection_figure(frame, colour), key="explore.map")
-        except W2VError as e:
-            st.error(str(e))
+
+
+def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, which: str,
+             table: pd.DataFrame | None) -> bool:
+    """One projection of `shown`, coloured by frequency or THINGS category; False (and a message) on failure."""
+    try:
+        with st.spinner(f"{method.upper()} of {len(shown):,} words…"):
+            frame = project(str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), method,
+                            n_neighbors, min_dist)
+    except W2VError as e:
+        st.error(str(e))
+        return False
+    colour = "log10 count" if "log10 count" in frame.columns else None
+    if which == "things":
+        frame = frame.merge(table[["word", "concept", "category"]], on="word", how="left")
+        colour = "category"
+    st.plotly_chart(charts.projection_figure(frame, colour), key=f"explore.map.{method}")
+    return True
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -261,7 +261,8 @@ def test_explore_neighbours_similarity_analogy_and_map(env):
     at.radio(key="explore.method").set_value("3cosmul").run()
     assert not at.exception
     open_tab(at, "Map")
-    assert charts(at)  # the PCA map of the most frequent words
+    assert charts(at)  # the PCA map
+    assert at.button(key="explore.umap").label.startswith("Compute the UMAP")  # UMAP waits for a click of the most frequent words
     at.radio(key="explore.set").set_value("pasted").run()
     at.text_area(key="explore.paste").input("government police court zzzq").run()
     assert any("zzzq" in w.value for w in at.warning)
