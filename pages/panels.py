@@ -48,11 +48,11 @@ def curves_panel(infos: list[RunInfo], key: str) -> None:
     if not keys:
         st.info("No metric points yet: the first ones appear about a second after training starts.")
         return
-    left, mid, right = st.columns([3, 1, 1])
+    left, mid, right = st.columns([5, 3, 3])
     hide_key = f"{key}.hide"
     if hide_key in st.session_state:  # metrics of runs no longer shown cannot stay selected
         st.session_state[hide_key] = [k for k in st.session_state[hide_key] if k in keys]
-    hidden = left.multiselect("Hide metrics", keys, key=hide_key, placeholder="every logged metric is shown",
+    hidden = left.multiselect("Hide metrics", keys, key=hide_key, placeholder="all metrics shown",
                               help="new metrics (the validation loss, a loss's own curves) appear as they are logged")
     shown = [k for k in keys if k not in hidden]
     x = mid.selectbox("x axis", ["epoch", "step", "time"], key=f"{key}.x",
@@ -86,10 +86,11 @@ def loss_controls(info: LossInfo, page: str) -> LossSpec:
                          help=f"{info.description}. Training minimises (1 − α)·L_w2v + α·L_{info.name}; "
                               "α = 0 turns the loss off (the run is then exactly the vanilla run).")
     params = {}
-    cols = st.columns(2)
-    for i, (name, p) in enumerate(info.params.items()):
-        with cols[i % 2]:
-            params[name] = _param_widget(prefix + name, name, p, page)
+    with st.expander(f"{info.name} parameters ({len(info.params)})"):  # the weight is the knob; these have defaults
+        cols = st.columns(2)
+        for i, (name, p) in enumerate(info.params.items()):
+            with cols[i % 2]:
+                params[name] = _param_widget(prefix + name, name, p, page)
     return LossSpec(info.name, weight, params)
 
 

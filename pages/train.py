@@ -17,7 +17,7 @@ SAMPLE_OPTIONS = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 MODES = {"single": "single run", "twin": "twin: vanilla + loss", "sweep": "α sweep"}
 
 s = common.settings()
-registered = losses.available()
+registered = sorted(losses.available(), key=lambda info: info.name != "rsr")  # REG_STRENGTH first
 st.title("Train")
 try:
     corpus = settings.corpus_source(s).label
@@ -108,9 +108,9 @@ def advanced_tab() -> None:
 
 # Only the open tab draws its widgets (on_change="rerun"): the settings live in `common.settings()`, so a
 # closed tab's values still reach the run, and a page switch draws a dozen widgets, not a hundred.
-TABS = {"Model": model_tab, "Optimiser": optimiser_tab, "Vocabulary": vocabulary_tab, "Machine": machine_tab,
-        f"Losses ({len(registered)})": losses_tab, "Advanced": advanced_tab}
-setup, live = st.columns([2, 3], gap="large")
+TABS = {"Model": model_tab, f"Losses ({len(registered)})": losses_tab, "Optimiser": optimiser_tab,
+        "Vocab": vocabulary_tab, "Machine": machine_tab, "Advanced": advanced_tab}
+setup, live = st.columns([1, 1], gap="large")
 with setup:
     for tab, draw in zip(st.tabs(list(TABS), key="train.tab", on_change="rerun"), TABS.values()):
         if tab.open:

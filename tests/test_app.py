@@ -151,7 +151,7 @@ def test_data_page_takes_an_upload_and_rejects_binary(env, tmp_path, monkeypatch
 def test_train_page_has_every_hyperparameter_and_a_group_per_loss(env):
     at = app("pages/train.py")
     sliders, select_sliders, numbers, selects = set(), set(), set(), set()
-    for tab in ("Model", "Optimiser", "Vocabulary", "Machine", "Advanced", f"Losses ({len(losses.available())})"):
+    for tab in ("Model", "Optimiser", "Vocab", "Machine", "Advanced", f"Losses ({len(losses.available())})"):
         open_tab(at, tab, "train.tab")  # only the open tab draws its widgets
         assert not at.exception
         sliders |= {s.label for s in at.slider}
