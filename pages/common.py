@@ -47,6 +47,18 @@ def settings() -> dict[str, Any]:
     return st.session_state["settings"]
 
 
+def lazy_tabs(tabs: dict[str, Callable[[], None]], key: str) -> None:
+    """Tabs of which only the open one runs its function (st.tabs with on_change="rerun").
+
+    A page switch then computes and draws one tab, not all; opening another tab is one rerun.
+    Settings a closed tab would show live in `settings()`, so they still reach the backend.
+    """
+    for tab, draw in zip(st.tabs(list(tabs), key=key, on_change="rerun"), tabs.values()):
+        if tab.open:
+            with tab:
+                draw()
+
+
 def bind(widget: Callable, label: str, name: str, page: str, **kwargs) -> Any:
     """Draw `widget` showing setting `name` and store what the user picks back into it.
 

@@ -167,10 +167,5 @@ def reference_tab() -> None:
                     st.write("; ".join(f"**{w}**: {', '.join(c)}" for w, c in alignment.collisions.items()))
 
 
-# Only the open tab runs (on_change="rerun"), so opening the page draws one plot or table group, not both.
-TABS = {"Vocabulary": vocabulary_tab, "Reference data": reference_tab}
-for tab, draw in zip(st.tabs(list(TABS), key="data.tab", on_change="rerun"), TABS.values()):
-    if tab.open:
-        with tab:
-            draw()
+common.lazy_tabs({"Vocabulary": vocabulary_tab, "Reference data": reference_tab}, key="data.tab")
 st.page_link("pages/train.py", label="Train on this corpus", icon=":material/model_training:")

@@ -239,10 +239,5 @@ def over_training_tab() -> None:
                        "words relative to each other. Press ▶ or drag the slider.")
 
 
-# Only the open tab runs (on_change="rerun"): a page switch draws one tab, not four with two plotly maps.
-TABS = {"Neighbours": neighbours_tab, "Similarity & analogies": similarity_tab, "Map": map_tab,
-        "Over training": over_training_tab}
-for tab, draw in zip(st.tabs(list(TABS), key="explore.tab", on_change="rerun"), TABS.values()):
-    if tab.open:
-        with tab:
-            draw()
+common.lazy_tabs({"Neighbours": neighbours_tab, "Similarity & analogies": similarity_tab, "Map": map_tab,
+                  "Over training": over_training_tab}, key="explore.tab")

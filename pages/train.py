@@ -106,16 +106,10 @@ def advanced_tab() -> None:
          help="seconds between checkpoints, besides one per epoch; a stopped run resumes from the last")
 
 
-# Only the open tab draws its widgets (on_change="rerun"): the settings live in `common.settings()`, so a
-# closed tab's values still reach the run, and a page switch draws a dozen widgets, not a hundred.
-TABS = {"Model": model_tab, f"Losses ({len(registered)})": losses_tab, "Optimiser": optimiser_tab,
-        "Vocab": vocabulary_tab, "Machine": machine_tab, "Advanced": advanced_tab}
 setup, live = st.columns([1, 1], gap="large")
 with setup:
-    for tab, draw in zip(st.tabs(list(TABS), key="train.tab", on_change="rerun"), TABS.values()):
-        if tab.open:
-            with tab:
-                draw()
+    common.lazy_tabs({"Model": model_tab, f"Losses ({len(registered)})": losses_tab, "Optimiser": optimiser_tab,
+                      "Vocab": vocabulary_tab, "Machine": machine_tab, "Advanced": advanced_tab}, key="train.tab")
     s["lr"] = s[f"lr_{s['optimizer']}"]
     if s["val_fraction"] == 0:
         s["early_stopping_patience"] = 0

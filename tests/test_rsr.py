@@ -170,9 +170,7 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric, 
                  metric_keep_words=25, metric_lr_decay=keep > 0)
 
     def make():
-        out = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
-        out.ramp(0.2)  # as the trainer reports progress: with metric_lr_decay, M steps at 0.8 * metric_lr
-        return out
+        return RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
 
     rsr, twin = make(), make()
     start = torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0))
@@ -184,13 +182,14 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric, 
             return engine.gather(ids)
 
     ctx, gen = EngineCtx(None, seed=7), torch.Generator().manual_seed(7)
+    ctx.progress = 0.2  # with metric_lr_decay, M steps at 0.8 * metric_lr on both paths
     values, keep_rho = [], 0.0
     for _ in range(3):
         value, m = rsr.loss(ctx)
         engine.apply_extra(value, step)  # batch_size 1: rows -= step * grad
         values.append(float(value.detach()))
         keep_rho += float(m.get("rsr/soft_rho_keep", 0.0))
-    total, metrics = twin.sgd_steps(fused, step, 3, gen)  # three applications in one compiled call
+    total, metrics = twin.sgd_steps(fused, step, 3, gen, ctx.progress)  # three applications in one compiled call
     assert float(total) == pytest.approx(sum(values), abs=1e-5)
     assert float(metrics.get("rsr/soft_rho_keep", 0.0)) == pytest.approx(keep_rho, abs=1e-5)
     assert (keep_rho > 0) == (keep > 0)
@@ -394,15 +393,12 @@ def test_metric_lr_decay_follows_the_reported_progress():
     words, sims, table = _toy_latent_table()
     rsr = RSR(sims, {w: k for k, w in enumerate(words)}, metric="gauge_only", dim=16, metric_lr=0.02,
               metric_lr_decay=True)
-    assert rsr._metric_lr() == pytest.approx(0.02)
-    rsr.ramp(0.75)
-    assert rsr._metric_lr() == pytest.approx(0.005)
-    rsr.ramp(1.0)  # the end of the run: M no longer moves
+    assert rsr._metric_lr(0.0) == pytest.approx(0.02)
+    assert rsr._metric_lr(0.75) == pytest.approx(0.005)
     start = rsr.output_map().clone()
-    rsr.sgd_steps(table.clone(), 1.0, 3, torch.Generator().manual_seed(0))
+    rsr.sgd_steps(table.clone(), 1.0, 3, torch.Generator().manual_seed(0), progress=1.0)  # the end: M stays
     torch.testing.assert_close(rsr.output_map(), start)
-    rsr.ramp(0.5)
-    rsr.sgd_steps(table.clone(), 1.0, 3, torch.Generator().manual_seed(0))
+    rsr.sgd_steps(table.clone(), 1.0, 3, torch.Generator().manual_seed(0), progress=0.5)
     assert (rsr.output_map() - start).abs().max() > 1e-3
 
 

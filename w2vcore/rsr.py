@@ -112,7 +112,6 @@ class RSR:
                  metric_lr_decay: bool = False, metric_keep: float = 0.0, metric_keep_words: int = 3000):
         self.name, self.weight, self.every, self.warmup = name, weight, int(every), float(warmup)
         self.metric, self.metric_keep, self.metric_lr_decay = metric, 0.0, bool(metric_lr_decay)
-        self.progress = 0.0  # share of the run done, as last reported to `ramp` by the trainer
         if metric != "none":
             self._init_gauge(dim, metric_rank, metric_penalty, metric_lr, seed)
             self._init_keep(metric_keep, metric_keep_words, len(key_to_index), device)
@@ -251,17 +250,12 @@ class RSR:
         return a, b, self._sim[a * c + b]
 
     def ramp(self, progress: float) -> float:
-        """Share of the weight in force at `progress` (0..1) of the run: linear warm-up, then 1.
-
-        The trainer asks before every application, so the loss also keeps `progress` for
-        `metric_lr_decay` (a standalone `loss` / `sgd_steps` call without it runs at progress 0).
-        """
-        self.progress = float(progress)
+        """Share of the weight in force at `progress` (0..1) of the run: linear warm-up, then 1."""
         return 1.0 if self.warmup <= 0 else min(1.0, progress / self.warmup)
 
-    def _metric_lr(self) -> float:
-        """M's Adam step size now: metric_lr, falling linearly to 0 over the run with metric_lr_decay."""
-        return self.metric_lr * (max(0.0, 1.0 - self.progress) if self.metric_lr_decay else 1.0)
+    def _metric_lr(self, progress: float) -> float:
+        """M's Adam step size at `progress` (0..1) of the run: metric_lr, falling linearly to 0 with metric_lr_decay."""
+        return self.metric_lr * (max(0.0, 1.0 - progress) if self.metric_lr_decay else 1.0)
 
     def loss(self, ctx) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self.applied += 1
@@ -273,11 +267,11 @@ class RSR:
                 gen = ctx.generator
                 keep = (int(torch.randint(0, 2 ** 62, (1,), generator=gen, device=gen.device)),
                         ctx.gather(self._keep_ids))
-            return self._gauge_loss(rows, a, b, human, keep)
+            return self._gauge_loss(rows, a, b, human, keep, ctx.progress)
         rho = soft_spearman(pair_cosines(rows, a, b), human, self.strength, self.method)
         return 1.0 - rho, {"rsr/soft_rho_train": rho.detach()}
 
-    def _gauge_loss(self, rows: torch.Tensor, a, b, human, keep=None):
+    def _gauge_loss(self, rows: torch.Tensor, a, b, human, keep=None, progress: float = 0.0):
         """The loss on the mapped rows X M; steps M (Adam) here, and returns the value with the rows'
         gradient only (none for gauge_only), so the engine steps the rows as before.
         keep: (seed, (K, d) frequent rows) for the metric_keep term, which steps M only."""
@@ -299,13 +293,14 @@ class RSR:
         self._count[0] += 1
         with torch.no_grad():
             for k, (p, g) in enumerate(zip((self._u, self._v), grads[:2])):
-                _adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]), self._metric_lr())
+                _adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]),
+                       self._metric_lr(progress))
         g_rows = grads[2].to(rows.device) if len(grads) > 2 else torch.zeros_like(rows)
         surrogate = (rows * g_rows).sum()  # d/d rows = g_rows, value 0 below
         value = value.detach().to(rows.device) + surrogate - surrogate.detach()
         return value, {"rsr/soft_rho_train": rho.detach().to(rows.device), **metrics}
 
-    def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator):
+    def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator, progress: float = 0.0):
         """`times` SGD applications of the loss to the (V, d) table in place, each on fresh pairs.
 
         The compiled CPU path of `loss` + an SGD step of size `step` on a float32 table (no
@@ -334,7 +329,7 @@ class RSR:
         keep_n = len(self._keep_ids) if keep else 0
         out = _sgd_steps_np(table.numpy(), self._train_ids.numpy(), sim, pa, pb, ps, seeds, self.n_pairs,
                             1.0 / self.strength, float(step), u, v, adam, count, mode, self.metric_penalty
-                            if mode else 0.0, self._metric_lr() if mode else 0.0, self.metric_keep, keep_n, keep_seeds)
+                            if mode else 0.0, self._metric_lr(progress) if mode else 0.0, self.metric_keep, keep_n, keep_seeds)
         self.applied += times
         total = torch.tensor(out[:, 0].sum(), dtype=torch.float64)
         metrics = {"rsr/soft_rho_train": total}

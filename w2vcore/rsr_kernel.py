@@ -81,18 +81,10 @@ def _draw_np(seed, n, high):  # pragma: no cover - compiled
 
 def _draw_pairs_np(seed, n, sim):  # pragma: no cover - compiled
     """n uniform ordered pairs (a != b) of rows of the (c, c) matrix sim, and sim[a, b] (float64)."""
-    c = sim.shape[0]
-    a = np.empty(n, dtype=np.int64)
-    b = np.empty(n, dtype=np.int64)
+    a, b = _draw_two_np(seed, n, sim.shape[0])
     t = np.empty(n, dtype=np.float64)
-    state = np.uint64(seed)
     for k in range(n):
-        state, z = _splitmix(state)
-        i = _below(z >> np.uint64(32), c)
-        j = _below(z & np.uint64(0xFFFFFFFF), c - 1)
-        if j >= i:
-            j += 1
-        a[k], b[k], t[k] = i, j, sim[i, j]
+        t[k] = sim[a[k], b[k]]
     return a, b, t
 
 

@@ -167,16 +167,17 @@ class TorchSGD:
                     self.w_in.index_add_(0, ids, rows.grad, alpha=-lr * self.batch_size)
         self._rows.clear()
 
-    def apply_extra_steps(self, loss, weight, times, lr, generator):
+    def apply_extra_steps(self, loss, weight, times, lr, generator, progress=0.0):
         """`times` applications of `loss` by its compiled in-place SGD path (`sgd_steps`), if it has one.
 
-        The step is `apply_extra`'s: lr * batch_size on the loss at `weight`. Returns the loss's
+        The step is `apply_extra`'s: lr * batch_size on the loss at `weight`; `progress` (0..1 of the
+        run) is for losses whose own state follows the run (RSR's map step size). Returns the loss's
         (summed value, summed metrics), or None: then use `loss.loss` + `apply_extra`.
         """
         fused = getattr(loss, "sgd_steps", None)
         if fused is None:
             return None
-        return fused(self.w_in, weight * lr * self.batch_size, times, generator)
+        return fused(self.w_in, weight * lr * self.batch_size, times, generator, progress)
 
     def state_dict(self):
         return {}

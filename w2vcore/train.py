@@ -408,7 +408,7 @@ class Trainer:
             weight = loss.weight * (ramp(st.progress) if ramp is not None else 1.0)
             if due == 0 or weight <= 0:
                 continue
-            done = fused(loss, weight, due, st.lr, ctx.generator) if fused is not None else None
+            done = fused(loss, weight, due, st.lr, ctx.generator, st.progress) if fused is not None else None
             if done is not None:
                 value, metrics = done
                 acc.add(f"loss/{loss.name}", value, due)

@@ -129,11 +129,12 @@ class ValueVecLoss:
         mae = ((cos.detach() + 1.0) * 0.5 - label).abs().mean()
         return value_loss(cos, label), {"valuevec/mae": mae}
 
-    def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator):
+    def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator, progress: float = 0.0):
         """`times` SGD applications of the loss to the (V, d) float32 table in place, each on fresh pairs.
 
         The compiled CPU path of `loss` + an SGD step of size `step` (the same maths, checked
         against autograd in the tests); with a map, M takes its Adam step after each one.
+        `progress` (the trainer's share of the run) does not change this loss.
         Returns (summed loss, summed metrics), or None when it cannot run (then `loss`).
         """
         if (njit is None or table.device.type != "cpu" or table.dtype != torch.float32
