@@ -110,8 +110,8 @@ def main() -> None:
 
     metrics = list(results["gensim"])
     print()
-    print(f"| metric | gensim | w2vcore | w2vcore / gensim |")
-    print(f"|---|---|---|---|")
+    print("| metric | gensim | w2vcore | w2vcore / gensim |")
+    print("|---|---|---|---|")
     for m in metrics:
         g, o = results["gensim"][m], results["w2vcore"][m]
         gm, om = statistics.median(g), statistics.median(o)

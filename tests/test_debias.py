@@ -17,16 +17,10 @@ from w2vcore.losses import LossSetup
 from w2vcore.train import train
 from w2vcore.vectors import Vectors
 
+from tablectx import TableContext
+
 FAST = dict(dim=32, epochs=3, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 LEE = {"vocab_top": 1000}  # on Lee the listed professions plus its 1,000 most frequent words
-
-
-class Ctx:
-    def __init__(self, table: torch.Tensor, seed: int = 0):
-        self.table, self.generator, self.step, self.progress = table, torch.Generator().manual_seed(seed), 0, 0.0
-
-    def gather(self, ids):
-        return self.table[ids]
 
 
 WORDS = ["she", "he", "woman", "man", "nurse", "doctor", "pilot", "table", "chair", "tree", "river", "king", "queen"]
@@ -93,7 +87,7 @@ def test_projection_penalty_moves_only_neutral_words_and_only_along_g():
     loss = Debias(lists, WORDS, heldout=0.0, vocab_top=len(WORDS), penalty="projection")
     assert set(loss.pool_ids.tolist()) == {4, 5, 6, 7, 8, 9, 10}  # not the pairs, not king/queen
     rows = table.clone().requires_grad_(True)
-    value, metrics = loss.loss(Ctx(rows))
+    value, metrics = loss.loss(TableContext(rows))
     value.backward()
     grad = rows.grad.numpy()
     assert not grad[[0, 1, 2, 3, 11, 12]].any()  # detached direction: definitional and specific rows untouched
@@ -110,7 +104,7 @@ def test_differentiable_direction_reaches_the_definitional_words():
     for penalty in ("projection", "pairs"):
         loss = Debias(lists, WORDS, heldout=0.0, direction="differentiable", penalty=penalty)
         rows = table.clone().requires_grad_(True)
-        loss.loss(Ctx(rows))[0].backward()
+        loss.loss(TableContext(rows))[0].backward()
         assert rows.grad[:4].abs().sum() > 0
 
 
@@ -122,7 +116,7 @@ def test_gradient_steps_remove_the_bias_and_keep_the_rest(penalty):
     before = loss.evaluate(table)
     for _ in range(200):  # plain SGD (torch.optim's first import costs seconds)
         rows.grad = None
-        loss.loss(Ctx(rows))[0].backward()
+        loss.loss(TableContext(rows))[0].backward()
         with torch.no_grad():
             rows -= 0.5 * rows.grad
     after = loss.evaluate(rows.detach())
@@ -140,7 +134,7 @@ def test_subspace_penalty_moves_neutral_words_only_inside_the_subspace():
     lists = GenderLists(lists.definitional, lists.neutral, lists.specific, [("queen", "king")], "toy")
     loss = Debias(lists, WORDS, heldout=0.0, vocab_top=len(WORDS), penalty="subspace", pair_set="all", k=0)
     rows = table.clone().requires_grad_(True)
-    value, metrics = loss.loss(Ctx(rows))
+    value, metrics = loss.loss(TableContext(rows))
     value.backward()
     grad = rows.grad.numpy()
     assert not grad[[0, 1, 2, 3, 11, 12]].any()  # pairs (definitional and equalize) untouched
@@ -162,9 +156,9 @@ def test_refresh_keeps_a_snapshot_of_the_directions():
     grads = {}
     for refresh in (1, 5):
         loss = Debias(lists, WORDS, heldout=0.0, vocab_top=len(WORDS), penalty="subspace", k=1, refresh=refresh)
-        loss.loss(Ctx(table))
+        loss.loss(TableContext(table))
         rows = moved.clone().requires_grad_(True)
-        loss.loss(Ctx(rows))[0].backward()
+        loss.loss(TableContext(rows))[0].backward()
         grads[refresh] = rows.grad[4].numpy()
     unit = torch.nn.functional.normalize(table, dim=1).numpy()
     g_old, _ = pca_direction(unit[[0, 2]], unit[[1, 3]])
@@ -269,7 +263,7 @@ def test_diverging_vectors_are_reported():
     table[0] = float("nan")
     for penalty in ("projection", "pairs"):
         with pytest.raises(TrainingDiverged, match="lower the weight or the scale"):
-            Debias(lists, WORDS, penalty=penalty).loss(Ctx(table))
+            Debias(lists, WORDS, penalty=penalty).loss(TableContext(table))
 
 
 # ------------------------------------------------------------- hard debias

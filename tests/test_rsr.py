@@ -16,6 +16,8 @@ from w2vcore.rsr import PARAMS, RSR, make_rsr, pair_cosines
 from w2vcore.sgns import TorchSGD
 from w2vcore.train import Trainer, train
 
+from tablectx import TableContext
+
 FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 
 
@@ -28,18 +30,6 @@ class Recorder:
 
     def on_epoch_end(self, st, m):
         self.epochs.append(m)
-
-
-class Ctx:
-    """A LossContext over a plain table, recording what the loss gathers."""
-
-    def __init__(self, table: torch.Tensor, seed: int = 0):
-        self.table, self.generator, self.step, self.progress = table, torch.Generator().manual_seed(seed), 0, 0.0
-        self.gathered: list[torch.Tensor] = []
-
-    def gather(self, ids):
-        self.gathered.append(ids)
-        return self.table[ids]
 
 
 def _names(n: int) -> list[str]:
@@ -93,7 +83,7 @@ def test_heldout_split_is_by_concept_seeded_and_never_enters_the_loss():
     assert set(a.heldout_concepts).isdisjoint(a.train_concepts)
     np.testing.assert_array_equal(a.heldout_concepts, b.heldout_concepts)
     assert set(a.heldout_concepts) != set(c.heldout_concepts)
-    ctx = Ctx(torch.randn(50, 8))
+    ctx = TableContext(torch.randn(50, 8))
     for _ in range(5):
         value, metrics = a.loss(ctx)
         assert 0.0 <= float(value) <= 2.0 and "rsr/soft_rho_train" in metrics
@@ -109,7 +99,7 @@ def test_loss_gradient_raises_training_rho_and_evaluate_is_exact():
     table = torch.randn(60, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
     before = rsr.evaluate(table.detach())
     opt = torch.optim.SGD([table], lr=5.0)
-    ctx = Ctx(table)
+    ctx = TableContext(table)
     for _ in range(60):
         opt.zero_grad()
         rsr.loss(ctx)[0].backward()
@@ -177,7 +167,7 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric, 
     ref, fused = start.clone(), start.clone()
     engine, step = TorchSGD(ref, torch.zeros_like(ref)), 0.5
 
-    class EngineCtx(Ctx):
+    class EngineCtx(TableContext):
         def gather(self, ids):
             return engine.gather(ids)
 
@@ -314,7 +304,7 @@ def test_rsr_through_the_adam_engine():
     rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=400, heldout=0.0)
     engine = TorchAdam(torch.randn(40, 8, generator=torch.Generator().manual_seed(0)), torch.zeros(40, 8), lr=0.05)
 
-    class EngineCtx(Ctx):
+    class EngineCtx(TableContext):
         def gather(self, ids):
             return engine.gather(ids)
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TokenizerConfig, TrainConfig
+from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.runs import RunStore, _pid_alive, read_jsonl
 

@@ -15,6 +15,8 @@ from w2vcore.values import colour_spectrum, load_vader, pair_spearman
 from w2vcore.valuevec import ValueVecConfig, build_pairs, train_valuevec
 from w2vcore.valuevec_loss import PARAMS, ValueVecLoss, make_valuevec
 
+from tablectx import TableContext
+
 FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
 VALUES = [7.0, 0.0, 3.0, 1.0, 6.0, 2.0, 5.0, 4.0]  # word i has VALUES[i]: 0..7 shuffled, so normalised Δ = k / 7
 
@@ -110,18 +112,6 @@ def test_bad_values_are_refused_before_training():
 
 
 # ---------------------------------------------------------------- plug-in
-class Ctx:
-    """A LossContext over a plain table, recording what the loss gathers."""
-
-    def __init__(self, table: torch.Tensor, seed: int = 0):
-        self.table, self.generator, self.step, self.progress = table, torch.Generator().manual_seed(seed), 0, 0.0
-        self.gathered: list[torch.Tensor] = []
-
-    def gather(self, ids):
-        self.gathered.append(ids)
-        return self.table[ids]
-
-
 def _toy(n: int = 60) -> tuple[dict[str, float], dict[str, int]]:
     words = [f"w{i}" for i in range(n)]
     values = dict(zip(words, np.random.default_rng(0).normal(size=n).tolist()))
@@ -135,7 +125,7 @@ def test_loss_touches_only_training_words_and_its_gradient_fits_them():
     assert len(loss.heldout_words) == 15 and len(loss.train_words) == 45
     table = torch.randn(65, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
     before = loss.evaluate(table.detach())
-    ctx = Ctx(table)
+    ctx = TableContext(table)
     values_seen = []
     for _ in range(150):  # plain SGD (torch.optim's first step imports torch._dynamo: seconds)
         table.grad = None
@@ -165,7 +155,7 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(map_mode, n_pairs):
     ref, fused = start.clone(), start.clone()
     engine, step = TorchSGD(ref, torch.zeros_like(ref)), 0.5
 
-    class EngineCtx(Ctx):
+    class EngineCtx(TableContext):
         def gather(self, ids):
             return engine.gather(ids)
 
@@ -240,7 +230,7 @@ def test_sampling_uses_the_context_generator():
     values, key_to_index = _toy()
     loss = ValueVecLoss(values, key_to_index, pairs=100)
     table = torch.randn(65, 4)
-    first, again, other = (loss.loss(Ctx(table, seed))[0] for seed in (3, 3, 4))
+    first, again, other = (loss.loss(TableContext(table, seed))[0] for seed in (3, 3, 4))
     assert float(first) == float(again) and float(first) != float(other)
 
 
@@ -298,7 +288,7 @@ def test_regulariser_lowers_its_loss_on_a_tiny_run(lee_data, vanilla_lee):
     setup = LossSetup(vocab=lee_data.vocab, dim=FAST["dim"], device=torch.device("cpu"), seed=1)
     probe = make_valuevec(LossSpec("valuevec", 0.0, {"pairs": 100_000}), setup)  # the run's split, every pair
     assert set(probe.heldout_words) <= set(load_vader()) and len(probe.train_words) > 50
-    full_loss = {name: float(probe.loss(Ctx(torch.from_numpy(np.array(kv.vectors))))[0])
+    full_loss = {name: float(probe.loss(TableContext(torch.from_numpy(np.array(kv.vectors))))[0])
                  for name, kv in (("valuevec", result.vectors), ("vanilla", vanilla_lee))}
     assert full_loss["valuevec"] < 0.5 * full_loss["vanilla"]
     ours, vanilla = probe.evaluate(result.vectors.vectors), probe.evaluate(vanilla_lee.vectors)
