@@ -1,6 +1,8 @@
 """The RSR loss plug-in: registry, held-out split, loss and evaluation, and training with it."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from scipy import stats
 from w2vcore import losses as loss_registry
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
 from w2vcore.corpus import encode_corpus, prepare
-from w2vcore.errors import W2VError
+from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.human import HumanSimilarity, load_wordsim
 from w2vcore.losses import LossSetup
 from w2vcore.rsr import PARAMS, RSR, make_rsr, pair_cosines
@@ -208,14 +210,48 @@ def test_compiled_path_falls_back_when_it_cannot_run():
     assert RSR(sims, key_to_index).sgd_steps(torch.randn(40, 8, dtype=torch.float64), 0.1, 1, gen) is None
 
 
-@pytest.mark.parametrize("engine", ["numba", "torch"])
-def test_rsr_runs_once_per_optimiser_step_in_training(lee_data, engine):
-    """5,000 fresh pairs per SGNS step really means one application per step, not folded ones."""
+@pytest.mark.parametrize("engine,threads", [("numba", 1), ("numba", 2), ("torch", 1)])
+def test_rsr_runs_once_per_optimiser_step_in_training(lee_data, engine, threads):
+    """5,000 fresh pairs per SGNS step really means one application per step, not folded ones.
+
+    With numba and 2 threads the applications run on the side thread, beside the next span.
+    """
     for every in (1, 3):
-        cfg = TrainConfig(**FAST, engine=engine, losses=(LossSpec("rsr", 0.1, {**WORDSIM, "every": every}),))
+        cfg = TrainConfig(**{**FAST, "threads": threads}, engine=engine,
+                          losses=(LossSpec("rsr", 0.1, {**WORDSIM, "every": every}),))
         trainer = Trainer(cfg, lee_data)
+        assert (trainer._side is not None) == (engine == "numba" and threads > 1)
         steps = trainer.run().state.step
         assert trainer.losses[0].applied == steps // every > 0
+
+
+def test_a_stop_applies_the_side_threads_deferred_steps_first(lee_data):
+    """The checkpoint after a stop counts no step whose RSR application is still pending."""
+    stop = threading.Event()
+
+    class StopAtFirstLog:
+        def on_step(self, st, metrics):
+            stop.set()
+
+    cfg = TrainConfig(**{**FAST, "threads": 2}, engine="numba", losses=(LossSpec("rsr", 0.1, WORDSIM),))
+    trainer = Trainer(cfg, lee_data, [StopAtFirstLog()], stop)
+    state = trainer.run().state
+    assert state.status == "stopped" and 0 < trainer.losses[0].applied == state.step
+
+
+def test_an_error_on_the_side_thread_reaches_the_caller(lee_data, monkeypatch):
+    calls = []
+
+    def diverge(self, table, lr, times, generator, progress=0.0):
+        calls.append(times)
+        if len(calls) == 2:
+            raise TrainingDiverged("planted")
+        return torch.zeros(()), {}
+
+    monkeypatch.setattr(RSR, "sgd_steps", diverge)
+    cfg = TrainConfig(**{**FAST, "threads": 2}, engine="numba", losses=(LossSpec("rsr", 0.1, WORDSIM),))
+    with pytest.raises(TrainingDiverged, match="planted"):
+        train(cfg, lee_data)
 
 
 def test_warmup_ramps_the_weight():
