@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -225,18 +226,32 @@ def test_rsr_runs_once_per_optimiser_step_in_training(lee_data, engine, threads)
         assert trainer.losses[0].applied == steps // every > 0
 
 
-def test_a_stop_applies_the_side_threads_deferred_steps_first(lee_data):
-    """The checkpoint after a stop counts no step whose RSR application is still pending."""
-    stop = threading.Event()
+def test_a_stop_waits_for_the_side_threads_pending_steps(lee_data, monkeypatch):
+    """Stop pressed while the side thread applies RSR: the checkpoint counts only finished applications."""
+    stop, real = threading.Event(), RSR.sgd_steps
 
-    class StopAtFirstLog:
-        def on_step(self, st, metrics):
+    def stop_then_be_slow(self, table, lr, times, generator, progress=0.0):
+        calls.append(times)
+        if stop.is_set():
+            time.sleep(0.3)  # the call after the stop is still running when the loop sees the stop
+        out = real(self, table, lr, times, generator, progress)
+        if len(calls) == 2:  # the first call ends before the run's first log
+            time.sleep(0.05)  # the loop is in its next span by now
             stop.set()
+        return out
 
-    cfg = TrainConfig(**{**FAST, "threads": 2}, engine="numba", losses=(LossSpec("rsr", 0.1, WORDSIM),))
-    trainer = Trainer(cfg, lee_data, [StopAtFirstLog()], stop)
-    state = trainer.run().state
-    assert state.status == "stopped" and 0 < trainer.losses[0].applied == state.step
+    class AtCheckpoint:
+        def on_checkpoint(self, st, ckpt):
+            seen.append((st.step, trainer.losses[0].applied))
+
+    seen, calls = [], []
+    monkeypatch.setattr(RSR, "sgd_steps", stop_then_be_slow)
+    cfg = TrainConfig(**{**FAST, "threads": 2, "log_every_s": 1e9}, engine="numba",
+                      losses=(LossSpec("rsr", 0.1, WORDSIM),))
+    trainer = Trainer(cfg, lee_data, [AtCheckpoint()], stop)
+    assert trainer.run().state.status == "stopped"
+    (step, applied), = seen
+    assert len(calls) == 3 and applied == step
 
 
 def test_an_error_on_the_side_thread_reaches_the_caller(lee_data, monkeypatch):

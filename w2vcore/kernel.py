@@ -28,6 +28,8 @@ block and is bit-reproducible. docs/KERNEL.md has the measurements behind these 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -327,10 +329,28 @@ def train_span(w_in: np.ndarray, w_out: np.ndarray, ids: np.ndarray, sent_lens: 
     if n_blocks == 1:
         results = [_train_block(*jobs[0])]
     else:  # the block kernel releases the GIL, so these threads run truly in parallel
-        with ThreadPoolExecutor(n_threads, thread_name_prefix="w2v-kernel") as pool:
-            results = list(pool.map(lambda job: _train_block(*job), jobs))
+        results = list(_pool(n_threads).map(lambda job: _train_block(*job), jobs))
     loss, pairs = sum(r[0] for r in results), sum(r[1] for r in results)
     return float(loss), int(pairs)
+
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    """One lasting pool per thread count and process: starting the threads for every span cost ~2 ms.
+
+    Spans are 10-100k tokens (~10-100 ms), so on Brown a pool per span took about 15% of the
+    time. Keyed by process id too: a forked child inherits the dict but not the threads.
+    Concurrent callers (two runs in one process) share the pool; their blocks queue in order.
+    """
+    key = (os.getpid(), n_threads)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = ThreadPoolExecutor(n_threads, thread_name_prefix="w2v-kernel")
+        return pool
 
 
 def warm_up() -> None:

@@ -142,7 +142,7 @@ class Trainer:
         self.engine_name = resolve_engine(cfg, self.device)
         self.threads = resolve_threads(cfg, self.device)
         self.pool = None
-        self._side, self._deferred = None, 0  # the numba engine's side thread for extra losses (see _start_deferred)
+        self._side, self._pending = None, None  # the numba engine's side thread for extra losses (see _join_side)
         if self.engine_name == "numba":
             self._kernel_tables()
         elif self.threads > 1:
@@ -334,7 +334,7 @@ class Trainer:
         bounds = np.unique(np.concatenate([[0], cuts, [len(lens)]]))
         for k in range(st.batch, len(bounds) - 1):
             if self.stop.is_set():
-                self._run_deferred()
+                self._join_side()
                 st.status, st.batch = "stopped", k  # the checkpoint resumes at this span
                 return
             s0, s1 = bounds[k], bounds[k + 1]
@@ -342,45 +342,38 @@ class Trainer:
             lr0 = self._lr((st.chunk_words + t0) / max(1, st.total_words))
             lr1 = self._lr((st.chunk_words + t1) / max(1, st.total_words))
             seed = int(np.random.SeedSequence([cfg.seed, st.epoch, st.chunk, k]).generate_state(1)[0])
-            side = self._start_deferred()  # the previous span's extra losses, beside this span's SGNS
             try:
                 loss, pairs = train_span(self._np_in, self._np_out, ids[t0:t1], lens[s0:s1], self._keep_np,
                                          self._accept, self._alias, cfg.window, cfg.negative, lr0, lr1, seed,
                                          self.threads, scale=1.0 - self.alpha)
             finally:
-                if side is not None:
-                    side.result()  # re-raises what a loss raised (e.g. TrainingDiverged)
+                self._join_side()  # the previous span's extra losses ran beside this span
             self._acc.add("loss/sgns", torch.tensor(loss, dtype=torch.float64), pairs)
             st.pairs_done += pairs
             st.words_done, st.lr, st.batch = int(st.chunk_words + t1), (lr0 + lr1) / 2, k + 1  # extra losses: mid-span lr
             steps = max(1, round(pairs / cfg.batch_size))  # in batches of batch_size pairs, as the torch engine counts
             st.step += steps
             if self._side is not None:
-                self._deferred = steps  # applied while the next span trains (or by _run_deferred)
+                self._pending = self._side.submit(self._extra_losses, self._ctx, self._acc, st, steps)
             else:
                 self._extra_losses(self._ctx, self._acc, st, steps)
             self._maybe_log()
-        self._run_deferred()
+        self._join_side()
 
-    def _start_deferred(self):
-        """Submit the deferred extra losses to the side thread; their Future, or None.
+    def _join_side(self) -> None:
+        """Wait for the extra losses running on the side thread; re-raise what they raised.
 
-        With Hogwild threads (threads > 1) the extra losses of span k run on one side thread while
-        the kernel trains span k + 1: the kernel's threads leave a core partly idle (between blocks,
-        at a span's tail), and the losses fill it. The state they see (step, lr, progress) is still
-        span k's, because the loop updates it only after both have finished. With threads = 1 the
-        losses run in line, so a seed still gives bit-identical tables.
+        With Hogwild threads (threads > 1) the numba engine runs the extra losses due after span k
+        on one side thread, while the loop moves on to span k + 1: the kernel's threads leave the
+        cores partly idle (the loop's own work between spans, a span's uneven tail), and the losses
+        fill them. The side thread must be done before anything reads or changes what it uses: the
+        end of the next span (the state advances then), a log (it evaluates), a stop or the end of a
+        chunk (a checkpoint follows). With threads = 1 the losses run in line, so a seed still gives
+        bit-identical tables.
         """
-        steps, self._deferred = self._deferred, 0
-        if not steps:
-            return None
-        return self._side.submit(self._extra_losses, self._ctx, self._acc, self.state, steps)
-
-    def _run_deferred(self) -> None:
-        """Apply the deferred extra losses now: before logging a stop, a checkpoint or the next chunk."""
-        steps, self._deferred = self._deferred, 0
-        if steps:
-            self._extra_losses(self._ctx, self._acc, self.state, steps)
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def _kernel_tables(self) -> None:
         """numpy views sharing memory with the torch tables, so extra losses update the same rows."""
@@ -394,6 +387,7 @@ class Trainer:
         st, now = self.state, time.perf_counter()
         if self._logged and now - self._last_log < self.cfg.log_every_s:
             return
+        self._join_side()
         self._logged = True
         extra = {}
         if now >= self._next_eval:
