@@ -29,8 +29,11 @@ elif kind == "upload":
                               help="saved once into the corpus cache folder; large files are better given as a path")
     if upload is not None:
         try:
-            source = save_upload(upload.getvalue(), upload.name, runs.cache_dir / "uploads")
+            warnings: list[str] = []
+            source = save_upload(upload.getvalue(), upload.name, runs.cache_dir / "uploads", warnings)
             s["upload_path"], s["upload_name"] = source.path, source.name
+            for note in warnings:
+                st.warning(note)
         except W2VError as e:
             st.error(str(e))
     if s["upload_name"]:

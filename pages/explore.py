@@ -35,11 +35,14 @@ fold = common.fold(info.id)  # typed words are lower-cased when the run's tokeni
 
 
 def default_words(n: int = 4, min_count: int = 100) -> str:
-    """The notebook's words where the corpus saw them often enough to say something, else frequent long words."""
+    """Words the corpus saw often enough to say something: the notebook's, else everyday topic words
+    (water, music, city, ...), else frequent long words."""
     count = (lambda w: vec.counts[vec.key_to_index[w]]) if vec.counts is not None else (lambda w: min_count)
     words = [w for w in settings.NOTEBOOK_WORDS if w in vec and count(w) >= min_count]
     if len(words) < 2:
-        words += [w for w in vec.index_to_key[100:1000] if len(w) >= 5][:n - len(words)]
+        words += [w for w in settings.TOPIC_WORDS if w in vec and count(w) >= min_count][:n - len(words)]
+    if len(words) < 2:
+        words += [w for w in vec.index_to_key[100:1000] if len(w) >= 5 and w not in words][:n - len(words)]
     return ", ".join(words)
 
 

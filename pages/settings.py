@@ -23,6 +23,8 @@ SOURCE_CHOICES = {  # the Data page's choices -> what each means
 }
 THINGS_FILES = ("spose_embedding_49d_sorted.txt", "unique_id.txt")
 NOTEBOOK_WORDS = ("cat", "dog", "car", "hammer", "apple")  # the neighbour words the RSR notebook printed
+# everyday topic words whose neighbours read well even on the ~0.5M-token built-in corpus
+TOPIC_WORDS = ("water", "music", "city", "government", "film", "war", "river", "art")
 
 
 def defaults() -> dict[str, Any]:

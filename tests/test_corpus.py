@@ -122,6 +122,18 @@ def test_latin1_bytes_are_replaced_and_reported(tmp_path):
     assert notes and "4 undecodable bytes replaced" in notes[0]
 
 
+def test_a_latin1_upload_is_flagged_at_once_and_reported_by_its_own_name(tmp_path):
+    data = "Un caf\xe9 cr\xe8me.\n".encode("latin-1") * 3
+    upload_notes, read_notes = [], []
+    source = save_upload(data, "menu.txt", tmp_path / "up", upload_notes)
+    assert len(upload_notes) == 1 and "menu.txt is not valid UTF-8" in upload_notes[0] and "offset 6" in upload_notes[0]
+    list(iter_documents(source, read_notes))
+    assert read_notes == ["menu.txt: 6 undecodable bytes replaced (the file is not valid UTF-8)"]
+    clean = []
+    save_upload("Un caf\xe9.\n".encode(), "ok.txt", tmp_path / "up", clean)
+    assert clean == []
+
+
 def test_missing_path_raises(tmp_path):
     for kind in ("text", "brown"):
         with pytest.raises(W2VError, match="not found"):

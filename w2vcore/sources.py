@@ -51,6 +51,7 @@ def iter_documents(source: CorpusSource, notes: list[str] | None = None,
         return
     files = _source_files(source)
     total = max(1, sum(p.stat().st_size for p in files))
+    label = source.name if source.name and len(files) == 1 else None  # an upload: its name, not the cache file's
     done = 0
     for path in files:
         def file_progress(pos: int, done=done) -> None:
@@ -59,7 +60,7 @@ def iter_documents(source: CorpusSource, notes: list[str] | None = None,
         if source.kind == "brown":
             yield from _brown_documents(path, notes, file_progress)
         elif path.stat().st_size > 0 or len(files) == 1:
-            yield from _text_documents(path, notes, file_progress)
+            yield from _text_documents(path, notes, file_progress, label)
         else:
             notes.append(f"{path.name} is empty and was skipped")
         done += path.stat().st_size
@@ -78,9 +79,20 @@ def brown_categories(path: str | Path) -> dict[str, str]:
     return out
 
 
-def save_upload(data: bytes, filename: str, upload_dir: Path) -> CorpusSource:
-    """Store uploaded bytes as `upload_dir/<sha256[:16]>.txt` (idempotent) and return its source."""
+def save_upload(data: bytes, filename: str, upload_dir: Path, notes: list[str] | None = None) -> CorpusSource:
+    """Store uploaded bytes as `upload_dir/<sha256[:16]>.txt` (idempotent) and return its source.
+
+    notes, if given, gets a warning when the start of the file is not valid UTF-8 (reading it will
+    replace those bytes).
+    """
     _check_bytes(data[:DECODE_SAMPLE], len(data), filename)
+    if notes is not None:
+        try:
+            data[:DECODE_SAMPLE].decode("utf-8")
+        except UnicodeDecodeError as e:
+            if e.start < DECODE_SAMPLE - 4:  # not just a character cut at the sample's end
+                notes.append(f"{filename} is not valid UTF-8 (first bad byte at offset {e.start:,}); its undecodable "
+                             "bytes will be replaced, so accented words may split. Save it as UTF-8 to avoid this.")
     upload_dir = Path(upload_dir)
     upload_dir.mkdir(parents=True, exist_ok=True)
     target = upload_dir / f"{hashlib.sha256(data).hexdigest()[:16]}.txt"
@@ -168,11 +180,12 @@ def _brown_documents(path: Path, notes: list[str], progress: Callable[[int], Non
         yield segments
 
 
-def _text_documents(path: Path, notes: list[str], progress: Callable[[int], None]) -> Iterator[list[str]]:
+def _text_documents(path: Path, notes: list[str], progress: Callable[[int], None],
+                    label: str | None = None) -> Iterator[list[str]]:
     """Blank-line-separated paragraphs, segments = lines; without blank lines each line is a document."""
     _check_file(path)
     by_paragraph = _has_blank_separator(path)
-    with _open_lines(path, notes) as (lines, raw):
+    with _open_lines(path, notes, label) as (lines, raw):
         paragraph = []
         for line in lines:
             line = line.strip()
@@ -205,8 +218,10 @@ def _has_blank_separator(path: Path) -> bool:
 
 
 @contextmanager
-def _open_lines(path: Path, notes: list[str] | None) -> Iterator[tuple[Iterator[str], BinaryIO]]:
-    """(decoded lines, the binary file under them); notes gets a warning if bytes were replaced."""
+def _open_lines(path: Path, notes: list[str] | None,
+                label: str | None = None) -> Iterator[tuple[Iterator[str], BinaryIO]]:
+    """(decoded lines, the binary file under them); notes gets a warning (naming `label`, else the
+    file) if bytes were replaced."""
     replaced = 0
 
     def lines() -> Iterator[str]:
@@ -219,7 +234,7 @@ def _open_lines(path: Path, notes: list[str] | None) -> Iterator[tuple[Iterator[
     with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as text:
         yield lines(), raw
     if notes is not None and replaced:
-        notes.append(f"{path.name}: {replaced} undecodable bytes replaced (the file is not valid UTF-8)")
+        notes.append(f"{label or path.name}: {replaced} undecodable bytes replaced (the file is not valid UTF-8)")
 
 
 def _read_text(path: Path, notes: list[str]) -> str:
