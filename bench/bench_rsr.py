@@ -118,10 +118,10 @@ def training_table(args) -> None:
         if args.warmup is not None:
             params["warmup"] = args.warmup
         spec = LossSpec("rsr", args.alpha, params)
-        base = dict(dim=args.dim, epochs=args.epochs, device="cpu", log_every_s=5.0, eval_every_s=1e9,
+        base = dict(dim=args.dim, epochs=args.epochs, batch_size=args.batch_size, device="cpu", log_every_s=5.0, eval_every_s=1e9,
                     checkpoint_every_s=1e9, threads=args.threads, engine=args.engine)
         print(f"## training: {' + '.join(s.label for s in sources)}, {n_words:,} tokens/epoch, vocabulary "
-              f"{len(data.vocab):,}, dim={args.dim}, epochs={args.epochs}, batch={TrainConfig().batch_size}, "
+              f"{len(data.vocab):,}, dim={args.dim}, epochs={args.epochs}, batch={args.batch_size}, "
               f"engine={args.engine}, threads={args.threads or 'one per core'}; "
               f"RSR alpha={args.alpha}, {args.pairs} pairs every step, {params}")
         print(f"RSR target: {probe.summary}\n")
@@ -179,7 +179,7 @@ def training_table(args) -> None:
     print("\nseconds, cpu seconds: the training loop (wall; CPU time of the process, all threads: steadier on a shared"
           " machine); setup: building the trainer (the RSR target and its split); words/s: corpus words x epochs /"
           " loop seconds. RSR applications / step: compiled-path applications (5,000 fresh pairs each) per"
-          " 4,096-pair SGNS step")
+          " SGNS step of --batch-size pairs")
     print("rho rows: exact Spearman of cosine vs THINGS similarity over concept pairs (held-out concepts never"
           " enter the loss); simlex999/wordsim353: Spearman; (in+out): on word + context vectors; medians"
           " [min-max] over repeats")
@@ -214,6 +214,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=1, help="run seed of the first repeat (then +1 per repeat)")
+    ap.add_argument("--batch-size", type=int, default=TrainConfig().batch_size,
+                    help="SGNS pairs per step: the unit 'every step' counts in (RSR pairs per SGNS pair = pairs / batch)")
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--pairs", type=int, default=5000)
