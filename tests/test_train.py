@@ -426,3 +426,19 @@ def test_text_parameters_with_choices_accept_only_those():
     assert chosen == {"how": "b", "path": "any/thing"}
     with pytest.raises(W2VError, match="how must be one of a, b"):
         loss_registry.resolve_params(LossSpec("x", 0.1, {"how": "c"}), params)
+
+
+def test_blas_threads_are_capped_while_the_cpu_engine_runs(lee_data):
+    """Spinning OpenBLAS workers fought the kernel's threads (RSR's map: 2.6x vanilla CPU); the run caps them."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    np.dot(np.ones((64, 64)), np.ones((64, 64)))  # BLAS is loaded
+    blas = lambda: [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]  # noqa: E731
+    before, seen = blas(), []
+
+    class Probe:
+        def on_step(self, st, metrics):
+            seen.append(blas())
+
+    train(TrainConfig(**{**FAST, "threads": 2, "engine": "numba"}), lee_data, [Probe()])
+    assert seen and all(counts and set(counts) == {1} for counts in seen)
+    assert blas() == before
