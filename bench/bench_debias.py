@@ -155,6 +155,7 @@ def main() -> None:
             report["bias/direct_bias_unseen"] = direct_bias(v, unseen, g).value if unseen else float("nan")
             own = probe.evaluate(v.vectors)
             report["bias/mean abs weat_d"] = float(np.mean([abs(x) for m, x in report.items() if "weat_d/" in m]))
+            report["bias/mean weat_chance"] = float(np.mean([x for m, x in report.items() if "weat_chance/" in m]))
             rows[label, seed] = {**report, "built-in list: direct_bias trained": own["debias/direct_bias"],
                                  "built-in list: direct_bias held out": own["debias/direct_bias_heldout"],
                                  **quality(v, bench)}

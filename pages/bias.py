@@ -85,7 +85,8 @@ for variant in ("hard debias", "hard debias, all pairs"):
     table[f"{variant} − run"] = table[variant] - table["run"]
 st.dataframe(table, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns})
 st.caption("direct_bias: mean |cos(profession, g)| (Bolukbasi, c = 1). weat_d: WEAT effect size (0 = no association), "
-           "weat_p: one-sided permutation p. cluster/classifier accuracy: Gonen & Goldberg's recovery of gender from "
+           "weat_p: one-sided permutation p, weat_chance: the mean |d| of random re-splits of the same target words, "
+           "i.e. what a space with no association scores (|d| cannot be expected to go below it). cluster/classifier accuracy: Gonen & Goldberg's recovery of gender from "
            "the 500 most male- and female-leaning words chosen in the run's space (0.5 = gone; hard debias usually "
            "leaves them near 1, i.e. the bias is hidden, not removed). Hard debias neutralises Bolukbasi's one "
            "direction; \"all pairs\" removes the span of every definitional and equalize pair. The Spearman rows "

@@ -187,6 +187,9 @@ def test_weat_effect_size_and_exact_p_by_hand():
     assert score.effect_size == pytest.approx(1.2 / np.sqrt(2.08 / 3), abs=1e-6)
     assert score.p_value == pytest.approx(1 / 6) and score.exact and score.n_permutations == 6
     assert score.statistic == pytest.approx(2.4, abs=1e-6)
+    # chance: s sums to 0, so a split's mean difference is its pair's sum: {x1,x2} 1.2, {x1,y1} 0, {x1,y2} 0.8,
+    # {x2,y1} -0.8, {x2,y2} 0, {y1,y2} -1.2; mean |d| = (1.2 + 0.8 + 0.8 + 1.2) / 6 / sd
+    assert score.chance == pytest.approx(4.0 / 6 / np.sqrt(2.08 / 3), abs=1e-6)
     flipped = weat(v, WeatTest("flip", ("x1", "x2"), ("y1", "y2"), ("b",), ("a",)))
     assert flipped.effect_size == pytest.approx(-score.effect_size, abs=1e-6) and flipped.p_value == pytest.approx(1)
 
@@ -203,6 +206,7 @@ def test_weat_sampled_p_tracks_exact_and_is_seeded():
     assert sampled.effect_size == exact.effect_size
     assert abs(sampled.p_value - exact.p_value) < 0.02
     assert weat(v, test, permutations=5000, seed=1).p_value == sampled.p_value
+    assert abs(sampled.chance - exact.chance) < 0.02 and 0.2 < exact.chance < 0.6  # ~0.4 for 8 + 8 words
 
 
 def test_weat_bad_input():
@@ -259,7 +263,8 @@ def test_bias_report_keys(plane):
     lists = GenderLists([("she", "he")], ["nurse", "doctor", "pilot"], frozenset())
     test = WeatTest("t", ("nurse", "doctor"), ("pilot", "table"), ("she",), ("he",))
     report = bias_report(plane, lists, [test])
-    assert set(report) == {"bias/direct_bias", "bias/direction_explained", "bias/weat_d/t", "bias/weat_p/t"}
+    assert set(report) == {"bias/direct_bias", "bias/direction_explained", "bias/weat_d/t", "bias/weat_p/t",
+                           "bias/weat_chance/t"}
     assert report["bias/direct_bias"] == pytest.approx((1 + 0.6 + 0.8) / 3, abs=1e-6)
 
 

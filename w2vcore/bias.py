@@ -159,6 +159,7 @@ class WeatScore:
     exact: bool  # all partitions enumerated (else a seeded sample)
     sizes: tuple[int, int, int, int]  # known words in X, Y, A, B
     missing: dict[str, tuple[str, ...]]  # set name -> its unknown words
+    chance: float = float("nan")  # mean |d| over the same re-partitions: |d| with no X/Y difference at all
 
 
 def weat_associations(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -201,10 +202,14 @@ def weat(vectors: Vectors, test: WeatTest, permutations: int = 100_000, seed: in
     else:
         rng = np.random.default_rng(seed)
         order = np.argsort(rng.random((permutations, n)), axis=1)[:, :k]  # (P, k) random subsets
-        hits = int((s[order].sum(1) >= observed - tol).sum())
+        sums = s[order].sum(1)
+        hits = int((sums >= observed - tol).sum())
         p, used, exact = (1 + hits) / (1 + permutations), permutations, False
+    # d of each re-partition (the pooled spread does not depend on the split): its mean |d| is what a
+    # space with no X/Y difference scores on these words (about 0.4 for 8 + 8 words), the floor of |d|
+    chance = float(np.abs(sums / k - (s.sum() - sums) / (n - k)).mean() / np.std(s, ddof=1))
     return WeatScore(test.name, d, p, float(2 * observed - s.sum()), used, exact, tuple(len(m.ids) for m in matches),
-                     {label: m.missing for label, m in zip(test.names, matches) if m.missing})
+                     {label: m.missing for label, m in zip(test.names, matches) if m.missing}, chance)
 
 
 # ----------------------------------------------------------------------- Gonen & Goldberg
@@ -278,6 +283,7 @@ def bias_report(vectors: Vectors, lists: GenderLists, tests: Sequence[WeatTest] 
     for test in tests:
         score = weat(vectors, test, permutations, seed)
         out[f"bias/weat_d/{test.name}"], out[f"bias/weat_p/{test.name}"] = score.effect_size, score.p_value
+        out[f"bias/weat_chance/{test.name}"] = score.chance
     if biased is not None:
         out["bias/cluster_accuracy"] = cluster_accuracy(vectors, biased, seed)
         out["bias/classifier_accuracy"] = classifier_accuracy(vectors, biased, seed=seed)
