@@ -214,6 +214,7 @@ def test_resume_from_epoch_checkpoint_is_exact(lee_data, engine):
 @both_engines
 def test_resume_mid_chunk_is_exact(lee_data, engine, monkeypatch):
     monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN", 500)
+    monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN_PLAIN", 500)
     cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256, "engine": engine,
                          "log_every_s": 1e-9})
     full = train(cfg, lee_data).vectors.vectors

@@ -39,7 +39,8 @@ VAL_BATCH = 16_384  # pairs scored at a time for the validation loss
 EVAL_MAX_SHARE_INV = 10  # wait at least 10x an evaluation's cost before the next one
 KERNEL_SPAN_TOKENS = 100_000  # at most this many tokens per call into the Numba kernel (~0.1-0.5 s of work)
 KERNEL_SPANS_PER_EPOCH = 100  # at least this many calls per epoch, so small corpora still log and mix in extra losses
-KERNEL_MIN_SPAN = 2_000
+KERNEL_MIN_SPAN = 2_000  # with extra losses: they run between spans, so spans stay short
+KERNEL_MIN_SPAN_PLAIN = 32_768  # without: each span has a fixed cost (its blocks' tail), see docs/KERNEL.md
 SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot
 MAX_EXTRA_APPLY = 8  # extra-loss applications between two engine calls; more due steps are folded in
 EARLY_STOP_MIN_DELTA = 1e-4
@@ -332,7 +333,8 @@ class Trainer:
             self._resume_rng = None
         starts = np.zeros(len(lens) + 1, np.int64)
         np.cumsum(lens, out=starts[1:])
-        span = int(np.clip(self.data.n_train_tokens // KERNEL_SPANS_PER_EPOCH, KERNEL_MIN_SPAN, KERNEL_SPAN_TOKENS))
+        floor = KERNEL_MIN_SPAN if self.losses else KERNEL_MIN_SPAN_PLAIN
+        span = int(np.clip(self.data.n_train_tokens // KERNEL_SPANS_PER_EPOCH, floor, KERNEL_SPAN_TOKENS))
         cuts = np.searchsorted(starts, np.arange(span, len(ids), span))
         bounds = np.unique(np.concatenate([[0], cuts, [len(lens)]]))
         for k in range(st.batch, len(bounds) - 1):
