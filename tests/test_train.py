@@ -443,3 +443,12 @@ def test_blas_threads_are_capped_while_the_cpu_engine_runs(lee_data):
     train(TrainConfig(**{**FAST, "threads": 2, "engine": "numba"}), lee_data, [Probe()])
     assert seen and all(counts and set(counts) == {1} for counts in seen)
     assert blas() == before
+
+
+@both_engines
+def test_a_run_shorter_than_its_log_interval_still_gets_every_snapshot(lee_data, engine):
+    """Snapshots follow progress, not the log clock: the Explore page's "over training" view of a quick
+    run used to get only its first and last one."""
+    rec = Snapshots()
+    train(TrainConfig(**{**FAST, "engine": engine, "epochs": 2, "snapshots": 10, "log_every_s": 1e9}), lee_data, [rec])
+    assert len(rec.snapshots) == 11  # the random start, then every 1/10 of the run

@@ -41,6 +41,7 @@ KERNEL_SPAN_TOKENS = 100_000  # at most this many tokens per call into the Numba
 KERNEL_SPANS_PER_EPOCH = 100  # at least this many calls per epoch, so small corpora still log and mix in extra losses
 KERNEL_MIN_SPAN = 2_000  # with extra losses: they run between spans, so spans stay short
 KERNEL_MIN_SPAN_PLAIN = 32_768  # without: each span has a fixed cost (its blocks' tail), see docs/KERNEL.md
+KERNEL_MIN_SPANS_PER_RUN = 50  # ...but a short run keeps this many spans, for its curve points and snapshots
 SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot
 MAX_EXTRA_APPLY = 8  # extra-loss applications between two engine calls; more due steps are folded in
 EARLY_STOP_MIN_DELTA = 1e-4
@@ -333,7 +334,9 @@ class Trainer:
             self._resume_rng = None
         starts = np.zeros(len(lens) + 1, np.int64)
         np.cumsum(lens, out=starts[1:])
-        floor = KERNEL_MIN_SPAN if self.losses else KERNEL_MIN_SPAN_PLAIN
+        floor = KERNEL_MIN_SPAN
+        if not self.losses:
+            floor = max(floor, min(KERNEL_MIN_SPAN_PLAIN, st.total_words // KERNEL_MIN_SPANS_PER_RUN))
         span = int(np.clip(self.data.n_train_tokens // KERNEL_SPANS_PER_EPOCH, floor, KERNEL_SPAN_TOKENS))
         cuts = np.searchsorted(starts, np.arange(span, len(ids), span))
         bounds = np.unique(np.concatenate([[0], cuts, [len(lens)]]))
@@ -391,6 +394,9 @@ class Trainer:
     def _maybe_log(self) -> None:
         st, now = self.state, time.perf_counter()
         if self._logged and now - self._last_log < self.cfg.log_every_s:
+            if self._snapshot_due():  # a short run still gets all its snapshots between logs
+                self._join_side()
+                self._maybe_snapshot()
             return
         self._join_side()
         self._logged = True
@@ -403,12 +409,15 @@ class Trainer:
         self._last_log, self._words_at_log = now, st.words_done
         self._maybe_snapshot()
 
+    def _snapshot_due(self) -> bool:
+        return self._snapshot_at is not None and self.state.progress * self.cfg.snapshots >= self._snapshot_at
+
     def _maybe_snapshot(self) -> None:
         """`on_snapshot(state, rows, words)` each time progress passes another 1/snapshots of the run.
 
         rows: (n, dim) float16 copy of the input vectors of the n = min(V, SNAPSHOT_ROWS) most frequent words.
         """
-        if self._snapshot_at is None or self.state.progress * self.cfg.snapshots < self._snapshot_at:
+        if not self._snapshot_due():
             return
         rows = self.word_vectors(SNAPSHOT_ROWS).to("cpu", torch.float16).numpy()
         _call(self.callbacks, "on_snapshot", self.state, rows, self.data.vocab.index_to_key[:len(rows)])
