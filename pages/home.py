@@ -34,7 +34,7 @@ st.subheader("Start from a preset")
 demo, notebook, twin = st.columns(3)
 with demo.container(border=True):
     st.markdown("**Quick demo**  \nThe built-in offline corpus (gensim's Wikipedia sample + Lee, ~0.5M tokens), "
-                "50 dimensions, 5 epochs, 5% held out for a validation curve. About 30 s on a laptop CPU.")
+                "50 dimensions, 5 epochs, 5% held out for a validation curve. About 5–10 s on a 2-core CPU.")
     if st.button("Start the quick demo", type="primary", key="preset.demo"):
         start([settings.preset_config("quick-demo", settings.QUICK_DEMO)])
 with notebook.container(border=True):
