@@ -238,12 +238,12 @@ def _keep_step(xf, u, v, fa, fb, inv_eps):  # pragma: no cover - compiled
     unit, _ = _unit_rows(xf, np.arange(k))
     raw = _cosines_grouped(unit, start, n_first, other, pair, fa.shape[0]).astype(np.float64)
     xfu = np.dot(xf, u)  # (K, r)
-    unit, inv = _unit_rows(xf + np.dot(xfu, np.ascontiguousarray(v.T)), np.arange(k))  # mapped rows
+    unit, inv = _unit_rows(xf + np.dot(xfu, v.T), np.arange(k))  # mapped rows
     cos = _cosines_grouped(unit, start, n_first, other, pair, fa.shape[0])
     saved = _spearman_forward(cos.astype(np.float64), _argsort_f32(cos, True), raw, _argsort_f32(raw, False), inv_eps)
     g = _spearman_backward(-1.0, *saved).astype(xf.dtype)  # d(1 - rho_keep) / d cos
     gy = _grad_grouped(unit, inv, start, other, pair, g)  # (K, d)
-    return saved[0], np.dot(np.ascontiguousarray(xf.T), np.dot(gy, v)), np.dot(np.ascontiguousarray(gy.T), xfu)
+    return saved[0], np.dot(xf.T, np.dot(gy, v)), np.dot(gy.T, xfu)
 
 
 def _gauge_step(table, ids, u, v, adam, count, rows_too, penalty, lr_m, start, n_first, other, pair, target,
@@ -262,7 +262,7 @@ def _gauge_step(table, ids, u, v, adam, count, rows_too, penalty, lr_m, start, n
     for i in range(c):
         x[i] = table[ids[i]]
     xu = np.dot(x, u)  # (C, r)
-    y = x + np.dot(xu, np.ascontiguousarray(v.T))  # (C, d) mapped rows
+    y = x + np.dot(xu, v.T)  # (C, d) mapped rows
     unit, inv = _unit_rows(y, np.arange(c))
     cos = _cosines_grouped(unit, start, n_first, other, pair, target.shape[0])
     saved = _spearman_forward(cos.astype(np.float64), _argsort_f32(cos, True), target, _argsort_f32(target, False),
@@ -271,12 +271,12 @@ def _gauge_step(table, ids, u, v, adam, count, rows_too, penalty, lr_m, start, n
     gy = _grad_grouped(unit, inv, start, other, pair, g)  # (C, d) d(1 - rho) / dY
     gv = np.dot(gy, v)  # (C, r)
     if rows_too:
-        gx = gy + np.dot(gv, np.ascontiguousarray(u.T))  # d/dX = dY M^T
+        gx = gy + np.dot(gv, u.T)  # d/dX = dY M^T
         for i in range(c):
             table[ids[i]] -= step * gx[i]
     utu, vtv = np.dot(u.T, u), np.dot(v.T, v)
-    du = np.dot(np.ascontiguousarray(x.T), gv) + (2.0 * penalty) * np.dot(u, vtv)
-    dv = np.dot(np.ascontiguousarray(gy.T), xu) + (2.0 * penalty) * np.dot(v, utu)
+    du = np.dot(x.T, gv) + (2.0 * penalty) * np.dot(u, vtv)
+    dv = np.dot(gy.T, xu) + (2.0 * penalty) * np.dot(v, utu)
     extra = penalty * float(np.sum(utu * vtv))
     if keep > 0.0:
         du += keep * du_keep
