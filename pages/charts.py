@@ -85,6 +85,29 @@ def curves_figure(frames: dict[str, pd.DataFrame], keys: Sequence[str], x: str =
     return fig
 
 
+def sparse_labels(frame: pd.DataFrame, width_px: int = 800, height_px: int = 620) -> list[str]:
+    """frame's words as point labels, blank where a label would overlap one already placed.
+
+    Greedy in frame order (put the words that matter most first, e.g. the most frequent): each label
+    is a box about 6 px per character wide and 12 px high above its point, on the plot's scale.
+    Hovering still shows every word.
+    """
+    x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
+    span_x, span_y = max(np.ptp(x), 1e-12), max(np.ptp(y), 1e-12)
+    px, py = (x - x.min()) / span_x * width_px, (y - y.min()) / span_y * height_px
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for word, cx, cy in zip(frame["word"], px, py):
+        half = 3.0 * len(str(word))
+        box = (cx - half, cx + half, cy, cy + 12.0)
+        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in placed):
+            out.append("")
+        else:
+            placed.append(box)
+            out.append(str(word))
+    return out
+
+
 def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str = "") -> go.Figure:
     """Scatter of `frame`'s x, y columns; hovering shows `word`; optional colour column (numeric: a
     colour scale; text, e.g. a THINGS category: one legend entry per value)."""
@@ -95,10 +118,11 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     if colour is not None:
         marker.update(color=frame[colour], colorscale="Viridis", showscale=True, colorbar=dict(title=colour))
     fig = go.Figure(_points(len(frame))(
-        x=frame["x"], y=frame["y"], mode="markers+text" if labels else "markers", text=frame["word"],
+        x=frame["x"], y=frame["y"], mode="markers+text" if labels else "markers",
+        text=sparse_labels(frame) if labels else None, hovertext=frame["word"],
         textposition="top center", textfont=dict(size=10), marker=marker,
         customdata=frame[[colour]] if colour is not None else None,
-        hovertemplate="<b>%{text}</b>" + (f"<br>{colour} %{{customdata[0]:.3g}}" if colour else "")
+        hovertemplate="<b>%{hovertext}</b>" + (f"<br>{colour} %{{customdata[0]:.3g}}" if colour else "")
                       + "<extra></extra>"))
     fig.update_xaxes(showticklabels=False, title=None)
     fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
@@ -113,15 +137,17 @@ def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.
     order = frame[colour].value_counts().index  # biggest groups first in the legend
     muted = {"none": "#c8c8c8", "several": "#8c8c8c"}  # concepts without one clear category stay in the back
     named = [v for v in order if v not in muted]
+    shown = pd.Series(sparse_labels(frame), index=frame.index) if labels else None
     for value in [v for v in order if v in muted] + named:
         part = frame[frame[colour] == value]
         tint = muted.get(value) or palette[named.index(value) % len(palette)]
         hover = part["concept"] if "concept" in part.columns else part["word"]
         fig.add_trace(_points(len(frame))(
-            x=part["x"], y=part["y"], mode="markers+text" if labels else "markers", text=part["word"],
+            x=part["x"], y=part["y"], mode="markers+text" if labels else "markers",
+            text=shown[part.index] if labels else None, hovertext=part["word"],
             name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
             marker=dict(size=6 if labels else 5, opacity=0.85, color=tint),
-            customdata=hover, hovertemplate=f"<b>%{{text}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
+            customdata=hover, hovertemplate=f"<b>%{{hovertext}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
     fig.update_xaxes(showticklabels=False, title=None)
     fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title, legend=dict(orientation="v", x=1.01, y=1, font=dict(size=11)))

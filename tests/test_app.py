@@ -12,6 +12,7 @@ from gensim.test.utils import datapath
 from streamlit.testing.v1 import AppTest
 
 from pages import analysis, settings
+from pages import charts as chart_builders
 from w2vcore import losses
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TrainConfig
 from w2vcore.runs import RunStore, default_cache_dir
@@ -468,3 +469,15 @@ def test_values_page_trains_valuevec_and_scores_a_run(env):
     at.radio(key="values.source").set_value("vader").run()
     assert not at.exception
     assert any("pair_rho" in d.value.columns for d in at.dataframe)  # the run scored against VADER valence
+
+
+def test_map_labels_skip_words_that_would_overlap_and_hover_keeps_them_all():
+    import pandas as pd
+    frame = pd.DataFrame({"word": ["first", "second", "far", "near_far"],
+                          "x": [0.0, 0.001, 1.0, 0.999], "y": [0.0, 0.0, 1.0, 1.0]})
+    assert chart_builders.sparse_labels(frame) == ["first", "", "far", ""]  # the earlier (more frequent) word wins
+    fig = chart_builders.projection_figure(frame)
+    assert list(fig.data[0].text) == ["first", "", "far", ""] and list(fig.data[0].hovertext) == list(frame["word"])
+    frame["cat"] = ["a", "b", "a", "b"]
+    traces = {t.name: t for t in chart_builders.projection_figure(frame, "cat").data}
+    assert list(traces["a (2)"].text) == ["first", "far"] and list(traces["b (2)"].text) == ["", ""]
