@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from .analysis import curve, smooth
 
 PALETTE = qualitative.Plotly
-LABEL_LIMIT = 150  # projections with at most this many words print them next to the points
+LABEL_LIMIT = 150  # projections with at most this many words draw them larger (their labels are sparse: see sparse_labels)
 X_TITLES = {"epoch": "epoch", "step": "optimiser step", "time": "seconds"}
 WEBGL_FROM = 1500  # points; below this SVG draws faster (WebGL start-up is slow without a GPU) and uses no GL context
 
@@ -85,25 +85,29 @@ def curves_figure(frames: dict[str, pd.DataFrame], keys: Sequence[str], x: str =
     return fig
 
 
-def sparse_labels(frame: pd.DataFrame, width_px: int = 800, height_px: int = 620) -> list[str]:
+def sparse_labels(frame: pd.DataFrame, width_px: int = 800, height_px: int = 520) -> list[str]:
     """frame's words as point labels, blank where a label would overlap one already placed.
 
     Greedy in frame order (put the words that matter most first, e.g. the most frequent): each label
-    is a box about 6 px per character wide and 12 px high above its point, on the plot's scale.
-    Hovering still shows every word.
+    is a box about 6 px per character wide and 12 px high above its point, plus a 2 px margin. The maps keep x and y on
+    one scale, so the data fills the plot area's tighter side. Hovering still shows every word.
     """
     x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
-    span_x, span_y = max(np.ptp(x), 1e-12), max(np.ptp(y), 1e-12)
-    px, py = (x - x.min()) / span_x * width_px, (y - y.min()) / span_y * height_px
-    placed: list[tuple[float, float, float, float]] = []
-    out = []
+    if not len(x):
+        return []
+    scale = min(width_px / max(np.ptp(x), 1e-12), height_px / max(np.ptp(y), 1e-12))
+    px, py = (x - x.min()) * scale, (y - y.min()) * scale
+    boxes = np.empty((len(frame), 4))  # x0, x1, y0, y1 of the labels placed so far
+    placed, out = 0, []
     for word, cx, cy in zip(frame["word"], px, py):
-        half = 3.0 * len(str(word))
-        box = (cx - half, cx + half, cy, cy + 12.0)
-        if any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3] for b in placed):
+        half = 3.0 * len(str(word)) + 2.0  # with a 2 px margin
+        x0, x1, y0, y1 = cx - half, cx + half, cy, cy + 14.0
+        b = boxes[:placed]
+        if placed and np.any((x0 < b[:, 1]) & (b[:, 0] < x1) & (y0 < b[:, 3]) & (b[:, 2] < y1)):
             out.append("")
         else:
-            placed.append(box)
+            boxes[placed] = (x0, x1, y0, y1)
+            placed += 1
             out.append(str(word))
     return out
 
@@ -113,8 +117,8 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     colour scale; text, e.g. a THINGS category: one legend entry per value)."""
     if colour is not None and not pd.api.types.is_numeric_dtype(frame[colour]):
         return _categorical_projection(frame, colour, title)
-    labels = len(frame) <= LABEL_LIMIT
-    marker = dict(size=6 if labels else 4, opacity=0.85)
+    labels, small = len(frame) < WEBGL_FROM, len(frame) <= LABEL_LIMIT  # labels: only drawn without WebGL
+    marker = dict(size=6 if small else 4, opacity=0.85)
     if colour is not None:
         marker.update(color=frame[colour], colorscale="Viridis", showscale=True, colorbar=dict(title=colour))
     fig = go.Figure(_points(len(frame))(
@@ -131,7 +135,7 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
 
 
 def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.Figure:
-    labels = len(frame) <= LABEL_LIMIT
+    labels, small = len(frame) < WEBGL_FROM, len(frame) <= LABEL_LIMIT
     fig = go.Figure()
     palette = qualitative.Dark24 + qualitative.Light24
     order = frame[colour].value_counts().index  # biggest groups first in the legend
@@ -146,7 +150,7 @@ def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.
             x=part["x"], y=part["y"], mode="markers+text" if labels else "markers",
             text=shown[part.index] if labels else None, hovertext=part["word"],
             name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
-            marker=dict(size=6 if labels else 5, opacity=0.85, color=tint),
+            marker=dict(size=6 if small else 5, opacity=0.85, color=tint),
             customdata=hover, hovertemplate=f"<b>%{{hovertext}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
     fig.update_xaxes(showticklabels=False, title=None)
     fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
