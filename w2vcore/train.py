@@ -392,21 +392,21 @@ class Trainer:
         self.engine.batch_size = self.cfg.batch_size  # extra losses step on the batch-mean scale
 
     def _maybe_log(self) -> None:
+        """A log line on the log clock; a snapshot whenever progress passes one (a short run gets them all)."""
         st, now = self.state, time.perf_counter()
-        if self._logged and now - self._last_log < self.cfg.log_every_s:
-            if self._snapshot_due():  # a short run still gets all its snapshots between logs
-                self._join_side()
-                self._maybe_snapshot()
+        log_due = not self._logged or now - self._last_log >= self.cfg.log_every_s
+        if not (log_due or self._snapshot_due()):
             return
-        self._join_side()
-        self._logged = True
-        extra = {}
-        if now >= self._next_eval:
-            extra = self._evaluate()
-            cost = time.perf_counter() - now  # evaluation never takes more than ~10% of the time
-            self._next_eval = now + max(self.cfg.eval_every_s, EVAL_MAX_SHARE_INV * cost)
-        self._log(st, (st.words_done - self._words_at_log) / (now - self._last_log), extra)
-        self._last_log, self._words_at_log = now, st.words_done
+        self._join_side()  # both read the tables
+        if log_due:
+            self._logged = True
+            extra = {}
+            if now >= self._next_eval:
+                extra = self._evaluate()
+                cost = time.perf_counter() - now  # evaluation never takes more than ~10% of the time
+                self._next_eval = now + max(self.cfg.eval_every_s, EVAL_MAX_SHARE_INV * cost)
+            self._log(st, (st.words_done - self._words_at_log) / (now - self._last_log), extra)
+            self._last_log, self._words_at_log = now, st.words_done
         self._maybe_snapshot()
 
     def _snapshot_due(self) -> bool:
