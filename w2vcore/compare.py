@@ -204,16 +204,18 @@ class Comparison:
     def from_runs(cls, store: RunStore, a_id: str, b_id: str, data_dir: str | None = None,
                   benchmarks: Benchmarks | None = None, loss: str = "rsr", **options) -> "Comparison":
         """Two runs of `store`: the RSR probe from B's (else A's) `loss` spec, THINGS categories and
-        the benchmarks from `data_dir` (default: B's data folder; benchmarks fall back to gensim's)."""
+        the benchmarks from `data_dir` (default: B's data folder; THINGS falls back to the packaged
+        copy, benchmarks to gensim's)."""
+        from . import things
         from .evaldata import load_benchmarks
-        from .human import find_things, load_categories
+        from .human import load_categories
 
         configs = store.config(a_id), store.config(b_id)
         data_dir = data_dir or configs[1].data_dir or configs[0].data_dir
         a, b = store.load_vectors(a_id), store.load_vectors(b_id)
         found = next(((cfg, s) for cfg in configs[::-1] for s in cfg.train.losses if s.name == loss), None)
         rsr = rsr_probe(b, found[1], found[0].data_dir or data_dir) if found else None  # the run's own target
-        categories = load_categories(data_dir) if find_things(data_dir) is not None else None
+        categories = load_categories(data_dir) if things.available(data_dir) else None
         return cls(a, b, (configs[0].name, configs[1].name), rsr=rsr, categories=categories,
                    benchmarks=benchmarks if benchmarks is not None else load_benchmarks(data_dir), **options)
 

@@ -11,15 +11,15 @@ probability that i and j form the odd-one-out task's most similar pair,
     S_ij = mean_{k != i, j} e_ij / (e_ij + e_ik + e_jk),   e_ij = exp(x_i . x_j),   S_ii = 1,
 
 an O(n^3) sum (3.2e9 terms): a numba kernel on every core takes seconds; the result is cached as .npy.
-Concept ids carry homonym digits (bat1, bat2) and underscores for multi-word names
-(air_conditioner); `align_concepts` maps them to vocabulary rows and says how.
+The THINGS files themselves (ids, embedding, categories) are read by `things`; concept ids carry
+homonym digits (bat1, bat2) and underscores for multi-word names (air_conditioner), and
+`align_concepts` maps them to vocabulary rows and says how.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +27,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from . import things
 from .errors import W2VError
 from .evaldata import _is_number, load_benchmarks, load_word_pairs
+from .things import N_CATEGORIES, Categories, _read_text, concept_parts  # noqa: F401  (re-exported for callers)
 
-THINGS_IDS = "unique_id.txt"
-THINGS_EMBEDDING = "spose_embedding_49d_sorted.txt"
-THINGS_CATEGORIES = "Categories_final_20200131.tsv"
-N_CATEGORIES = 27  # the original THINGS categories: the first 27 category columns (animal ... weapon)
+THINGS_IDS = things.IDS_FILE
+THINGS_EMBEDDING = things.EMBEDDING_FILE
+THINGS_CATEGORIES = things.CATEGORIES_FILE
 STRATEGIES = ("word", "phrase", "compound", "last", "first")  # best first; see `align_concepts`
 COLLISION_POLICIES = ("best", "keep")
 SYMMETRY_TOL = 1e-6  # largest |S - S.T| accepted, relative to max |S|
@@ -82,45 +83,21 @@ class HumanSimilarity:
 
 # ------------------------------------------------------------------- THINGS
 def find_things(data_dir: str | Path | None) -> Path | None:
-    """The THINGS folder: `data_dir/things`, or `data_dir` itself if it holds the files; None if absent."""
-    if data_dir is None:
-        return None
-    for folder in (Path(data_dir) / "things", Path(data_dir)):
-        if (folder / THINGS_IDS).is_file():
-            return folder
-    return None
+    """The user's own THINGS folder (`data_dir/things` or `data_dir`), else None: see `things.find`.
+
+    None does not mean THINGS is unavailable: the packaged copy is used then (`things.available`).
+    """
+    return things.find(data_dir)
 
 
-def _things_dir(data_dir: str | Path) -> Path:
-    folder = find_things(data_dir)
-    if folder is None:
-        raise W2VError(f"no THINGS data in {data_dir}: expected {THINGS_IDS} there or in its things/ subfolder")
-    return folder
-
-
-def load_things_ids(data_dir: str | Path) -> list[str]:
+def load_things_ids(data_dir: str | Path | None = None) -> list[str]:
     """The 1854 THINGS concept ids in their canonical order (aardvark ... zucchini)."""
-    path = _things_dir(data_dir) / THINGS_IDS
-    ids = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
-    if not ids:
-        raise W2VError(f"{path} is empty")
-    return ids
+    return list(things.load(data_dir).ids)
 
 
-def load_spose_embedding(data_dir: str | Path) -> np.ndarray:
-    """(1854, 49) float64 non-negative SPoSE embedding, rows in `load_things_ids` order."""
-    folder = _things_dir(data_dir)
-    path = folder / THINGS_EMBEDDING
-    if not path.is_file():
-        raise W2VError(f"{path} is missing: the THINGS similarity matrix is computed from it")
-    try:
-        x = np.loadtxt(path, dtype=np.float64, ndmin=2)
-    except ValueError as e:
-        raise W2VError(f"{path} is not a whitespace-separated numeric matrix: {e}") from None
-    n = len(load_things_ids(folder))
-    if x.shape[0] != n or not np.isfinite(x).all():
-        raise W2VError(f"{path} must hold {n} finite rows (one per concept id), got shape {x.shape}")
-    return x
+def load_spose_embedding(data_dir: str | Path | None = None) -> np.ndarray:
+    """(1854, 49) float64 non-negative SPoSE embedding, rows in `load_things_ids` order (read-only)."""
+    return things.load(data_dir).spose
 
 
 def _spose_rows(e, rows, s):  # pragma: no cover - compiled
@@ -160,10 +137,13 @@ def spose_similarity(embedding: np.ndarray) -> np.ndarray:
     return s
 
 
-def things_similarity(data_dir: str | Path, cache_dir: str | Path | None = None) -> np.ndarray:
-    """The THINGS (1854, 1854) matrix, read from `cache_dir` when computed before (keyed by the embedding)."""
-    folder = _things_dir(data_dir)
-    embedding = load_spose_embedding(folder)
+def things_similarity(data_dir: str | Path | None = None, cache_dir: str | Path | None = None) -> np.ndarray:
+    """The THINGS (1854, 1854) matrix, read from `cache_dir` when computed before.
+
+    The cache is keyed by the embedding's bytes, not by where it came from: the packaged copy
+    and the original files hold the same values, so they share one cached matrix.
+    """
+    embedding = things.load(data_dir).spose
     if cache_dir is None:
         return spose_similarity(embedding)
     key = hashlib.sha256(np.ascontiguousarray(embedding).tobytes()).hexdigest()[:16]
@@ -184,56 +164,33 @@ def things_similarity(data_dir: str | Path, cache_dir: str | Path | None = None)
     return matrix
 
 
-def load_things(data_dir: str | Path, cache_dir: str | Path | None = None) -> HumanSimilarity:
-    folder = _things_dir(data_dir)
-    return HumanSimilarity(tuple(load_things_ids(folder)), matrix=things_similarity(folder, cache_dir),
-                           source=f"THINGS (SPoSE 49-d, {folder})")
+def load_things(data_dir: str | Path | None = None, cache_dir: str | Path | None = None) -> HumanSimilarity:
+    """THINGS as a similarity target: the user's folder in `data_dir` if any, else the packaged copy."""
+    source = things.load(data_dir)
+    where = "packaged" if source.packaged else source.source
+    return HumanSimilarity(source.ids, matrix=things_similarity(data_dir, cache_dir),
+                           source=f"THINGS (SPoSE 49-d, {where})")
 
 
-@dataclass(frozen=True)
-class Categories:
-    concepts: tuple[str, ...]  # (1854,) THINGS ids, in `load_things_ids` order
-    names: tuple[str, ...]  # (27,) category names, animal ... weapon
-    labels: np.ndarray  # (1854, 27) bool; a concept may have 0, 1 or several categories
+def load_categories(data_dir: str | Path | None = None, n_categories: int = N_CATEGORIES) -> Categories:
+    """The THINGS category labels: the first `n_categories` category columns (see `things.read_categories`).
 
-
-def load_categories(data_dir: str | Path, n_categories: int = N_CATEGORIES) -> Categories:
-    """The THINGS category labels: the first `n_categories` category columns of the TSV.
-
-    The file's last row holds the column totals (no concept name) and is left out; its
-    concept names match the ids without homonym digits, row by row, which is checked.
+    More than the 27 original categories can only be read from a user's folder (the packaged copy has 27).
     """
-    folder = _things_dir(data_dir)
-    path = folder / THINGS_CATEGORIES
-    rows = list(csv.reader(_read_text(path).splitlines(), delimiter="\t"))
-    if len(rows) < 2 or len(rows[0]) < 2 + n_categories:
-        raise W2VError(f"{path}: expected a header with Word, Definition and {n_categories} category columns")
-    header, body = rows[0], [r for r in rows[1:] if r and r[0].strip()]  # the totals row has no name
-    ids = load_things_ids(folder)
-    if len(body) != len(ids):
-        raise W2VError(f"{path} has {len(body)} concept rows but {THINGS_IDS} has {len(ids)} ids")
-    for no, (row, cid) in enumerate(zip(body, ids), 2):
-        if concept_parts(row[0]) != concept_parts(cid):
-            raise W2VError(f"{path}, row {no}: {row[0]!r} does not match concept id {cid!r}")
-    cols = range(2, 2 + n_categories)
-    labels = np.array([[row[c].strip() not in ("", "0") if c < len(row) else False for c in cols] for row in body])
-    return Categories(tuple(ids), tuple(header[c].strip() for c in cols), labels)
+    folder = things.find(data_dir)
+    if n_categories > N_CATEGORIES and folder is not None:
+        ids = things.load(folder).ids
+        names, labels = things.read_categories(folder / THINGS_CATEGORIES, list(ids), n_categories)
+        return Categories(ids, names, labels)
+    return things.load(data_dir).labels(n_categories)
 
 
-def thing_phrases(data_dir: str | Path) -> tuple[str, ...]:
+def thing_phrases(data_dir: str | Path | None = None) -> tuple[str, ...]:
     """Multi-word THINGS concept names ("air conditioner", "first aid kit") for `TokenizerConfig.phrases`."""
-    return tuple(sorted({" ".join(p) for p in map(concept_parts, load_things_ids(data_dir)) if len(p) > 1}))
+    return things.load(data_dir).phrases()
 
 
 # ---------------------------------------------------------------- alignment
-def concept_parts(name: str) -> list[str]:
-    """Normalised words of a concept name: lower case, homonym digits dropped, split at non-letters.
-
-    "bat1" -> ["bat"], "air_conditioner" -> ["air", "conditioner"], "T-shirt" -> ["t", "shirt"].
-    """
-    return re.sub(r"[^a-z]+", " ", re.sub(r"\d+$", "", name.strip().lower())).split()
-
-
 @dataclass(frozen=True)
 class Alignment:
     """Which concepts got a vocabulary row, and how (`STRATEGIES`)."""
@@ -480,17 +437,15 @@ def _check_matrix(matrix: np.ndarray, words: Sequence[str], origin: str) -> None
 # ------------------------------------------------------------------ dispatch
 def load_target(target: str, data_dir: str | Path | None = None, cache_dir: str | Path | None = None,
                 words: str | Path | None = None) -> HumanSimilarity:
-    """"auto" (THINGS if `data_dir` has it, else SimLex + WordSim-353), "things", "wordsim", or a file.
+    """"auto" (THINGS, else SimLex + WordSim-353), "things", "wordsim", or a file.
 
-    A file is a pair list (`word1,word2,score` .csv/.tsv/.txt) or a matrix (.npy, .mat, or a
+    THINGS comes from the user's folder in `data_dir` when it has one, else from the packaged
+    copy, so "auto" means THINGS unless the package lost its resource file. A file is a pair list (`word1,word2,score` .csv/.tsv/.txt) or a matrix (.npy, .mat, or a
     .csv whose data rows are all numbers) with `words`.
     """
     if target == "auto":
-        target = "things" if find_things(data_dir) is not None else "wordsim"
+        target = "things" if things.available(data_dir) else "wordsim"
     if target == "things":
-        if data_dir is None:
-            raise W2VError("the THINGS target needs the data folder (with a things/ subfolder); "
-                           "set the run's data directory or use target 'wordsim'")
         return load_things(data_dir, cache_dir)
     if target == "wordsim":
         return load_wordsim(data_dir)
@@ -509,12 +464,3 @@ def _is_matrix_csv(path: Path) -> bool:
         raise W2VError(f"{path} is empty")
     row = next(csv.reader([lines[1] if len(lines) > 1 else lines[0]]))
     return _is_number(row[0])
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise W2VError(f"cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise W2VError(f"{path} is not UTF-8 text") from None

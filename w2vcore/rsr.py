@@ -52,8 +52,9 @@ PARAMS = {
     "rank_method": Param("pav", help="pav: O(n log n) permutahedron projection (Blondel et al. 2020); "
                                      "sigmoid: the notebook's O(n^2) pairwise reference", choices=RANK_METHODS),
     "heldout": Param(0.2, 0.0, 0.9, "share of aligned concepts that never enter the loss (scored as rsr/rho_heldout)"),
-    "target": Param("auto", help="'auto' (THINGS when the data folder has it, else SimLex-999 + WordSim-353), "
-                                 "'things', 'wordsim', or a file: word1,word2,score CSV or a square .npy/.csv/.mat"),
+    "target": Param("auto", help="'auto' or 'things' (THINGS: the data folder's things/ if it has one, else "
+                                 "the packaged copy), 'wordsim' (SimLex-999 + WordSim-353), or a file: "
+                                 "word1,word2,score CSV or a square .npy/.csv/.mat"),
     "words": Param("", help="word list file (one per line) giving the rows of a matrix target file"),
     "fallbacks": Param(1, 0, 1, "1: concepts missing from the vocabulary may use the compound, last or first word "
                                 "of their name (air_conditioner -> airconditioner, conditioner, air); 0: exact only"),

@@ -5,7 +5,7 @@ word twice, every value finite, not all values equal. Sources:
 
 - `colour_spectrum`: colour words with a wavelength in nm (``light_green`` = green + light's shift).
 - `load_vader`: VADER's human-rated mean valence (-4..+4), from the lexicon in vaderSentiment's wheel.
-- `load_things_ratings`: a THINGS concept rating (pleasant, arousing, natural, moves, ...).
+- `load_things_ratings`: a THINGS concept rating (pleasant, arousing, natural, moves, ...), packaged.
 - `load_value_csv`: the user's ``word,value`` file.
 
 Metrics compare an embedding with the values: `pair_spearman` (Spearman of |value
@@ -26,18 +26,18 @@ from typing import Iterable, Mapping
 import numpy as np
 from scipy import stats
 
+from . import things
 from .errors import W2VError
 from .evaldata import _is_number
-from .human import _read_text, concept_parts, find_things
+from .human import _read_text, concept_parts
 
 MIN_WORDS = 3
 EVAL_MAX_PAIRS = 200_000  # word pairs scored by `pair_spearman` before it samples
 GRAM_MAX_WORDS = 3000  # up to this many words `pair_spearman` takes cosines from the full (n, n) Gram matrix
 PAIR_CHUNK = 16_384  # pairs per chunk above that
 RIDGE_ALPHAS = np.logspace(-3, 3, 13)  # `ridge_predict` picks its penalty from these by leave-one-out
-THINGS_RATINGS_FILE = "animacy.csv"
-THINGS_RATINGS = ("manmade", "precious", "lives", "heavy", "natural", "moves", "grasp", "hold", "be.moved",
-                  "pleasant", "arousing")
+THINGS_RATINGS_FILE = things.RATINGS_FILE
+THINGS_RATINGS = things.RATINGS
 
 # Base colours and a representative wavelength (nm), violet to red.
 BASE_COLOURS = {"violet": 400.0, "indigo": 430.0, "blue": 465.0, "cyan": 490.0, "teal": 505.0, "green": 530.0,
@@ -184,30 +184,23 @@ def things_word(concept_id: str) -> str:
     return "_".join(concept_parts(concept_id))
 
 
-def load_things_ratings(data_dir: str | Path, rating: str = "pleasant") -> dict[str, float]:
+def load_things_ratings(data_dir: str | Path | None = None, rating: str = "pleasant") -> dict[str, float]:
     """THINGS concept word -> mean rating from animacy.csv (1854 concepts, 1..7 scales).
 
-    Concept ids become tokens by `things_word`. Homonyms (bat1 the animal, bat2 the club) name
-    one word with different ratings, so they are left out rather than guessed.
+    Read from the user's THINGS folder in `data_dir` when it has one, else from the packaged
+    copy (`things.load`). Concept ids become tokens by `things_word`. Homonyms (bat1 the
+    animal, bat2 the club) name one word with different ratings, so they are left out rather
+    than guessed.
     """
-    folder = find_things(data_dir)
-    path = (folder if folder is not None else Path(data_dir)) / THINGS_RATINGS_FILE
     if rating not in THINGS_RATINGS:
         raise W2VError(f"unknown THINGS rating {rating!r}; choose from {', '.join(THINGS_RATINGS)}")
-    rows = list(csv.reader(_read_text(path).splitlines()))
-    if not rows or "uniqueID" not in rows[0] or f"{rating}_mean" not in rows[0]:
-        raise W2VError(f"{path}: expected a header with uniqueID and {rating}_mean columns")
-    name_col, value_col = rows[0].index("uniqueID"), rows[0].index(f"{rating}_mean")
+    source = things.load(data_dir)
     by_word: dict[str, list[float]] = {}
-    for no, row in enumerate(rows[1:], 2):
-        if not row:
-            continue
-        if len(row) <= max(name_col, value_col) or not _is_number(row[value_col]):
-            raise W2VError(f"{path}, line {no}: no numeric {rating}_mean value")
-        word = things_word(row[name_col])
+    for concept, value in source.rating(rating):
+        word = things_word(concept)
         if word:
-            by_word.setdefault(word, []).append(float(row[value_col]))
-    return check_values({w: v[0] for w, v in by_word.items() if len(v) == 1}, f"{path} ({rating})")
+            by_word.setdefault(word, []).append(value)
+    return check_values({w: v[0] for w, v in by_word.items() if len(v) == 1}, f"{source.describe()} ({rating})")
 
 
 def load_value_csv(path: str | Path) -> dict[str, float]:
@@ -235,8 +228,6 @@ def load_values(source: str, data_dir: str | Path | None = None) -> dict[str, fl
     if source in ("colours", "colors"):
         return colour_spectrum()
     if source == "things" or source.startswith("things:"):
-        if data_dir is None or find_things(data_dir) is None:
-            raise W2VError(f"values '{source}' needs the data folder holding things/{THINGS_RATINGS_FILE}")
         return load_things_ratings(data_dir, source.partition(":")[2] or "pleasant")
     if Path(source).is_file():
         return load_value_csv(source)
