@@ -67,7 +67,8 @@ def test_vanilla_twin_is_bit_identical_to_a_run_without_the_loss(twin_runs):
 def test_comparison_of_twin_runs(twin_runs):
     store, twins, _ = twin_runs
     comp = Comparison.from_runs(store, twins.vanilla, twins.treated, n_boot=200, n_overlap=300)
-    assert comp.labels == ("lee-vanilla", "lee-rsr0.3") and comp.categories is None  # no THINGS folder given
+    assert comp.labels == ("lee-vanilla", "lee-rsr0.3")
+    assert comp.categories.concepts[0] == "aardvark"  # no THINGS folder given: the packaged copy
     a, b = comp.a, comp.b
     evaluated = [comp.rsr.evaluate(v.vectors) for v in (a, b)]
     h = comp.human

@@ -222,14 +222,14 @@ def test_bad_pair_files_are_refused_with_a_message(tmp_path, content, message):
         human.load_pairs(path)
 
 
-def test_unknown_targets_and_missing_things(tmp_path):
+def test_unknown_targets_and_things_without_a_folder(tmp_path):
     with pytest.raises(W2VError, match="neither"):
         human.load_target("nonsense")
-    with pytest.raises(W2VError, match="no THINGS data"):
-        human.load_things(tmp_path)
-    with pytest.raises(W2VError, match="needs the data folder"):
-        human.load_target("things")
-    assert human.load_target("auto", tmp_path).kind == "pairs"  # no THINGS there: the offline default
+    # no THINGS files in the folder (or no folder): the packaged copy, not an error
+    assert human.find_things(tmp_path) is None
+    assert human.load_things(tmp_path, tmp_path).source == "THINGS (SPoSE 49-d, packaged)"
+    assert human.load_target("things", None, tmp_path).kind == "matrix"
+    assert human.load_target("auto", tmp_path, tmp_path).kind == "matrix"
 
 
 def test_human_similarity_validates_pair_lists():

@@ -368,11 +368,14 @@ def test_rsr_through_the_adam_engine():
     assert rsr.evaluate(engine.w_in.detach())["rsr/rho_train"] > before + 0.2
 
 
-def test_wordsim_target_on_lee_is_offline(lee_data):
+def test_targets_on_lee_work_offline(lee_data):
+    """No data folder: 'wordsim' is gensim's SimLex + WordSim-353, 'auto' the packaged THINGS matrix."""
     setup = LossSetup(vocab=lee_data.vocab, dim=8, device=torch.device("cpu"), seed=1)
-    rsr = make_rsr(LossSpec("rsr", 0.1, {"target": "auto"}), setup)  # no data dir: SimLex + WordSim-353
+    rsr = make_rsr(LossSpec("rsr", 0.1, {"target": "wordsim"}), setup)
     assert "simlex" in rsr.summary.lower() and len(rsr.train_concepts) > 50
     assert load_wordsim().kind == "pairs"
+    auto = make_rsr(LossSpec("rsr", 0.1, {"target": "auto"}), setup)
+    assert auto.summary.startswith("THINGS (SPoSE 49-d, packaged)") and len(auto.train_concepts) > 50
 
 
 def test_params_table_covers_the_factory():

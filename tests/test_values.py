@@ -103,8 +103,9 @@ def test_user_csv(tmp_path):
             load_value_csv(tmp_path / name)
     with pytest.raises(W2VError, match="neither 'vader'"):
         load_values(str(tmp_path / "missing.csv"))
-    with pytest.raises(W2VError, match="needs the data folder"):
-        load_values("things:pleasant", None)
+    assert load_values("things:pleasant", None)["aardvark"] == pytest.approx(4.3947)  # the packaged copy
+    with pytest.raises(W2VError, match="unknown THINGS rating"):
+        load_values("things:tasty", None)
 
 
 # ---------------------------------------------------------------- metrics

@@ -138,21 +138,26 @@ def load(data_dir: str | Path | None = None) -> Things:
         if not RESOURCE.is_file():
             raise W2VError(f"the packaged THINGS file {RESOURCE} is missing and no THINGS folder was given; "
                            f"reinstall, or set the data folder to one holding things/{IDS_FILE}")
-        return _load_packaged(RESOURCE.stat().st_mtime_ns)
+        return _load_packaged(str(RESOURCE), RESOURCE.stat().st_mtime_ns)
     stamps = tuple((folder / f).stat().st_mtime_ns if (folder / f).is_file() else None
                    for f in (IDS_FILE, EMBEDDING_FILE, CATEGORIES_FILE, RATINGS_FILE))
     return _load_folder(str(folder.resolve()), stamps)
 
 
 # ----------------------------------------------------------- the packaged copy
-@functools.lru_cache(maxsize=1)
-def _load_packaged(_mtime: int) -> Things:
+@functools.lru_cache(maxsize=2)
+def _load_packaged(path: str, _mtime: int) -> Things:
     try:
-        with np.load(RESOURCE, allow_pickle=False) as z:
+        with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise W2VError(f"the packaged THINGS file {RESOURCE} is unreadable ({e}); rebuild it with "
+    except (OSError, ValueError, KeyError) as e:
+        raise W2VError(f"the packaged THINGS file {path} is unreadable ({e}); rebuild it with "
                        "python -m w2vcore.resources.build_things <THINGS folder>") from None
+    missing = {"ids", "spose", "category_names", "categories", "rating_names", "rating_concepts", "rating_means",
+               "rating_sds"} - set(data)
+    if missing:
+        raise W2VError(f"the packaged THINGS file {path} lacks {', '.join(sorted(missing))}; rebuild it with "
+                       "python -m w2vcore.resources.build_things <THINGS folder>")
     names = [str(n) for n in data["rating_names"]]
     means = data["rating_means"].astype(np.float64) / RATING_SCALE  # exact: the file's 4-decimal values
     sds = data["rating_sds"].astype(np.float64) / RATING_SCALE
