@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import zipfile
+from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
@@ -27,7 +28,6 @@ SELECTED = "selected_runs"  # the sidebar multiselect's key
 _PENDING = "_select_next"  # a selection to apply before the sidebar is drawn again
 SETTINGS_FILE = ".lab-settings.json"  # beside the runs, so a refresh or a restart keeps the user's settings
 READ_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile)
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^\"'&@%/])")
 
 
 @st.cache_resource(show_spinner=False)
@@ -64,7 +64,7 @@ def plain_chart(text: Any) -> str:
 
 
 # ------------------------------------------------------------------ settings
-def settings_path():
+def settings_path() -> Path:
     """`<runs folder>/.lab-settings.json`: the settings every new session (a refresh, a restart) starts from."""
     return store().root / SETTINGS_FILE
 
@@ -176,6 +176,7 @@ def runs() -> list[RunInfo]:
 
 
 def _list_one_by_one(runs_store: RunStore) -> list[RunInfo]:
+    """What `RunStore.list` gives, with each folder whose `info` raises shown as a broken run."""
     out = []
     for p in runs_store.root.iterdir():
         if p.name.startswith(".") or not p.is_dir() or not (p / "config.json").exists():
@@ -217,8 +218,8 @@ def selected() -> list[str]:
 
 def select(run_ids: list[str], add: bool = False) -> None:
     """Make these runs the sidebar selection (or add them to it) from the next script run on (call st.rerun after)."""
-    ids = (selected() if add else []) + [i for i in run_ids if not (add and i in selected())]
-    st.session_state[_PENDING] = ids
+    current = selected() if add else []
+    st.session_state[_PENDING] = current + [i for i in run_ids if i not in current]
 
 
 def launch(configs: list[RunConfig]) -> list[str]:
