@@ -64,6 +64,19 @@ def progress_summary(progress: float, rows: list[dict]) -> dict[str, float | Non
     return {"elapsed": elapsed, "eta": eta, "words_per_s": float(np.mean(speeds)) if speeds else None}
 
 
+def fraction(progress: Any) -> float:
+    """A run's progress as a number in [0, 1] (0 when a damaged status.json holds something else)."""
+    ok = isinstance(progress, (int, float)) and not isinstance(progress, bool) and math.isfinite(progress)
+    return min(1.0, max(0.0, float(progress))) if ok else 0.0
+
+
+def selected_ids(rows: Sequence[int], shown: Sequence[str], existing: set[str]) -> list[str]:
+    """The run ids of the ticked rows of a table that listed the runs `shown` (row i = shown[i]), in table
+    order, keeping only runs that still exist: a tick means a run, never a row position."""
+    picked = sorted({i for i in rows if isinstance(i, int) and 0 <= i < len(shown)})
+    return [shown[i] for i in picked if shown[i] in existing]
+
+
 def latest(rows: list[dict], key: str) -> float | None:
     """The last logged value of `key`, or None."""
     for r in reversed(rows):

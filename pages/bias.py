@@ -15,7 +15,7 @@ from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
 
 st.title("Bias")
-chosen = [i for i in common.infos(common.selected()) if common.has_vectors(i)]
+chosen = [i for i in common.readable(common.infos(common.selected())) if common.has_vectors(i)]
 if not chosen:
     st.info("Pick a finished run in the sidebar: its gender-bias metrics are measured here. To train with the "
             "debias loss, set its weight on the Train page (Losses tab).")
@@ -77,10 +77,10 @@ try:
         table, skipped = reports(*args)
     measured.add(hash(args))
 except W2VError as e:
-    st.error(str(e))
+    st.error(common.plain(e))
     st.stop()
 for reason in skipped:
-    st.warning(f"WEAT test left out: {reason}")
+    st.warning(f"WEAT test left out: {common.plain(reason)}")
 for variant in ("hard debias", "hard debias, all pairs"):
     table[f"{variant} − run"] = table[variant] - table["run"]
 st.dataframe(table, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns})
@@ -91,7 +91,10 @@ st.caption("direct_bias: mean |cos(profession, g)| (Bolukbasi, c = 1). weat_d: W
            "leaves them near 1, i.e. the bias is hidden, not removed). Hard debias neutralises Bolukbasi's one "
            "direction; \"all pairs\" removes the span of every definitional and equalize pair. The Spearman rows "
            "show the information kept.")
-cfg = common.store().config(run_id)
-if any(s.name == "debias" and s.weight > 0 for s in cfg.train.losses):
+try:
+    debiased = any(s.name == "debias" and s.weight > 0 for s in common.config(run_id).train.losses)
+except W2VError:
+    debiased = False  # the run's settings are unreadable: nothing to point at
+if debiased:
     st.info("This run trained with the debias loss: its live terms (loss/debias, debias/…) are on the Train page; "
             "compare it with its vanilla twin on the Compare page.")

@@ -5,22 +5,29 @@ that matters.
 """
 from __future__ import annotations
 
+import json
 import os
-
+import re
+import threading
 import time
+import zipfile
+from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
 
 from w2vcore.config import RunConfig
+from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
 from w2vcore.runs import RunInfo, RunStore, default_cache_dir, default_runs_dir
 from w2vcore.vectors import Vectors
 
-from .settings import defaults
+from .settings import defaults, restore
 
 SELECTED = "selected_runs"  # the sidebar multiselect's key
 _PENDING = "_select_next"  # a selection to apply before the sidebar is drawn again
+SETTINGS_FILE = ".lab-settings.json"  # beside the runs, so a refresh or a restart keeps the user's settings
+READ_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile)
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,12 +46,71 @@ def keep_worker_warm() -> None:
         store().warm()
 
 
+# ------------------------------------------------------------------ text
+def plain(text: Any) -> str:
+    """`text` escaped so that Markdown shows it literally (run names, file names, words, error messages).
+
+    Every ASCII punctuation mark gets a backslash, which stops emphasis, links, images (`![t](url)` would
+    make the browser fetch the url), `:red[...]` colours and `$...$` LaTeX; a zero-width space after each
+    colon also stops `:material/icon:` and emoji shortcodes, which Streamlit replaces in the text itself.
+    """
+    escaped = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
+    return escaped.replace(":", ":\u200b")
+
+
+def plain_chart(text: Any) -> str:
+    """`text` for a plotly label or legend, which read `<b>`, `<a href=...>` and other tags: `<`, `>`, `&` escaped."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 # ------------------------------------------------------------------ settings
+def settings_path() -> Path:
+    """`<runs folder>/.lab-settings.json`: the settings every new session (a refresh, a restart) starts from."""
+    return store().root / SETTINGS_FILE
+
+
 def settings() -> dict[str, Any]:
-    """This session's settings (corpus, training, losses), shared by the Data and Train pages."""
+    """This session's settings (corpus, training, losses), shared by the Data and Train pages.
+
+    A new session starts from the saved settings file (see `load_settings`), so a refresh keeps them.
+    """
     if "settings" not in st.session_state:
-        st.session_state["settings"] = defaults()
+        st.session_state["settings"] = load_settings()
     return st.session_state["settings"]
+
+
+def load_settings() -> dict[str, Any]:
+    """The defaults overlaid with the saved settings that still fit; an unreadable file is ignored, with a warning."""
+    path = settings_path()
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if not isinstance(saved, dict):
+            raise ValueError("it does not hold a JSON object")
+    except (OSError, ValueError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        st.warning(plain(f"The saved settings in {path} cannot be read ({e}); starting from the defaults."),
+                   icon=":material/settings_alert:")
+        return defaults()
+    return restore(saved)
+
+
+def save_settings() -> None:
+    """Write this session's settings beside the runs, atomically (a temporary file, then a rename)."""
+    path = settings_path()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps(settings(), indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError) as e:
+        tmp.unlink(missing_ok=True)
+        st.toast(plain(f"Settings not saved ({e}): they last until the page is refreshed."))
+
+
+def update_setting(name: str, value: Any) -> None:
+    """Set one setting and save the settings when it changed."""
+    s = settings()
+    if name not in s or s[name] != value:
+        s[name] = value
+        save_settings()
 
 
 def lazy_tabs(tabs: dict[str, Callable[[], None]], key: str) -> None:
@@ -65,9 +131,8 @@ def bind(widget: Callable, label: str, name: str, page: str, **kwargs) -> Any:
     The key is per page, so the same setting can appear on two pages; its value survives
     page switches because it lives in `settings()`, not in the widget.
     """
-    s = settings()
-    value = widget(label, value=s[name], key=f"{page}.{name}", **kwargs)
-    s[name] = value
+    value = widget(label, value=fit(settings()[name], kwargs), key=f"{page}.{name}", **kwargs)
+    update_setting(name, value)
     return value
 
 
@@ -76,19 +141,58 @@ def bind_choice(widget: Callable, label: str, options: list, name: str, page: st
     s = settings()
     index = options.index(s[name]) if s[name] in options else 0
     value = widget(label, options, index=index, key=f"{page}.{name}", **kwargs)
-    s[name] = value
+    update_setting(name, value)
+    return value
+
+
+def fit(value: Any, kwargs: dict[str, Any]) -> Any:
+    """A saved value the widget accepts: clamped to min_value/max_value, one of its options (else the first)."""
+    options = kwargs.get("options")
+    if options is not None:
+        return value if value in options else options[0]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if kwargs.get("min_value") is not None:
+            value = max(value, kwargs["min_value"])
+        if kwargs.get("max_value") is not None:
+            value = min(value, kwargs["max_value"])
     return value
 
 
 # ------------------------------------------------------------------ runs
 def run_label(info: RunInfo) -> str:
     """Short enough for the sidebar: the name and the start time (ids carry the full stamp)."""
-    return f"{info.name} · {time.strftime('%H:%M', time.localtime(info.created))}"
+    try:
+        return f"{info.name} · {time.strftime('%H:%M', time.localtime(info.created))}"
+    except (TypeError, ValueError, OverflowError, OSError):  # a broken run's status.json
+        return f"{info.name} · ?"
+
+
+def runs() -> list[RunInfo]:
+    """Every run, newest first. A folder the store cannot read is a "broken" run with the reason, never an error."""
+    try:
+        return store().list()
+    except READ_ERRORS:  # a backend that still raises on one bad folder: read the folders one by one
+        return _list_one_by_one(store())
+
+
+def _list_one_by_one(runs_store: RunStore) -> list[RunInfo]:
+    """What `RunStore.list` gives, with each folder whose `info` raises shown as a broken run."""
+    out = []
+    for p in runs_store.root.iterdir():
+        if p.name.startswith(".") or not p.is_dir() or not (p / "config.json").exists():
+            continue
+        try:
+            out.append(runs_store.info(p.name))
+        except READ_ERRORS as e:
+            created = _stamp(p)[0] / 1e9
+            out.append(RunInfo(id=p.name, name=p.name, status="broken", path=p, created=created, updated=created,
+                               error=f"the run folder cannot be read: {e}"))
+    return sorted(out, key=lambda r: r.created if isinstance(r.created, (int, float)) else 0.0, reverse=True)
 
 
 def sidebar_run_picker() -> list[str]:
     """The one run picker, in the sidebar of every page; returns the selected run ids."""
-    infos = store().list()
+    infos = runs()
     by_id = {r.id: r for r in infos}
     pending = st.session_state.pop(_PENDING, None)
     current = st.session_state.get(SELECTED)
@@ -96,15 +200,15 @@ def sidebar_run_picker() -> list[str]:
         st.session_state[SELECTED] = [i for i in pending if i in by_id]
     elif current is None:  # a new browser session (or a refresh): show what is training, else the newest result
         active = [r.id for r in infos if r.active]
-        finished = [r.id for r in infos if (r.path / "vectors.npz").exists()]
+        finished = [r.id for r in infos if has_vectors(r)]
         st.session_state[SELECTED] = active or finished[:1]
     elif any(i not in by_id for i in current):  # deleted meanwhile
         st.session_state[SELECTED] = [i for i in current if i in by_id]
-    with st.sidebar:
+    with st.sidebar:  # multiselect options are plain text: names need no escaping here
         picked = st.multiselect("Runs", list(by_id), key=SELECTED, format_func=lambda i: run_label(by_id[i]),
                                 placeholder="pick runs to watch, explore or compare",
                                 help="Train shows their live curves, Explore the first one, Compare two of them.")
-        st.caption(f"Runs folder: `{store().root}`")
+        st.caption(f"Runs folder: {plain(store().root)}")
     return picked
 
 
@@ -112,27 +216,50 @@ def selected() -> list[str]:
     return list(st.session_state.get(SELECTED, []))
 
 
-def select(run_ids: list[str]) -> None:
-    """Make these runs the sidebar selection from the next script run on (call st.rerun after)."""
-    st.session_state[_PENDING] = list(run_ids)
+def select(run_ids: list[str], add: bool = False) -> None:
+    """Make these runs the sidebar selection (or add them to it) from the next script run on (call st.rerun after)."""
+    current = selected() if add else []
+    st.session_state[_PENDING] = current + [i for i in run_ids if i not in current]
 
 
 def launch(configs: list[RunConfig]) -> list[str]:
-    """Create and start runs in the background (subprocesses that outlive this page) and select them."""
-    runs = store()
+    """Create and start runs in the background (subprocesses that outlive this page) and add them to the selection."""
+    runs_store = store()
     ids = []
     for cfg in configs:
-        run_id = runs.create(cfg)
-        runs.start(run_id)
+        run_id = runs_store.create(cfg)
+        runs_store.start(run_id)
         ids.append(run_id)
-    select(ids)
+    select(ids, add=True)
     return ids
+
+
+def resume(run_id: str) -> None:
+    """Continue a stopped or failed run from its last checkpoint and add it to the selection (W2VError: why not)."""
+    store().start(run_id, resume=True)
+    select([run_id], add=True)
+
+
+def resumable(info: RunInfo) -> bool:
+    """A stopped or failed run that left a checkpoint to continue from."""
+    try:
+        return info.status in ("stopped", "failed") and store().checkpoint_path(info.id).exists()
+    except READ_ERRORS:
+        return False
 
 
 def infos(run_ids: list[str]) -> list[RunInfo]:
     """RunInfo of each id that still exists, in the given order."""
-    by_id = {r.id: r for r in store().list()}
+    by_id = {r.id: r for r in runs()}
     return [by_id[i] for i in run_ids if i in by_id]
+
+
+def readable(chosen: list[RunInfo]) -> list[RunInfo]:
+    """The picked runs a page can read; each broken one is left out with an error saying why."""
+    for info in chosen:
+        if info.status == "broken":
+            st.error(f"{plain(info.name)} is broken and left out: {plain(info.error)}", icon=":material/error:")
+    return [i for i in chosen if i.status != "broken"]
 
 
 def _stamp(path) -> tuple[int, int]:
@@ -149,9 +276,13 @@ def _metrics(root: str, run_id: str, stamp: tuple[int, int]) -> list[dict]:
 
 
 def metrics(run_id: str) -> list[dict]:
-    """A run's metric rows, re-read only when metrics.jsonl changes."""
-    runs = store()
-    return _metrics(str(runs.root), run_id, _stamp(runs.path(run_id) / "metrics.jsonl"))
+    """A run's metric rows, re-read only when metrics.jsonl changes; none when they cannot be read
+    (the run's status then says why)."""
+    runs_store = store()
+    try:
+        return _metrics(str(runs_store.root), run_id, _stamp(runs_store.path(run_id) / "metrics.jsonl"))
+    except READ_ERRORS:  # W2VError is a ValueError
+        return []
 
 
 @st.cache_resource(show_spinner="Loading vectors…", max_entries=6)
@@ -160,9 +291,26 @@ def _vectors(root: str, run_id: str, stamp: tuple[int, int]) -> Vectors:
 
 
 def vectors(run_id: str) -> Vectors:
-    """A run's vectors (shared, read-only), reloaded only when vectors.npz changes."""
-    runs = store()
-    return _vectors(str(runs.root), run_id, _stamp(runs.path(run_id) / "vectors.npz"))
+    """A run's vectors (shared, read-only), reloaded only when vectors.npz changes.
+
+    Raises W2VError, whatever is wrong with the file, so pages can show the message."""
+    runs_store = store()
+    try:
+        return _vectors(str(runs_store.root), run_id, _stamp(runs_store.path(run_id) / "vectors.npz"))
+    except W2VError:
+        raise
+    except READ_ERRORS as e:
+        raise W2VError(f"the vectors of run '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
+
+
+def config(run_id: str) -> RunConfig:
+    """A run's config; W2VError when config.json cannot be read."""
+    try:
+        return store().config(run_id)
+    except W2VError:
+        raise
+    except READ_ERRORS as e:
+        raise W2VError(f"the config of run '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
 
 
 def vectors_stamp(run_id: str) -> tuple[int, int]:
@@ -171,12 +319,17 @@ def vectors_stamp(run_id: str) -> tuple[int, int]:
 
 
 def fold(run_id: str) -> Callable[[str], str]:
-    """How typed words are matched to the run's vocabulary: lower-cased when its tokenizer lower-cased."""
-    return str.lower if store().config(run_id).corpus.tokenizer.lowercase else str.strip
+    """How typed words are matched to the run's vocabulary: lower-cased when its tokenizer lower-cased
+    (as typed when its config cannot be read: the page has said so already)."""
+    try:
+        return str.lower if config(run_id).corpus.tokenizer.lowercase else str.strip
+    except W2VError:
+        return str.strip
 
 
 def has_vectors(info: RunInfo) -> bool:
-    return (info.path / "vectors.npz").exists()
+    """Whether the run wrote its vectors (a broken run's files are not trusted)."""
+    return info.status != "broken" and (info.path / "vectors.npz").exists()
 
 
 @st.cache_data(show_spinner="Scoring benchmarks…", max_entries=64)

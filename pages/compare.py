@@ -15,7 +15,7 @@ from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
 
 st.title("Compare")
-chosen = common.infos(common.selected())
+chosen = common.readable(common.infos(common.selected()))
 if len(chosen) < 2:
     st.info("Pick two runs in the sidebar to compare them. A twin launched from the Train page is picked for you.")
     st.stop()
@@ -28,10 +28,11 @@ if len(chosen) > 2:
     run_a, run_b = (next(i for i in chosen if i.id == x) for x in (a_id, b_id))
 else:
     run_a, run_b = chosen
-st.markdown(f"**A** = {run_a.name} ({run_a.status}) · **B** = {run_b.name} ({run_b.status})")
+st.markdown(f"**A** = {common.plain(run_a.name)} ({run_a.status}) · **B** = {common.plain(run_b.name)} "
+            f"({run_b.status})")
 for info in (run_a, run_b):
     if info.status == "failed":
-        st.error(f"**{info.name}** failed: {info.error}")
+        st.error(f"**{common.plain(info.name)}** failed: {common.plain(info.error)}")
 
 curves, config, scorecard, neighbours, benchmarks, projection = st.tabs(
     ["Curves", "Settings", "Scorecard", "Neighbours", "Benchmarks", "Aligned map"])
@@ -46,20 +47,34 @@ def overlaid() -> None:
 with curves:
     overlaid()
 
-with config:
+def settings_diff() -> None:
+    """The two runs' settings side by side (only those that differ, unless asked)."""
     everything = st.toggle("show every setting", key="compare.all")
-    ca, cb = (common.store().config(i.id).to_dict() for i in (run_a, run_b))
+    try:
+        ca, cb = (common.config(i.id).to_dict() for i in (run_a, run_b))
+    except W2VError as e:
+        st.error(common.plain(e))
+        return
     diff = analysis.config_diff(ca, cb, only_different=not everything)
     if diff.empty:
         st.success("The two runs have identical settings.")
-    else:
+    else:  # dataframe headers and cells are plain text
         st.dataframe(diff.rename(columns={"A": f"A: {run_a.name}", "B": f"B: {run_b.name}"}), hide_index=True)
+
+
+with config:
+    settings_diff()
 
 if not (common.has_vectors(run_a) and common.has_vectors(run_b)):
     for tab in (scorecard, neighbours, benchmarks, projection):
         tab.info("Neighbours, benchmarks and maps need both runs to have finished (or been stopped).")
     st.stop()
-va, vb = common.vectors(run_a.id), common.vectors(run_b.id)
+try:
+    va, vb = common.vectors(run_a.id), common.vectors(run_b.id)
+except W2VError as e:
+    for tab in (scorecard, neighbours, benchmarks, projection):
+        tab.error(common.plain(e))
+    st.stop()
 shared = [w for w in va.index_to_key if w in vb.key_to_index]  # in A's frequency order
 
 
@@ -93,7 +108,7 @@ with scorecard:
                 rows = cmp.table()
             scored.add(hash(args))
         except W2VError as e:
-            st.error(str(e))
+            st.error(common.plain(e))
         else:
             frame = pd.DataFrame(rows).rename(columns={"a": f"A: {run_a.name}", "b": f"B: {run_b.name}",
                                                        "delta": "B − A", "ci_low": "CI low", "ci_high": "CI high"})
@@ -113,9 +128,10 @@ with scorecard:
                     col: st.column_config.NumberColumn(format="%.3f") for col in per.columns if col != "category"})
                 if c.a.skipped:
                     with st.expander(f"{len(c.a.skipped)} categories not scored"):
-                        st.write("\n".join(f"- **{k}**: {v}" for k, v in c.a.skipped.items()))
+                        st.markdown("\n".join(f"- **{common.plain(k)}**: {common.plain(v)}"
+                                               for k, v in c.a.skipped.items()))
             for note in cmp.notes:
-                st.caption(note)
+                st.caption(common.plain(note))
 
 with neighbours:
     left, right = st.columns([4, 1])
@@ -133,7 +149,7 @@ with neighbours:
                 panels.word_error(e)
             continue
         overlap = jaccard([w for w, _ in na], [w for w, _ in nb])
-        cell.markdown(f"**{word}**: Jaccard@{k} = {overlap:.2f}")
+        cell.markdown(f"**{common.plain(word)}**: Jaccard@{k} = {overlap:.2f}")
         both = set(w for w, _ in na) & set(w for w, _ in nb)
         table = pd.DataFrame({"A": [w + (" ●" if w in both else "") for w, _ in na], "cos A": [c for _, c in na],
                               "B": [w + (" ●" if w in both else "") for w, _ in nb], "cos B": [c for _, c in nb]})
@@ -141,8 +157,9 @@ with neighbours:
                                                               for c in ("cos A", "cos B")})
     st.caption("● = in both lists.")
     st.markdown("**Overlap over many words**")
-    top = max(100, min(5000, len(shared)))
-    many = st.slider("most frequent shared words", 100, top, min(1000, top), step=100, key="compare.many")
+    top = min(5000, len(shared))
+    many = top if top <= 100 else st.slider("most frequent shared words", 100, top, min(1000, top), step=100,
+                                            key="compare.many")  # a tiny vocabulary: all its words, no slider
     if len(shared) <= k:
         st.info("Too few shared words for an overlap over many words.")
     else:
@@ -158,7 +175,7 @@ with benchmarks:
     try:
         sa, sb = (common.benchmark_scores(i.id, data_dir, with_analogies) for i in (run_a, run_b))
     except W2VError as e:
-        st.error(str(e))
+        st.error(common.plain(e))
     else:
         rows = []
         for name in sa:
@@ -173,13 +190,14 @@ with benchmarks:
         fmt |= {c: st.column_config.NumberColumn(format="percent") for c in ("OOV A", "OOV B")}
         st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=fmt)
         st.caption("Word pairs with a word outside a run's vocabulary are skipped (OOV). "
-                   + (f"Benchmarks from `{data_dir}`." if data_dir else
+                   + (f"Benchmarks from {common.plain(data_dir)}." if data_dir else
                       "Benchmarks: gensim's bundled SimLex-999 and WordSim-353; set the reference data folder on "
                       "the Data page (Reference data tab) for MEN and your own copies."))
 
 with projection:
-    top = max(20, min(3000, len(shared)))
-    n = st.slider("most frequent shared words", 20, top, min(300, top), step=10, key="compare.mapn")
+    top = min(3000, len(shared))
+    n = top if top <= 20 else st.slider("most frequent shared words", 20, top, min(300, top), step=10,
+                                        key="compare.mapn")
     if len(shared) < 3:
         st.info("The runs share fewer than 3 words.")
     else:
@@ -188,7 +206,8 @@ with projection:
         rows_b = np.array([vb.key_to_index[w] for w in words])
         xy_a, xy_b, moved = analysis.aligned_pca(va.vectors[rows_a], vb.vectors[rows_b])
         left, right = st.columns([4, 1])
-        left.plotly_chart(charts.aligned_figure(xy_a, xy_b, words, moved, (f"A: {run_a.name}", f"B: {run_b.name}")),
+        labels = (common.plain_chart(f"A: {run_a.name}"), common.plain_chart(f"B: {run_b.name}"))
+        left.plotly_chart(charts.aligned_figure(xy_a, xy_b, words, moved, labels),
                           key="compare.map")
         left.caption("B is rotated onto A (orthogonal Procrustes over these words) and both are drawn in A's PCA "
                      "plane, so a word sits in comparable places. Colour: cosine between A's and aligned B's vector.")

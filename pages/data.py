@@ -31,13 +31,14 @@ elif kind == "upload":
         try:
             warnings: list[str] = []
             source = save_upload(upload.getvalue(), upload.name, runs.cache_dir / "uploads", warnings)
-            s["upload_path"], s["upload_name"] = source.path, source.name
+            common.update_setting("upload_name", source.name)
+            common.update_setting("upload_path", source.path)
             for note in warnings:
-                st.warning(note)
+                st.warning(common.plain(note))
         except W2VError as e:
-            st.error(str(e))
+            st.error(common.plain(e))
     if s["upload_name"]:
-        st.caption(f"Using the upload **{s['upload_name']}**.")
+        st.caption(f"Using the upload **{common.plain(s['upload_name'])}**.")
 elif kind == "brown":
     bind(st.text_input, "Brown corpus folder", "brown_path", PAGE, placeholder="~/nltk_data/corpora/brown",
          help="NLTK's tagged Brown corpus: files ca01 … cr09 (500 texts in 15 genres) and cats.txt; tags are removed")
@@ -69,7 +70,7 @@ sample = bind(c.select_slider, "subsampling threshold", "sample", PAGE, options=
 try:
     source, tokenizer = settings.corpus_source(s), settings.tokenizer_config(s)
 except W2VError as e:
-    st.info(str(e))
+    st.info(common.plain(e))
     st.stop()
 
 read = st.session_state.setdefault("data.read", set())  # (source, tokenizer) pairs read in this session
@@ -84,13 +85,13 @@ try:
     vocab = build_vocab(encoded, min_count, max_vocab or None)
 except W2VError as e:
     bar.empty()
-    st.error(str(e))
+    st.error(common.plain(e))
     st.stop()
 bar.empty()
 read.add((source, tokenizer))
 
 for note in encoded.stats.get("warnings", []):
-    st.warning(note)
+    st.warning(common.plain(note))
 kept = len(vocab)
 covered = int(vocab.counts.sum())
 after_sampling = float((vocab.counts * keep_probs(vocab.counts, sample)).sum())
@@ -124,12 +125,12 @@ def reference_tab() -> None:
                     help="a folder with wordsim/ (SimLex-999, WordSim-353, MEN, analogies) and things/ (THINGS); "
                          "defaults to $W2V_DATA_DIR. Without it, gensim's bundled SimLex-999 and WordSim-353 are used.")
     things = settings.things_folder(data_dir)
-    st.caption(f"THINGS: found in `{things}`." if things else
+    st.caption(f"THINGS: found in {common.plain(things)}." if things else
                "THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
     try:
         bench = load_benchmarks(data_dir.strip() or None)
     except W2VError as e:
-        st.error(str(e))
+        st.error(common.plain(e))
         return
     fold = str.lower if s["lowercase"] else str
     rows, missing = [], {}
@@ -145,16 +146,16 @@ def reference_tab() -> None:
     for name, absent in missing.items():
         if absent:
             with st.expander(f"{name}: {len(absent)} words not in the vocabulary"):
-                st.write(", ".join(absent))
+                st.text(", ".join(absent))
     if things:
         st.markdown("**THINGS concepts in this vocabulary** (the RSR target and the category-prediction labels)")
         try:
             frame, alignment = analysis.concept_table(vocab.key_to_index, data_dir.strip())
             coverage = analysis.category_coverage(vocab.key_to_index, data_dir.strip())
         except W2VError as e:
-            st.error(str(e))
+            st.error(common.plain(e))
         else:
-            st.caption(alignment.summary() + ". Multi-word concepts (air conditioner) match only when the tokenizer "
+            st.caption(common.plain(alignment.summary()) + ". Multi-word concepts (air conditioner) match only when the tokenizer "
                        "joins THINGS phrases (Train page, tokenizer options).")
             left, right = st.columns([3, 2])
             left.dataframe(coverage, hide_index=True, height=300,
@@ -164,10 +165,11 @@ def reference_tab() -> None:
                             hide_index=True)
             if alignment.missing:
                 with st.expander(f"{len(alignment.missing)} THINGS concepts not in the vocabulary"):
-                    st.write(", ".join(alignment.missing))
+                    st.text(", ".join(alignment.missing))
             if alignment.collisions:
                 with st.expander(f"{len(alignment.collisions)} words matched by several concepts"):
-                    st.write("; ".join(f"**{w}**: {', '.join(c)}" for w, c in alignment.collisions.items()))
+                    st.markdown("; ".join(f"**{common.plain(w)}**: {common.plain(', '.join(c))}"
+                                          for w, c in alignment.collisions.items()))
 
 
 common.lazy_tabs({"Vocabulary": vocabulary_tab, "Reference data": reference_tab}, key="data.tab")

@@ -10,17 +10,17 @@ from pages import analysis, charts, common, panels, settings
 from w2vcore.errors import W2VError
 
 st.title("Explore")
-chosen = common.infos(common.selected())
+chosen = common.readable(common.infos(common.selected()))
 candidates = [i for i in chosen if common.has_vectors(i)]
 for info in chosen:
     if info.status == "failed" and not common.has_vectors(info):
-        st.error(f"**{info.name}** failed: {info.error}")
+        st.error(f"**{common.plain(info.name)}** failed: {common.plain(info.error)}")
 if not candidates:
     st.info("Pick a run that has finished (or was stopped) in the sidebar: its vectors are explored here.")
     st.stop()
 if len(candidates) > 1:
     pick = st.segmented_control("Run", [i.id for i in candidates], default=candidates[0].id, required=True,
-                                format_func=lambda i: next(c.name for c in candidates if c.id == i),
+                                format_func=lambda i: common.plain(next(c.name for c in candidates if c.id == i)),
                                 key="explore.run")
     info = next(c for c in candidates if c.id == pick)
 else:
@@ -28,9 +28,9 @@ else:
 try:
     vec = common.vectors(info.id)
 except W2VError as e:
-    st.error(str(e))
+    st.error(common.plain(e))
     st.stop()
-st.caption(f"**{info.name}**: {len(vec):,} words × {vec.vector_size} dimensions ({info.status}).")
+st.caption(f"**{common.plain(info.name)}**: {len(vec):,} words × {vec.vector_size} dimensions ({info.status}).")
 fold = common.fold(info.id)  # typed words are lower-cased when the run's tokenizer did so
 
 
@@ -46,7 +46,11 @@ def default_words(n: int = 4, min_count: int = 100) -> str:
     return ", ".join(words)
 
 
-data_dir = common.settings()["data_dir"].strip() or (common.store().config(info.id).data_dir or "")
+try:
+    data_dir = common.settings()["data_dir"].strip() or (common.config(info.id).data_dir or "")
+except W2VError as e:
+    st.warning(common.plain(e))
+    data_dir = ""
 things = settings.things_folder(data_dir) is not None
 
 
@@ -75,7 +79,7 @@ def neighbours_tab() -> None:
             except W2VError as e:
                 panels.word_error(e)
                 continue
-            st.markdown(f"**{word}**")
+            st.markdown(f"**{common.plain(word)}**")
             st.dataframe(table, hide_index=True, column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
 
 
@@ -146,14 +150,14 @@ def map_tab() -> None:
         words = vec.index_to_key[:top]
     elif which == "things":
         table, summary = concepts(str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir)
-        c.caption(f"THINGS: {summary}. Colour = the concept's category (\"several\" when it has more than one).")
+        c.caption(f"THINGS: {common.plain(summary)}. Colour = the concept's category (\"several\" when it has more than one).")
         words = table["word"].tolist()
     else:
         text = c.text_area("one word per line or comma separated", key="explore.paste", height=100)
         pasted = analysis.parse_words(fold(text))
         words, unknown = analysis.split_known(pasted, vec.key_to_index)
         if unknown:
-            st.warning(f"{len(unknown)} word(s) not in the vocabulary, left out: {', '.join(unknown[:30])}"
+            st.warning(f"{len(unknown)} word(s) not in the vocabulary, left out: {common.plain(', '.join(unknown[:30]))}"
                        + (" …" if len(unknown) > 30 else ""))
     shown, sampled = analysis.sample_words(words)
     if sampled:
@@ -192,7 +196,7 @@ def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, w
             frame = project(str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), method,
                             n_neighbors, min_dist)
     except W2VError as e:
-        st.error(str(e))
+        st.error(common.plain(e))
         return False
     colour = "log10 count" if "log10 count" in frame.columns else None
     if which == "things":
@@ -208,8 +212,14 @@ def trajectory(root: str, run_id: str, points: tuple, words: tuple) -> list[np.n
     return analysis.trajectory([snap.vectors[[snap.key_to_index[w] for w in words]] for snap in snaps])
 
 
-
 def over_training_tab() -> None:
+    try:
+        draw_over_training()
+    except common.READ_ERRORS as e:  # W2VError included: a missing or damaged snapshot file
+        st.error(common.plain(f"The snapshots of this run cannot be read: {e}"))
+
+
+def draw_over_training() -> None:
     points = common.store().snapshots(info.id)
     if len(points) < 2:
         st.info("This run saved fewer than two snapshots (runs save `snapshots` of them, 10 by default, as they "

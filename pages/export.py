@@ -10,9 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from pages import common
+from w2vcore.errors import W2VError
 
 st.title("Export")
-chosen = common.infos(common.selected())
+chosen = common.readable(common.infos(common.selected()))
 if not chosen:
     st.info("Pick a run in the sidebar to download its files.")
     st.stop()
@@ -22,7 +23,7 @@ if len(chosen) > 1:
         next(c for c in chosen if c.id == i)), key="export.run")
     info = next(c for c in chosen if c.id == pick)
 runs = common.store()
-st.caption(f"**{info.name}** ({info.status}) in `{info.path}`")
+st.caption(f"**{common.plain(info.name)}** ({info.status}) in {common.plain(info.path)}")
 
 
 def word2vec_bytes(binary: bool) -> bytes:
@@ -48,7 +49,12 @@ stem = info.id
 vectors_file = info.path / "vectors.npz"
 checkpoint = runs.checkpoint_path(info.id)
 st.subheader("Vectors")
-if vectors_file.exists():
+try:
+    readable = vectors_file.exists() and common.vectors(info.id) is not None  # a damaged file: say so now, not on click
+except W2VError as e:
+    readable = False
+    st.error(common.plain(e))
+if readable:
     a, b, c, d = st.columns(4)
     a.download_button("word2vec text (.txt)", lambda: word2vec_bytes(False), f"{stem}.txt", "text/plain",
                       help="the C word2vec text format; gensim: KeyedVectors.load_word2vec_format(path)")
@@ -58,7 +64,7 @@ if vectors_file.exists():
                       help="vectors.tsv and metadata.tsv for projector.tensorflow.org")
     d.download_button("native (.npz)", vectors_file.read_bytes, f"{stem}.npz", "application/octet-stream",
                       help="w2vcore.vectors.Vectors.load(path): words, vectors and counts")
-else:
+elif not vectors_file.exists():
     st.info(f"No vectors yet ({info.status}): they are written when the run ends or is stopped.")
 st.subheader("Training")
 a, b, c = st.columns(3)
@@ -69,5 +75,10 @@ else:
     a.caption("No checkpoint yet.")
 b.download_button("metrics (.csv)", metrics_csv, f"{stem}-metrics.csv", "text/csv",
                   help="every logged step and epoch: losses, lr, words/s, progress")
-c.download_button("config (.json)", json.dumps(runs.config(info.id).to_dict(), indent=1), f"{stem}-config.json",
-                  "application/json", help="rebuild it with RunConfig.from_dict(json.load(f))")
+try:
+    config_json = json.dumps(common.config(info.id).to_dict(), indent=1)
+except W2VError as e:
+    c.error(common.plain(e))
+else:
+    c.download_button("config (.json)", config_json, f"{stem}-config.json", "application/json",
+                      help="rebuild it with RunConfig.from_dict(json.load(f))")

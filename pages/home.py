@@ -1,4 +1,5 @@
 """Home: what the lab does, one-click presets, and the runs on disk."""
+import hashlib
 import time
 
 import pandas as pd
@@ -21,7 +22,7 @@ def start(configs) -> None:
     try:
         common.launch(configs)
     except W2VError as e:
-        st.error(str(e))
+        st.error(common.plain(e))
         return
     st.switch_page("pages/train.py")
 
@@ -60,42 +61,58 @@ with twin.container(border=True):
         start(settings.things_twin(s["data_dir"], settings.things_phrases(things)))
 
 st.subheader("Runs")
-any_active = any(r.active for r in common.store().list())
+any_active = any(r.active for r in common.runs())
 
 
-@st.fragment(run_every=2.0 if any_active else None)
-def runs_table() -> None:
-    runs = common.store()
-    infos = runs.list()
-    if not infos:
-        st.info(f"No runs yet in `{runs.root}`. Start a preset above, set up a run on the Train page, or use "
-                "`python -m w2vcore train --corpus default` on the command line.")
-        return
+def table_key(ids: list[str]) -> str:
+    """The table's widget key, new whenever the listed runs change (a delete, a new run): ticks then start
+    empty instead of staying on row positions that now hold other runs."""
+    return "home.table." + hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]
+
+
+def table_rows(infos) -> list[dict]:
+    """One row per run; a broken run's numbers are blank and its reason is in `error`."""
     now = time.time()
     rows = []
     for r in infos:
         m = common.metrics(r.id)
-        rows.append({"name": r.name, "status": r.status, "progress": r.progress,
+        progress = analysis.fraction(r.progress)
+        created = r.created if isinstance(r.created, (int, float)) else now
+        rows.append({"name": r.name, "status": r.status, "progress": progress,
                      "loss/sgns": analysis.latest(m, "loss/sgns"), "loss/val": analysis.latest(m, "loss/val"),
-                     "words/s": round(analysis.progress_summary(r.progress, m)["words_per_s"] or 0) or None,
-                     "trained": analysis.duration(analysis.latest(m, "time")), "age": analysis.age(now - r.created),
-                     "error": r.error, "id": r.id})
-    table = st.dataframe(
-        pd.DataFrame(rows), hide_index=True, on_select="rerun", selection_mode="multi-row", key="home.table",
+                     "words/s": round(analysis.progress_summary(progress, m)["words_per_s"] or 0) or None,
+                     "trained": analysis.duration(analysis.latest(m, "time")), "age": analysis.age(now - created),
+                     "error": str(r.error or ""), "id": r.id})
+    return rows
+
+
+@st.fragment(run_every=2.0 if any_active else None)
+def runs_table() -> None:
+    infos = common.runs()
+    if not infos:
+        st.info(f"No runs yet in {common.plain(common.store().root)}. Start a preset above, set up a run on the "
+                "Train page, or use `python -m w2vcore train --corpus default` on the command line.")
+        return
+    ids = [r.id for r in infos]
+    table = st.dataframe(  # cells are plain text: run names need no escaping here
+        pd.DataFrame(table_rows(infos)), hide_index=True, on_select="rerun", selection_mode="multi-row",
+        key=table_key(ids),
         column_config={"progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
                        "loss/sgns": st.column_config.NumberColumn(format="%.3f"),
                        "loss/val": st.column_config.NumberColumn(format="%.3f"),
                        "words/s": st.column_config.NumberColumn(format="localized"),
                        "error": st.column_config.TextColumn(width="large")})
-    chosen = [infos[i] for i in table.selection.rows if i < len(infos)]
+    by_id = {r.id: r for r in infos}
+    chosen = [by_id[i] for i in analysis.selected_ids(table.selection.rows, ids, set(by_id))]
     if not chosen:
         st.caption("Select rows to watch, stop, resume or delete runs. The sidebar picks the runs the other "
                    "pages show.")
         return
-    actions(chosen)
+    actions(chosen, table_key(ids))
 
 
-def actions(chosen) -> None:
+def actions(chosen, key: str) -> None:
+    """Buttons for the ticked runs; `key` is the table's, cleared after a delete so no tick survives it."""
     runs = common.store()
     pick, stop, resume, delete = st.columns(4)
     if pick.button(f"Show {len(chosen)} in the sidebar", icon=":material/visibility:", key="home.pick"):
@@ -106,23 +123,37 @@ def actions(chosen) -> None:
                    help="running runs save a checkpoint and their vectors, then end as 'stopped'"):
         for r in active:
             runs.stop(r.id)
-    resumable = [r for r in chosen if r.status in ("stopped", "failed") and runs.checkpoint_path(r.id).exists()]
+    resumable = [r for r in chosen if common.resumable(r)]
     if resume.button("Resume", icon=":material/play_arrow:", disabled=not resumable, key="home.resume",
                      help="continue stopped or crashed runs from their last checkpoint"):
         try:
             for r in resumable:
-                runs.start(r.id, resume=True)
+                common.resume(r.id)
         except W2VError as e:
-            st.error(str(e))
-        common.select([r.id for r in resumable])
-        st.rerun(scope="app")
+            st.error(common.plain(e))
+        else:
+            st.rerun(scope="app")
     finished = [r for r in chosen if not r.active]
     with delete.popover("Delete", icon=":material/delete:", disabled=not finished):
-        st.write(f"Delete {len(finished)} run(s) and their files? This cannot be undone.")
+        st.markdown(f"Delete these {len(finished)} run(s) and their files? This cannot be undone.\n\n"
+                    + "\n".join(f"- **{common.plain(r.name)}** ({common.plain(r.id)})" for r in finished))
         if st.button("Delete for good", type="primary", key="home.delete"):
-            for r in finished:
-                runs.delete(r.id)
-            st.rerun(scope="app")
+            delete_runs(finished, key)
+
+
+def delete_runs(finished, key: str) -> None:
+    """Delete exactly these runs, then clear the table's ticks and redraw the app."""
+    problems = []
+    for r in finished:
+        try:
+            common.store().delete(r.id)
+        except (W2VError, OSError) as e:
+            problems.append(f"{r.name}: {e}")
+    st.session_state.pop(key, None)
+    if problems:
+        st.error(common.plain("Not deleted: " + "; ".join(problems)))
+        return
+    st.rerun(scope="app")
 
 
 runs_table()

@@ -8,41 +8,55 @@ from w2vcore.errors import W2VError
 from w2vcore.losses import LossInfo
 from w2vcore.runs import RunInfo
 
-from . import analysis, charts, common
+from . import analysis, charts, common, settings
 
 STATUS_ICONS = {"queued": ":grey[:material/schedule:]", "running": ":blue[:material/directions_run:]",
                 "done": ":green[:material/check_circle:]", "stopped": ":orange[:material/stop_circle:]",
-                "early_stopped": ":orange[:material/stop_circle:]", "failed": ":red[:material/error:]"}
+                "early_stopped": ":orange[:material/stop_circle:]", "failed": ":red[:material/error:]",
+                "broken": ":red[:material/broken_image:]"}
 
 
 def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
-    """Status, progress bar with ETA and words/s, a stop button while running, the error if failed."""
+    """Status, progress bar with ETA and words/s, a stop button while running, the error if failed or
+    broken, and a Resume button for a stopped or failed run that left a checkpoint."""
     icon = STATUS_ICONS.get(info.status, "")
+    name = f"**{common.plain(info.name)}**"
     if info.active:
-        p = analysis.progress_summary(info.progress, rows)
+        p = analysis.progress_summary(analysis.fraction(info.progress), rows)
         if not rows:
-            text = f"{icon} **{info.name}**: starting (loading the corpus and torch)…"
+            text = f"{icon} {name}: starting (loading the corpus and torch)…"
         else:
             speed = analysis.rate(p["words_per_s"]) if p["words_per_s"] else "measuring speed"
-            text = (f"{icon} **{info.name}**: {info.progress:.0%} · elapsed {analysis.duration(p['elapsed'])} · "
+            text = (f"{icon} {name}: {analysis.fraction(info.progress):.0%} · elapsed {analysis.duration(p['elapsed'])} · "
                     f"ETA {analysis.duration(p['eta'])} · {speed}")
         bar, stop = st.columns([4, 1], vertical_alignment="bottom")
-        bar.progress(min(1.0, info.progress), text=text)
+        bar.progress(min(1.0, analysis.fraction(info.progress)), text=text)
         if stop.button("Stop", key=f"{key}.stop.{info.id}", icon=":material/stop_circle:",
                        help="saves a checkpoint and the vectors, then ends as 'stopped'"):
             common.store().stop(info.id)
-            st.toast(f"asked {info.name} to stop")
-    elif info.status == "failed":
-        st.error(f"{icon} **{info.name}** failed: {info.error}")
+            st.toast(f"asked {common.plain(info.name)} to stop")
+        return
+    line, button = st.columns([4, 1], vertical_alignment="center")
+    if info.status in ("failed", "broken"):
+        line.error(f"{icon} {name} {info.status}: {common.plain(info.error)}")
     else:
         seconds = analysis.latest(rows, "time")
-        st.markdown(f"{icon} **{info.name}**: {info.status.replace('_', ' ')} after "
-                    f"{analysis.duration(seconds)} ({info.progress:.0%} of the planned epochs)")
+        line.markdown(f"{icon} {name}: {info.status.replace('_', ' ')} after "
+                      f"{analysis.duration(seconds)} ({analysis.fraction(info.progress):.0%} of the planned epochs)")
+    if common.resumable(info) and button.button("Resume", key=f"{key}.resume.{info.id}",
+                                                icon=":material/play_arrow:",
+                                                help="continue from the last checkpoint, in the background"):
+        try:
+            common.resume(info.id)
+        except W2VError as e:
+            line.error(common.plain(e))
+        else:
+            st.rerun(scope="app")  # the page starts polling the run again
 
 
 def curves_panel(infos: list[RunInfo], key: str) -> None:
     """Curves of every metric the runs logged, overlaid by run, with metric/x-axis/smoothing controls."""
-    frames = {f"{i.name} ({i.id[-6:]})" if _duplicate(i, infos) else i.name:
+    frames = {common.plain_chart(f"{i.name} ({i.id[-6:]})" if _duplicate(i, infos) else i.name):
               analysis.metrics_frame(common.metrics(i.id)) for i in infos}
     keys = analysis.curve_keys(list(frames.values()))
     if not keys:
@@ -71,10 +85,18 @@ def loss_spec(info: LossInfo) -> LossSpec:
     """The loss as the settings hold it (the Losses tab's controls write them), defaults filled in."""
     s = common.settings()
     prefix = f"loss.{info.name}."
-    s.setdefault(prefix + "weight", 0.0)
+    _default_unless_fits(s, prefix + "weight", 0.0)
     for name, p in info.params.items():
-        s.setdefault(prefix + name, p.default)
+        _default_unless_fits(s, prefix + name, p.default, p.choices)
     return LossSpec(info.name, s[prefix + "weight"], {name: s[prefix + name] for name in info.params})
+
+
+def _default_unless_fits(s: dict, key: str, default, choices=None) -> None:
+    """Keep a (saved) loss setting only when it has the parameter's type and is one of its choices."""
+    if key not in s or not settings.same_kind(s[key], default) or (choices and s[key] not in choices):
+        s[key] = default
+    elif isinstance(default, float):
+        s[key] = float(s[key])
 
 
 def loss_controls(info: LossInfo, page: str) -> LossSpec:
@@ -113,4 +135,4 @@ def _param_widget(setting: str, label: str, p, page: str):
 
 def word_error(e: W2VError) -> None:
     """An unknown word or a bad query, as a warning (the message carries the suggestion)."""
-    st.warning(str(e), icon=":material/search_off:")
+    st.warning(common.plain(e), icon=":material/search_off:")

@@ -45,6 +45,30 @@ def defaults() -> dict[str, Any]:
     }
 
 
+def restore(saved: dict[str, Any]) -> dict[str, Any]:
+    """The defaults, overlaid with each saved setting whose type fits (a hand-edited or stale settings
+    file cannot break a page). Extra-loss settings ("loss.<name>.<param>") are kept when they are plain
+    values; `pages.panels.loss_spec` checks them against the loss's parameters."""
+    out = defaults()
+    for key, value in saved.items():
+        if key in out and same_kind(value, out[key]):
+            out[key] = float(value) if isinstance(out[key], float) else value
+        elif key.startswith("loss.") and isinstance(value, (bool, int, float, str)):
+            out[key] = value
+    if out["source"] not in SOURCE_CHOICES:
+        out["source"] = "default"
+    return out
+
+
+def same_kind(value: Any, default: Any) -> bool:
+    """bool only for bool, int for int, int or float for float, str for str."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return type(value) is type(default)
+
+
 def brown_guess() -> str:
     """A Brown folder that exists: $W2V_DATA_DIR/corpora/brown or NLTK's usual place, else ''."""
     candidates = [Path(os.environ["W2V_DATA_DIR"]) / "corpora" / "brown"] if os.environ.get("W2V_DATA_DIR") else []

@@ -23,10 +23,10 @@ try:
     corpus = settings.corpus_source(s).label
 except W2VError as e:
     corpus = None
-    st.warning(f"Corpus: {e}.")
+    st.warning(common.plain(f"Corpus: {e}."))
 if corpus:
-    reference = f"reference data `{s['data_dir']}`" if s["data_dir"].strip() else "no reference data folder"
-    st.caption(f"Corpus: **{corpus}**, min_count {s['min_count']}; {reference}. Change them on the Data page.")
+    reference = f"reference data {common.plain(s['data_dir'])}" if s["data_dir"].strip() else "no reference data folder"
+    st.caption(f"Corpus: **{common.plain(corpus)}**, min_count {s['min_count']}; {reference}. Change them on the Data page.")
 
 
 def model_tab() -> None:
@@ -143,7 +143,7 @@ with setup:
         problem = None
     except W2VError as e:
         configs, problem = [], str(e)
-        st.error(problem)
+        st.error(common.plain(problem))
     label = {"single": "Train", "twin": "Train the twin", "sweep": f"Train {len(configs) or 'the'} runs"}[mode]
     if st.button(label, type="primary", icon=":material/rocket_launch:", disabled=problem is not None,
                  key="train.launch"):
@@ -151,7 +151,7 @@ with setup:
             common.launch(configs)
             st.rerun()
         except W2VError as e:
-            st.error(str(e))
+            st.error(common.plain(e))
 
 with live:
     watched = common.selected()

@@ -34,12 +34,12 @@ elif kind == "csv":
     try:
         source = save_upload(upload.getvalue(), upload.name, common.store().cache_dir / "uploads").path
     except W2VError as e:
-        st.error(str(e))
+        st.error(common.plain(e))
         st.stop()
 try:
     values = load_values(source, data_dir or None)
 except W2VError as e:
-    st.error(str(e))
+    st.error(common.plain(e))
     st.stop()
 st.caption(f"{len(values):,} words, values {min(values.values()):.3g} … {max(values.values()):.3g}.")
 
@@ -64,7 +64,7 @@ with standalone:
                 result = train_valuevec(subset, ValueVecConfig(mode=mode, dim=dim, window=window))
             st.session_state["values.result"] = (source, mode, result)
         except W2VError as e:
-            st.error(str(e))
+            st.error(common.plain(e))
     stored = st.session_state.get("values.result")
     if stored and stored[0] == source:
         _, trained_mode, result = stored
@@ -88,7 +88,7 @@ with on_run:
             try:
                 rows.append({"run": info.name, **value_scores(common.vectors(info.id), values)})
             except W2VError as e:
-                st.warning(f"{info.name}: {e}")
+                st.warning(common.plain(f"{info.name}: {e}"))
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
                 "oov_ratio": st.column_config.NumberColumn(format="percent"),
