@@ -5,6 +5,7 @@ import streamlit as st
 
 from pages import analysis, charts, common, settings
 from pages.common import bind, bind_choice
+from w2vcore import things as w2v_things
 from w2vcore.corpus import build_vocab, encode_corpus, keep_probs
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
@@ -124,9 +125,20 @@ def reference_tab() -> None:
     data_dir = bind(st.text_input, "Reference data folder", "data_dir", PAGE, placeholder="e.g. ../shared/data",
                     help="a folder with wordsim/ (SimLex-999, WordSim-353, MEN, analogies) and things/ (THINGS); "
                          "defaults to $W2V_DATA_DIR. Without it, gensim's bundled SimLex-999 and WordSim-353 are used.")
-    things = settings.things_folder(data_dir)
-    st.caption(f"THINGS: found in {common.plain(things)}." if things else
-               "THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
+    things = settings.things_available(data_dir)
+    if things:
+        try:
+            where = w2v_things.describe(data_dir.strip() or None)
+        except W2VError as e:
+            st.error(common.plain(e))
+            things = False
+        else:
+            st.caption(f"THINGS: {common.plain(where)}. A `things/` folder in the reference data folder overrides "
+                       "the packaged copy.")
+            with st.expander("THINGS licences and attribution"):
+                st.text(w2v_things.ATTRIBUTION)
+    else:
+        st.caption("THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
     try:
         bench = load_benchmarks(data_dir.strip() or None)
     except W2VError as e:

@@ -51,7 +51,7 @@ try:
 except W2VError as e:
     st.warning(common.plain(e))
     data_dir = ""
-things = settings.things_folder(data_dir) is not None
+things = settings.things_available(data_dir)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -29,7 +29,7 @@ def start(configs) -> None:
 
 s = common.settings()
 registered = {info.name for info in losses.available()}
-things = settings.things_folder(s["data_dir"])
+things = settings.things_available(s["data_dir"])
 
 st.subheader("Start from a preset")
 demo, notebook, twin = st.columns(3)
@@ -52,13 +52,13 @@ with twin.container(border=True):
     missing = []
     if "rsr" not in registered:
         missing.append("the RSR loss is not in this version of w2vcore yet")
-    if things is None:
-        missing.append("no THINGS folder: set the reference data folder on the Data page (Reference data tab) (or `W2V_DATA_DIR`) "
-                       f"to a folder with `things/{settings.THINGS_FILES[0]}` and `things/{settings.THINGS_FILES[1]}`")
+    if not things:
+        missing.append("THINGS is neither packaged with this copy of w2vcore nor in the reference data folder "
+                       "(Data page, Reference data tab)")
     if missing:
         st.caption("Not available: " + "; ".join(missing) + ".")
     elif st.button("Start the twin", key="preset.things"):
-        start(settings.things_twin(s["data_dir"], settings.things_phrases(things)))
+        start(settings.things_twin(s["data_dir"], settings.things_phrases(s["data_dir"])))
 
 st.subheader("Runs")
 any_active = any(r.active for r in common.runs())

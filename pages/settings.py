@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
+from w2vcore import things
 from w2vcore.errors import W2VError
 
 SOURCE_CHOICES = {  # the Data page's choices -> what each means
@@ -21,7 +22,6 @@ SOURCE_CHOICES = {  # the Data page's choices -> what each means
     "upload": "an uploaded file",
     "brown": "the Brown corpus folder",
 }
-THINGS_FILES = ("spose_embedding_49d_sorted.txt", "unique_id.txt")
 NOTEBOOK_WORDS = ("cat", "dog", "car", "hammer", "apple")  # the neighbour words the RSR notebook printed
 # everyday topic words whose neighbours read well even on the ~0.5M-token built-in corpus
 TOPIC_WORDS = ("water", "music", "city", "government", "film", "war", "river", "art")
@@ -170,16 +170,11 @@ def things_twin(data_dir: str, phrases: str) -> list[RunConfig]:
             for tag, weight in (("vanilla", 0.0), ("rsr", RSR_DEFAULT_WEIGHT))]
 
 
-def things_folder(data_dir: str) -> Path | None:
-    """`<data_dir>/things` when it holds the THINGS files the RSR loss reads, else None."""
-    if not data_dir.strip():
-        return None
-    folder = Path(data_dir.strip()).expanduser() / "things"
-    return folder if all((folder / f).is_file() for f in THINGS_FILES) else None
+def things_available(data_dir: str) -> bool:
+    """True when THINGS can be used: the user's folder in `data_dir`, else the copy packaged with w2vcore."""
+    return things.available(data_dir.strip() or None)
 
 
-def things_phrases(folder: Path) -> str:
+def things_phrases(data_dir: str) -> str:
     """THINGS multi-word concepts as tokenizer phrases ("air_conditioner" -> "air conditioner")."""
-    ids = (folder / "unique_id.txt").read_text(encoding="utf-8").split()
-    phrases = {i.rstrip("0123456789").replace("_", " ") for i in ids if "_" in i}
-    return "\n".join(sorted(phrases))
+    return "\n".join(things.load(data_dir.strip() or None).phrases())

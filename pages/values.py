@@ -19,7 +19,7 @@ RATINGS = ("pleasant", "arousing", "natural", "moves", "manmade", "precious", "l
 
 st.title("Values")
 data_dir = common.settings()["data_dir"].strip()
-things = settings.things_folder(data_dir) is not None
+things = settings.things_available(data_dir)
 left, right = st.columns([3, 2])
 kind = left.radio("Values", [k for k in SOURCES if k != "things" or things], horizontal=True, key="values.source",
                   format_func=SOURCES.get)

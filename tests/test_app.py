@@ -79,7 +79,7 @@ def open_tab(at: AppTest, name: str, key: str = "explore.tab") -> None:
 
 def texts(at: AppTest) -> str:
     """Every message and Markdown text on the page, as the reader sees it (user text is escaped)."""
-    kinds = ("markdown", "caption", "info", "warning", "error", "success")
+    kinds = ("markdown", "caption", "info", "warning", "error", "success", "text")
     parts = [e.value for kind in kinds for e in getattr(at, kind)]
     return unescape("\n".join(str(p) for p in parts))
 
@@ -103,8 +103,8 @@ def test_home_lists_runs_with_status_error_and_presets(env):
     assert "not found" in table.set_index("name").loc["broken", "error"]
     labels = [b.label for b in at.button]
     assert "Start the quick demo" in labels and "Train with the notebook's settings" in labels
-    things = "rsr" in {i.name for i in losses.available()} and settings.things_folder(str(SHARED_DATA))
-    assert ("Start the twin" in labels) == bool(things)
+    things = "rsr" in {i.name for i in losses.available()} and settings.things_available("")
+    assert ("Start the twin" in labels) == bool(things)  # THINGS is packaged: no data folder needed
     assert [t.value for t in at.title] == ["Word2Vec Lab"]
     assert at.multiselect(key="selected_runs").value  # the newest finished run is picked on arrival
 
@@ -115,7 +115,7 @@ def test_home_without_runs_says_how_to_start(tmp_path, monkeypatch):
     monkeypatch.delenv("W2V_DATA_DIR", raising=False)
     at = app()
     assert "No runs yet" in texts(at)
-    assert "no THINGS folder" in texts(at)  # the THINGS preset says what is missing
+    assert "Start the twin" in [b.label for b in at.button]  # packaged THINGS: the flagship preset needs no folder
     for page in ("pages/explore.py", "pages/compare.py", "pages/export.py", "pages/train.py"):
         at.switch_page(page).run()
         assert not at.exception and at.info, page
@@ -285,9 +285,7 @@ def test_explore_over_training_and_things_concepts(env):
     figures = [c.proto.spec for c in charts(at)]
     assert any('"frames"' in spec and "training: " in spec for spec in figures)  # the animated snapshots
     assert "snapshots from the random start" in texts(at)
-    if not SHARED_DATA.is_dir():
-        pytest.skip("THINGS concepts need ../shared/data")
-    open_tab(at, "Map")
+    open_tab(at, "Map")  # THINGS concepts come from the packaged copy: no data folder needed
     at.radio(key="explore.set").set_value("things").run()
     assert not at.exception
     assert "concepts aligned" in texts(at)
@@ -295,11 +293,10 @@ def test_explore_over_training_and_things_concepts(env):
 
 
 def test_data_page_shows_things_coverage(env):
-    if not SHARED_DATA.is_dir():
-        pytest.skip("THINGS coverage needs ../shared/data")
     at = app("pages/data.py")
     open_tab(at, "Reference data", "data.tab")
     assert "concepts aligned" in texts(at)
+    assert "Hebart" in texts(at)  # the packaged THINGS copy carries its attribution
     assert any("coverage" in df.value.columns and "category" in df.value.columns for df in at.dataframe)
 
 
@@ -425,10 +422,8 @@ def test_projections_beyond_the_limit_are_sampled():
     assert analysis.sample_words(words[:10]) == (words[:10], False)
 
 
-@pytest.mark.skipif(not settings.things_folder(str(SHARED_DATA)), reason="../shared/data/things is not present")
 def test_the_things_twin_differs_only_in_reg_strength():
-    folder = settings.things_folder(str(SHARED_DATA))
-    vanilla, rsr = settings.things_twin(str(SHARED_DATA), settings.things_phrases(folder))
+    vanilla, rsr = settings.things_twin("", settings.things_phrases(""))
     assert "air conditioner" in vanilla.corpus.tokenizer.phrases
     diff = analysis.config_diff(vanilla.to_dict(), rsr.to_dict())
     assert list(diff["setting"]) == ["name", "train.losses.rsr.weight"]
