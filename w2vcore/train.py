@@ -30,6 +30,7 @@ import torch
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
 from .losses import LossSetup, build_losses, output_map
+from .preflight import check_sizes
 from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
 
@@ -168,16 +169,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ checks
     def _check_sizes(self) -> None:
-        cfg, data = self.cfg, self.data
-        if cfg.negative >= len(data.vocab):
-            raise W2VError(f"negative={cfg.negative} needs a vocabulary larger than {len(data.vocab)} words; "
-                           "lower negative or min_count")
-        counts = data.vocab.counts.astype(np.float64)
-        kept = float((counts * data.keep_prob).sum()) * data.n_train_tokens / max(1.0, counts.sum())
-        pairs = kept * (cfg.window + 1)  # reduced window: (window + 1) contexts per centre on average
-        if cfg.batch_size > pairs:
-            raise W2VError(f"batch_size={cfg.batch_size} is larger than the ~{int(pairs):,} training pairs in one "
-                           f"epoch of this corpus; use a batch_size of at most {max(1, int(pairs) // 4):,}")
+        check_sizes(self.cfg, self.data)  # the same check refuses a run before its folder exists
 
     # -------------------------------------------------------------- validation
     def _validation_pairs(self):
