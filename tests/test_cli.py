@@ -75,6 +75,14 @@ def test_export_homework_checkpoint_and_projector(trained):
     (["--min-count", "100000"], "is above every word count"),
     (["--batch-size", "100000000"], "larger than"),
     (["--loss", "nope", "0.1"], "unknown loss 'nope'"),
+    (["--seed", "-1"], "seed must be between 0 and"),
+    (["--seed", str(2**70)], "seed must be between 0 and"),
+    (["--chunk-tokens", "1"], "chunk_tokens must be at least"),
+    (["--dim", "1000000000"], "of memory"),
+    (["--dim", "100000"], "GB of memory"),
+    (["--lr", "nan"], "lr must be a finite number"),
+    (["--early-stopping-patience", "2"], "validation split"),
+    (["--phrases", "/nonexistent/phrases.txt"], "phrases file /nonexistent/phrases.txt not found"),
 ])
 def test_bad_settings_give_a_clear_error_not_a_traceback(tmp_path, args, message):
     from gensim.test.utils import datapath
@@ -82,7 +90,70 @@ def test_bad_settings_give_a_clear_error_not_a_traceback(tmp_path, args, message
     proc = cli(tmp_path, "train", "--corpus", datapath("lee_background.cor"), "--epochs", "1", *args, ok=False)
     assert proc.returncode == 2
     assert message in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    runs = tmp_path / "runs"
+    assert not runs.exists() or not [p for p in runs.iterdir() if not p.name.startswith(".")], \
+        "a refused run must not leave a run folder"
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00", "caf\xe9 cr\xe8me".encode("latin-1")])
+def test_binary_or_non_utf8_phrases_file(tmp_path, content):
+    from gensim.test.utils import datapath
+
+    (tmp_path / "phrases.txt").write_bytes(content)
+    proc = cli(tmp_path, "train", "--corpus", datapath("lee_background.cor"), "--phrases",
+               str(tmp_path / "phrases.txt"), ok=False)
+    assert proc.returncode == 2 and "phrases file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cache_dir_that_is_a_file(tmp_path):
+    from gensim.test.utils import datapath
+
+    (tmp_path / "cache").write_text("a file")
+    proc = cli(tmp_path, "train", "--corpus", datapath("lee_background.cor"), ok=False)
+    assert proc.returncode == 2 and "is a file, not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "npz", "ckpt"])
+def test_export_out_checks(trained, tmp_path, fmt):
+    tmp, run_id, _ = trained
+    missing = cli(tmp, "export", run_id, "--format", fmt, "--out", str(tmp_path / "no" / "v"), ok=False)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    folder = cli(tmp, "export", run_id, "--format", fmt, "--out", str(tmp_path), ok=False)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    mine = tmp_path / "mine.txt"
+    mine.write_text("keep me")
+    existing = cli(tmp, "export", run_id, "--format", fmt, "--out", str(mine), ok=False)
+    assert existing.returncode == 2 and "--force" in existing.stderr and mine.read_text() == "keep me"
+    cli(tmp, "export", run_id, "--format", fmt, "--out", str(mine), "--force")
+    assert mine.stat().st_size > 100
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"
+
+
+def test_export_tsv_refuses_a_file_and_existing_output(trained, tmp_path):
+    tmp, run_id, _ = trained
+    (tmp_path / "f").write_text("x")
+    proc = cli(tmp, "export", run_id, "--format", "tsv", "--out", str(tmp_path / "f"), ok=False)
+    assert proc.returncode == 2 and "is a file" in proc.stderr
+    cli(tmp, "export", run_id, "--format", "tsv", "--out", str(tmp_path / "proj"))
+    again = cli(tmp, "export", run_id, "--format", "tsv", "--out", str(tmp_path / "proj"), ok=False)
+    assert again.returncode == 2 and "--force" in again.stderr
+    cli(tmp, "export", run_id, "--format", "tsv", "--out", str(tmp_path / "proj"), "--force")
+
+
+def test_export_of_a_truncated_checkpoint(trained, tmp_path):
+    import shutil
+
+    tmp, run_id, _ = trained
+    copy = tmp_path / "runs"
+    shutil.copytree(tmp / "runs" / run_id, copy / run_id)
+    ck = copy / run_id / "checkpoint.pt"
+    ck.write_bytes(ck.read_bytes()[:1000])
+    proc = subprocess.run([sys.executable, "-m", "w2vcore", "--runs-dir", str(copy), "--cache-dir", str(tmp / "cache"),
+                           "export", run_id, "--format", "ckpt", "--out", str(tmp_path / "x.ckpt")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "truncated or unreadable" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.ckpt").exists()
 
 
 @pytest.mark.parametrize("content, message", [

@@ -3,13 +3,14 @@
     python -m w2vcore train --corpus default --epochs 5          # or a .txt file/folder, or brown:PATH
     python -m w2vcore list
     python -m w2vcore eval RUN [--data-dir ../shared/data]
-    python -m w2vcore export RUN --format word2vec|word2vec-bin|tsv|ckpt|npz [--out PATH]
+    python -m w2vcore export RUN --format word2vec|word2vec-bin|tsv|ckpt|npz [--out PATH] [--force]
     python -m w2vcore stop RUN | resume RUN | delete RUN
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from .config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
 from .errors import W2VError
+from .preflight import validate
 from .runs import RunStore
+from .sources import read_phrases
 
 
 def _source(text: str) -> CorpusSource:
@@ -56,11 +59,14 @@ def cmd_train(args, store: RunStore) -> int:
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     tcfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in train_fields and v is not None},
                        losses=tuple(LossSpec(n, _float(w)) for n, w in args.loss))
-    ccfg = CorpusConfig(source=_source(args.corpus),
-                        tokenizer=TokenizerConfig(phrases=tuple(_read_phrases(args.phrases))),
+    phrases = tuple(read_phrases(args.phrases)) if args.phrases else ()
+    ccfg = CorpusConfig(source=_source(args.corpus), tokenizer=TokenizerConfig(phrases=phrases),
                         min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
                         val_fraction=args.val_fraction)
     cfg = RunConfig(name=args.name, corpus=ccfg, train=tcfg, data_dir=args.data_dir)
+    summary = validate(cfg, store.cache_dir, store.root)  # refused runs get no folder
+    print(f"{summary.corpus}: {summary.vocab_size:,} words, {summary.train_tokens:,} training tokens, "
+          f"about {summary.memory_bytes / 2**30:.1f} GB of memory")
     from .worker import execute  # torch is imported only once the settings are known to be valid
 
     run_id = store.create(cfg)
@@ -83,12 +89,6 @@ def _float(text: str) -> float:
         raise W2VError(f"a loss weight must be a number, got {text!r}") from None
 
 
-def _read_phrases(path: str | None) -> list[str]:
-    if not path:
-        return []
-    return [line.strip() for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
-
-
 def cmd_eval(args, store: RunStore) -> int:
     from .evaldata import load_benchmarks
 
@@ -101,33 +101,82 @@ def cmd_eval(args, store: RunStore) -> int:
 
 
 def cmd_export(args, store: RunStore) -> int:
-    import torch
-
     cfg = store.config(args.run)
     vectors = store.load_vectors(args.run)
     run_dir = store.path(args.run)
     t = cfg.train
     if args.format == "ckpt":
-        ck_path = store.checkpoint_path(args.run)
-        if not ck_path.exists():
-            raise W2VError(f"run '{args.run}' has no checkpoint to export")
         name = f"model_dim-{t.dim}_radius-{t.window}_ratio-{t.negative}-batch-{t.batch_size}-epoch-{t.epochs}.ckpt"
-        out = Path(args.out) if args.out else run_dir / name
-        ck = torch.load(ck_path, weights_only=True)
-        torch.save({"target_embeddings": ck["w_in"], "context_embeddings": ck["w_out"],
-                    "index_to_key": list(vectors.index_to_key)}, out)
+        out = _target(args, run_dir / name)
+        homework = _homework_checkpoint(store, args.run, vectors)
+        _write_atomic(out, lambda tmp: _torch_save(homework, tmp))
     elif args.format in ("word2vec", "word2vec-bin"):
-        out = Path(args.out) if args.out else run_dir / ("vectors.bin" if args.format.endswith("bin") else "vectors.txt")
-        vectors.save_word2vec_format(out, binary=args.format.endswith("bin"))
+        binary = args.format.endswith("bin")
+        out = _target(args, run_dir / ("vectors.bin" if binary else "vectors.txt"))
+        _write_atomic(out, lambda tmp: vectors.save_word2vec_format(tmp, binary=binary))
     elif args.format == "tsv":
-        out = Path(args.out) if args.out else run_dir / "projector"
-        out.mkdir(parents=True, exist_ok=True)
+        out = _target(args, run_dir / "projector", folder=True)
+        out.mkdir(exist_ok=True)
         vectors.save_projector(out)
     else:
-        out = Path(args.out) if args.out else run_dir / "vectors-copy.npz"
-        vectors.save(out)
+        out = _target(args, run_dir / "vectors-copy.npz")
+        _write_atomic(out, vectors.save)
     print(out)
     return 0
+
+
+def _target(args, default: Path, folder: bool = False) -> Path:
+    """Where an export goes: --out or `default`. W2VError for a missing parent folder, a folder where a
+    file goes (or a file where a folder goes), and existing output without --force."""
+    out = Path(args.out).expanduser() if args.out else default
+    if not out.parent.is_dir():
+        raise W2VError(f"cannot write {out}: the folder {out.parent} does not exist")
+    if folder:
+        if out.exists() and not out.is_dir():
+            raise W2VError(f"{out} is a file; the tsv format writes a folder (vectors.tsv, metadata.tsv)")
+        existing = [p.name for p in (out / "vectors.tsv", out / "metadata.tsv") if p.exists()]
+        if existing and not args.force:
+            raise W2VError(f"{out} already holds {' and '.join(existing)}; add --force to overwrite")
+        return out
+    if out.is_dir():
+        raise W2VError(f"{out} is a folder; give a file name, e.g. --out {out / default.name}")
+    if out.exists() and not args.force:
+        raise W2VError(f"{out} already exists; add --force to overwrite it")
+    return out
+
+
+def _write_atomic(out: Path, write) -> None:
+    """write(tmp) to a temporary name beside `out`, then rename: an interrupted export leaves no half file."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    except OSError as e:
+        raise W2VError(f"cannot write {out}: {e.strerror or e}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _homework_checkpoint(store: RunStore, run_id: str, vectors) -> dict:
+    """The course's .ckpt layout from the run's checkpoint.pt; W2VError if it is missing or damaged."""
+    import torch
+
+    ck_path = store.checkpoint_path(run_id)
+    if not ck_path.exists():
+        raise W2VError(f"run '{run_id}' has no checkpoint to export")
+    try:
+        ck = torch.load(ck_path, weights_only=True)
+        w_in, w_out = ck["w_in"], ck["w_out"]
+    except Exception:  # torch raises RuntimeError, EOFError, UnpicklingError, ... for a damaged file
+        raise W2VError(f"the checkpoint of run '{run_id}' ({ck_path}) is truncated or unreadable; "
+                       "export another format (word2vec, npz) from its vectors instead") from None
+    return {"target_embeddings": w_in, "context_embeddings": w_out, "index_to_key": list(vectors.index_to_key)}
+
+
+def _torch_save(obj, path: Path) -> None:
+    import torch
+
+    torch.save(obj, path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="write a run's vectors in another format")
     ex.add_argument("run")
     ex.add_argument("--format", choices=["word2vec", "word2vec-bin", "tsv", "ckpt", "npz"], default="word2vec")
-    ex.add_argument("--out")
+    ex.add_argument("--out", help="file (a folder for tsv) to write; default: inside the run folder")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing output")
     return ap
 
 
@@ -197,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except W2VError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the file system refused (a full disk, a file where a folder should be, permissions)
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
 
 

@@ -79,8 +79,7 @@ def encode_corpus(source: CorpusSource, tokenizer: TokenizerConfig, cache_dir: P
     cache_dir = Path(cache_dir)
     final = cache_dir / f"corpus-{key[:16]}"
     if not (final / "vocab.json").is_file():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-corpus-", dir=cache_dir))
+        tmp = _temp_folder(cache_dir)
         try:
             _encode_into(tmp, source, tokenizer, _throttled(progress))
             try:
@@ -88,11 +87,27 @@ def encode_corpus(source: CorpusSource, tokenizer: TokenizerConfig, cache_dir: P
             except OSError:  # another process finished the same corpus first
                 if not (final / "vocab.json").is_file():
                     raise
+        except OSError as e:  # reading the source raises W2VError; this is the cache's own writing
+            raise W2VError(f"could not write the corpus cache in {cache_dir}: {e.strerror or e}; "
+                           "free some disk space or point W2V_CACHE_DIR (--cache-dir) elsewhere") from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     if progress:
         progress("done", 1.0)
     return _load(final, source.label)
+
+
+def _temp_folder(cache_dir: Path) -> Path:
+    """A fresh folder inside `cache_dir` (created if needed), or W2VError saying why there cannot be one."""
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise W2VError(f"the corpus cache {cache_dir} is a file, not a folder; point W2V_CACHE_DIR "
+                       "(--cache-dir) at a folder")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".tmp-corpus-", dir=cache_dir))
+    except OSError as e:
+        raise W2VError(f"cannot use {cache_dir} as the corpus cache: {e.strerror or e}; point W2V_CACHE_DIR "
+                       "(--cache-dir) at a writable folder") from None
 
 
 def _cache_key(source: CorpusSource, tokenizer: TokenizerConfig) -> str:
@@ -178,17 +193,21 @@ def _renumber_by_count(src: Path, dst: Path, n_words: int, progress: ProgressFn)
 
 
 def _load(folder: Path, label: str) -> EncodedCorpus:
-    meta = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-    return EncodedCorpus(
-        words=meta["words"],
-        counts=np.asarray(meta["counts"], dtype=np.int64),
-        tokens=np.memmap(folder / "tokens.int32", dtype=np.int32, mode="r"),
-        sent_starts=np.load(folder / "sent_starts.npy", mmap_mode="r"),
-        doc_starts=np.load(folder / "doc_starts.npy", mmap_mode="r"),
-        label=label,
-        path=folder,
-        stats=meta["stats"],
-    )
+    try:
+        meta = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        return EncodedCorpus(
+            words=meta["words"],
+            counts=np.asarray(meta["counts"], dtype=np.int64),
+            tokens=np.memmap(folder / "tokens.int32", dtype=np.int32, mode="r"),
+            sent_starts=np.load(folder / "sent_starts.npy", mmap_mode="r"),
+            doc_starts=np.load(folder / "doc_starts.npy", mmap_mode="r"),
+            label=label,
+            path=folder,
+            stats=meta["stats"],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged cache (a disk error, a hand edit)
+        raise W2VError(f"the cached corpus {folder} is damaged ({type(e).__name__}); delete that folder and "
+                       "it will be rebuilt") from None
 
 
 def _describe(cfg: TokenizerConfig) -> str:

@@ -50,7 +50,7 @@ def iter_documents(source: CorpusSource, notes: list[str] | None = None,
         yield from _default_documents(notes, progress)
         return
     files = _source_files(source)
-    total = max(1, sum(p.stat().st_size for p in files))
+    total = max(1, sum(_size(p) for p in files))
     label = source.name if source.name and len(files) == 1 else None  # an upload: its name, not the cache file's
     done = 0
     for path in files:
@@ -59,11 +59,11 @@ def iter_documents(source: CorpusSource, notes: list[str] | None = None,
 
         if source.kind == "brown":
             yield from _brown_documents(path, notes, file_progress)
-        elif path.stat().st_size > 0 or len(files) == 1:
+        elif _size(path) > 0 or len(files) == 1:
             yield from _text_documents(path, notes, file_progress, label)
         else:
             notes.append(f"{path.name} is empty and was skipped")
-        done += path.stat().st_size
+        done += _size(path)
 
 
 def brown_categories(path: str | Path) -> dict[str, str]:
@@ -130,7 +130,10 @@ def source_fingerprint(source: CorpusSource) -> str:
     root = Path(source.path).expanduser()
     files = []
     for p in _source_files(source):
-        st = p.stat()
+        try:
+            st = p.stat()
+        except OSError as e:
+            raise _read_error(p, e) from None
         files.append([p.name if p == root else p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns])
     return json.dumps({"kind": source.kind, "files": files})
 
@@ -144,11 +147,13 @@ def _source_files(source: CorpusSource) -> list[Path]:
         return _brown_files(root)
     if root.is_file():
         return [root]
+    if not root.is_dir():
+        raise W2VError(f"corpus path {source.path} is neither a file nor a folder")
     files = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".txt"),
                    key=lambda p: p.relative_to(root).as_posix())
     if not files:
         raise W2VError(f"folder {root} has no .txt files; a text corpus folder is read as every *.txt inside it")
-    if all(p.stat().st_size == 0 for p in files):
+    if all(_size(p) == 0 for p in files):
         raise W2VError(f"every .txt file in {root} is empty")
     return files
 
@@ -226,12 +231,15 @@ def _open_lines(path: Path, notes: list[str] | None,
 
     def lines() -> Iterator[str]:
         nonlocal replaced
-        for line in text:
-            if "\ufffd" in line:
-                replaced += line.count("\ufffd")
-            yield line
+        try:
+            for line in text:
+                if "\ufffd" in line:
+                    replaced += line.count("\ufffd")
+                yield line
+        except OSError as e:  # a disk or network error in the middle of the file
+            raise _read_error(path, e) from None
 
-    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as text:
+    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as text:
         yield lines(), raw
     if notes is not None and replaced:
         notes.append(f"{label or path.name}: {replaced} undecodable bytes replaced (the file is not valid UTF-8)")
@@ -245,8 +253,63 @@ def _read_text(path: Path, notes: list[str]) -> str:
 
 
 def _check_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        _check_bytes(f.read(DECODE_SAMPLE), path.stat().st_size, str(path))
+    with _open_binary(path) as f:
+        try:
+            head = f.read(DECODE_SAMPLE)
+        except OSError as e:
+            raise _read_error(path, e) from None
+        _check_bytes(head, _size(path), str(path))
+
+
+@contextmanager
+def _open_binary(path: Path) -> Iterator[BinaryIO]:
+    """open(path, "rb"), with W2VError naming the file when it cannot be opened (permissions, a folder, ...)."""
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise _read_error(path, e) from None
+    with f:
+        yield f
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as e:
+        raise _read_error(path, e) from None
+
+
+def _read_error(path: Path, e: OSError) -> W2VError:
+    reason = e.strerror or type(e).__name__
+    if isinstance(e, PermissionError):
+        return W2VError(f"cannot read {path}: permission denied; make the file readable (chmod +r) or copy it")
+    return W2VError(f"cannot read {path}: {reason}")
+
+
+def read_phrases(path: str | Path) -> list[str]:
+    """Multi-word expressions from a UTF-8 text file, one a line (blank lines skipped).
+
+    W2VError (naming the file) when it is missing, a folder, unreadable, binary or not UTF-8:
+    phrases are matched exactly, so undecodable bytes are refused rather than replaced.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise W2VError(f"phrases file {path} not found")
+    if not path.is_file():
+        raise W2VError(f"phrases file {path} is not a file; give a text file with one phrase a line")
+    with _open_binary(path) as f:
+        try:
+            data = f.read()
+        except OSError as e:
+            raise _read_error(path, e) from None
+    if b"\x00" in data[:BINARY_SNIFF]:
+        raise W2VError(f"phrases file {path} does not look like text (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise W2VError(f"phrases file {path} is not valid UTF-8 (first bad byte at offset {e.start:,}); "
+                       "save it as UTF-8") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _check_bytes(head: bytes, size: int, name: str) -> None:

@@ -30,6 +30,7 @@ import torch
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
 from .losses import LossSetup, build_losses, output_map
+from .preflight import check_sizes
 from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
 
@@ -43,6 +44,7 @@ KERNEL_MIN_SPAN = 2_000  # with extra losses: they run between spans, so spans s
 KERNEL_MIN_SPAN_PLAIN = 32_768  # without: each span has a fixed cost (its blocks' tail), see docs/KERNEL.md
 KERNEL_MIN_SPANS_PER_RUN = 50  # ...but a short run keeps this many spans, for its curve points and snapshots
 SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot
+DIVERGENCE_PROBE = 64  # rows of each table checked for NaN/inf at every log (most frequent + evenly spread)
 MAX_EXTRA_APPLY = 8  # extra-loss applications between two engine calls; more due steps are folded in
 EARLY_STOP_MIN_DELTA = 1e-4
 
@@ -167,16 +169,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ checks
     def _check_sizes(self) -> None:
-        cfg, data = self.cfg, self.data
-        if cfg.negative >= len(data.vocab):
-            raise W2VError(f"negative={cfg.negative} needs a vocabulary larger than {len(data.vocab)} words; "
-                           "lower negative or min_count")
-        counts = data.vocab.counts.astype(np.float64)
-        kept = float((counts * data.keep_prob).sum()) * data.n_train_tokens / max(1.0, counts.sum())
-        pairs = kept * (cfg.window + 1)  # reduced window: (window + 1) contexts per centre on average
-        if cfg.batch_size > pairs:
-            raise W2VError(f"batch_size={cfg.batch_size} is larger than the ~{int(pairs):,} training pairs in one "
-                           f"epoch of this corpus; use a batch_size of at most {max(1, int(pairs) // 4):,}")
+        check_sizes(self.cfg, self.data)  # the same check refuses a run before its folder exists
 
     # -------------------------------------------------------------- validation
     def _validation_pairs(self):
@@ -471,6 +464,9 @@ class Trainer:
         if sgns is not None and not math.isfinite(sgns):
             raise TrainingDiverged(f"the loss became {sgns} at step {st.step} (epoch {st.epoch + 1}); "
                                    f"lower the learning rate (lr={self.cfg.lr}) and start again")
+        if not self._tables_finite():
+            raise TrainingDiverged(f"the word vectors became NaN or infinite by step {st.step} "
+                                   f"(epoch {st.epoch + 1}); lower the learning rate (lr={self.cfg.lr}) and start again")
         if sgns is not None and self.losses:
             total = (1.0 - self.alpha) * sgns
             total += sum(loss.weight * metrics.get(f"loss/{loss.name}", 0.0) for loss in self.losses)
@@ -479,6 +475,18 @@ class Trainer:
         metrics.update({"lr": st.lr, "progress": st.progress, "epoch": st.progress * self.cfg.epochs,
                         "words_per_s": words_per_s, "pairs": float(st.pairs_done)})
         _call(self.callbacks, "on_step", st, metrics)
+
+    def _tables_finite(self) -> bool:
+        """Whether a cheap probe of both tables is finite: the DIVERGENCE_PROBE most frequent rows (the
+        most updated ones) and as many rows spread evenly over the vocabulary. A fixed set, so the
+        check draws no random numbers; one host sync, at log time only.
+        """
+        V = self.engine.w_in.shape[0]
+        rows = torch.cat([torch.arange(min(V, DIVERGENCE_PROBE)),
+                          torch.linspace(0, V - 1, min(V, DIVERGENCE_PROBE)).long()]).to(self.engine.w_in.device)
+        with torch.no_grad():
+            probe = torch.stack([self.engine.w_in[rows], self.engine.w_out[rows]])
+        return bool(torch.isfinite(probe).all())
 
     def _end_epoch(self, st) -> None:
         metrics = self._evaluate()
@@ -595,7 +603,7 @@ class _Accumulator:
             return {}
         keys = list(self.sums)
         values = torch.stack([self.sums[k] for k in keys]).cpu().tolist()
-        out = {k: v / self.counts[k] for k, v in zip(keys, values)}
+        out = {k: v / self.counts[k] for k, v in zip(keys, values) if self.counts[k]}  # 0 pairs: nothing to say
         self.sums.clear()
         self.counts.clear()
         return out
