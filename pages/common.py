@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from w2vcore import preflight
 from w2vcore.config import RunConfig
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
@@ -223,8 +224,14 @@ def select(run_ids: list[str], add: bool = False) -> None:
 
 
 def launch(configs: list[RunConfig]) -> list[str]:
-    """Create and start runs in the background (subprocesses that outlive this page) and add them to the selection."""
+    """Check, create and start runs in the background (subprocesses that outlive this page); add them to the selection.
+
+    `preflight.validate` raises W2VError for settings the run would refuse, so a refused launch leaves no run folder.
+    """
     runs_store = store()
+    with st.spinner("Checking the settings against the corpus…"):
+        for cfg in configs:  # refuse what a run would refuse (or what will not fit) before any folder exists
+            preflight.validate(cfg, runs_store.cache_dir, runs_store.root)
     ids = []
     for cfg in configs:
         run_id = runs_store.create(cfg)
