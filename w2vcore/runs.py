@@ -107,7 +107,8 @@ class RunStore:
         _check_folder(self.root, "runs folder (--runs-dir or W2V_RUNS_DIR)")
         _check_folder(self.cache_dir, "cache folder (--cache-dir or W2V_CACHE_DIR)")
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.is_dir():  # reading an existing folder never writes (a full disk still lists)
+                self.root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise W2VError(f"cannot create the runs folder {self.root}: {e.strerror or e}") from None
 
@@ -145,8 +146,10 @@ class RunStore:
             now = time.time()
             rf.write_json(p / rf.STATUS, {"status": "queued", "created": now, "updated": now})
             rf.write_json(p / rf.CONFIG, cfg.to_dict())  # last: a folder is a run once its config is complete
-        except OSError as e:
+        except BaseException as e:  # no half-made run is left behind
             shutil.rmtree(p, ignore_errors=True)
+            if not isinstance(e, OSError):
+                raise
             reason = rf.disk_full_message(e) if e.errno in rf.DISK_FULL else e.strerror or str(e)
             raise W2VError(f"cannot create the run folder {p}: {reason}") from None
         return run_id
@@ -162,7 +165,7 @@ class RunStore:
         p = self._existing(run_id)
         stored, info = self._look(run_id, p)
         if info.status == BROKEN:
-            raise W2VError(f"run '{run_id}' cannot start: {info.error}")
+            raise W2VError(f"run '{run_id}' is broken and cannot start ({info.error}); delete it")
         if info.active and any(stored.get(k) for k in ("pid", "queued", "thread")):
             raise W2VError(f"run '{run_id}' is already running")
         if resume:
