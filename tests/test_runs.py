@@ -11,7 +11,8 @@ import pytest
 
 from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.errors import W2VError
-from w2vcore.runs import RunStore, _pid_alive, read_jsonl
+from w2vcore.runfolder import pid_alive, read_metrics
+from w2vcore.runs import RunStore
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_killed_worker_is_marked_failed_and_keeps_metrics(store):
     wait_for(lambda: store.info(run_id).status == "failed")
     info = store.info(run_id)
     assert "ended unexpectedly" in info.error
-    assert len(read_jsonl(store.path(run_id) / "metrics.jsonl")) >= 3
+    assert len(read_metrics(store.path(run_id) / "metrics.jsonl")) >= 3
 
 
 def test_a_running_run_cannot_be_deleted(store):
@@ -185,5 +186,5 @@ def test_a_warm_standby_worker_takes_the_next_run(store):
     wait_for(lambda: any(folder.glob("*.ready")), timeout=120)
     for pid in spares:  # a stopped spare withdraws its offer and exits
         os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not list(folder.glob("*.ready")) and not any(_pid_alive(pid) for pid in spares), timeout=60)
+    wait_for(lambda: not list(folder.glob("*.ready")) and not any(pid_alive(pid) for pid in spares), timeout=60)
     assert [r.id for r in store.list()] == [run_id]  # the spare folder is not a run

@@ -1,23 +1,25 @@
 """Runs on disk: create, start in the background, watch, stop, load, delete.
 
-Each run lives in `<root>/<id>/`:
-
-    config.json      the RunConfig, frozen at creation
-    status.json      queued | running | done | stopped | early_stopped | failed (+ error), atomic
-    metrics.jsonl    one JSON line per logged step or epoch, flushed as written
-    vectors.npz      the word vectors with their vocabulary (w2vcore.vectors.Vectors)
-    checkpoint.pt    the last checkpoint (tables, optimiser, RNG, position), for resume
-    snapshots/       the top words' vectors (float16) at 0, 1/n, ..., 1 of the run: NNNN.npy (per mille), words.txt
-    log.txt          what the worker printed, including any traceback
+Each run lives in `<root>/<id>/`, in the format `w2vcore.runfolder` owns (config.json,
+status.json, metrics.jsonl, vectors.npz, checkpoint.pt, snapshots/, log.txt).
 
 A run is trained by `w2vcore.worker` in a subprocess (the app never trains in its
 own process, so a page refresh or app restart leaves the run going) or in a thread
-(tests, notebooks). Neither imports streamlit. A worker that dies leaves its run
-marked failed on the next look, with its metrics and last checkpoint intact.
+(tests, notebooks). Neither imports streamlit.
+
+Reading (`info`, `list`, `metrics`, `config`, `load_vectors`) never writes. A run whose
+status says queued/running but whose worker is gone (the pid has exited or now belongs
+to another process, the thread has ended, or no worker took a queued run within
+`QUEUED_TIMEOUT_S`) is reported failed, with its metrics and last checkpoint intact; it
+is written as failed only by a user action (stop, start), as a compare-and-set under the
+status lock. A run folder that cannot be read (a symlink, a truncated config.json, a
+status.json that is not a valid object) is listed with status "broken" and the reason,
+and never breaks the listing of the others.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
+import itertools
 import os
 import re
 import shutil
@@ -31,13 +33,19 @@ from typing import Any
 
 import numpy as np
 
+from . import runfolder as rf
 from .config import RunConfig
 from .errors import W2VError
 
 ACTIVE = ("queued", "running")
-FINISHED = ("done", "stopped", "early_stopped", "failed")
+BROKEN = "broken"
+FINISHED = ("done", "stopped", "early_stopped", "failed", BROKEN)
+QUEUED_TIMEOUT_S = 120.0  # a started run that no worker took up within this long is failed
+_IDENTITY = ("status", "pid", "pid_start", "thread", "started", "queued")  # which attempt a status belongs to
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_SNAPSHOT_RE = re.compile(r"^\d{4}$")
 _threads: dict[Path, tuple[threading.Thread, threading.Event]] = {}  # in-process runs, by run folder
+_thread_serial = itertools.count(1)
 
 
 def default_runs_dir() -> Path:
@@ -48,50 +56,36 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("W2V_CACHE_DIR", Path.home() / ".cache" / "w2vlab")).resolve()
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """All complete lines; a half-written last line (a killed writer) is skipped."""
-    if not path.exists():
-        return []
-    rows = []
-    with path.open() as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child has exited even though its pid still answers
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+
+
+def _check_folder(path: Path, what: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise W2VError(f"the {what} {path} is a file, not a folder; point it at a folder")
+
+
+def _absolute_paths(cfg: RunConfig) -> RunConfig:
+    """The corpus path and data folder as absolute paths: the worker runs inside the run folder."""
+    def absolute(path: str) -> str:
+        return os.path.abspath(os.path.expanduser(path))
+
+    source = cfg.corpus.source
+    if source.kind != "default" and source.path:
+        source = dataclasses.replace(source, path=absolute(source.path))
+    return dataclasses.replace(cfg, corpus=dataclasses.replace(cfg.corpus, source=source),
+                               data_dir=absolute(cfg.data_dir) if cfg.data_dir else cfg.data_dir)
+
+
+def _identity(st: dict | None) -> dict:
+    return {key: (st or {}).get(key) for key in _IDENTITY}
 
 
 @dataclass
 class RunInfo:
     id: str
     name: str
-    status: str
+    status: str  # queued | running | done | stopped | early_stopped | failed | broken
     path: Path
     created: float
     updated: float
@@ -110,61 +104,95 @@ class RunStore:
     def __init__(self, root: Path | str | None = None, cache_dir: Path | str | None = None):
         self.root = Path(root).resolve() if root else default_runs_dir()
         self.cache_dir = Path(cache_dir).resolve() if cache_dir else default_cache_dir()
-        self.root.mkdir(parents=True, exist_ok=True)
+        _check_folder(self.root, "runs folder (--runs-dir or W2V_RUNS_DIR)")
+        _check_folder(self.cache_dir, "cache folder (--cache-dir or W2V_CACHE_DIR)")
+        try:
+            if not self.root.is_dir():  # reading an existing folder never writes (a full disk still lists)
+                self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise W2VError(f"cannot create the runs folder {self.root}: {e.strerror or e}") from None
 
     # ----------------------------------------------------------------- paths
     def path(self, run_id: str) -> Path:
+        """The run's folder (not resolved: a symlinked run folder is seen as a link, never followed)."""
         if not isinstance(run_id, str) or not _ID_RE.match(run_id) or ".." in run_id:
             raise W2VError(f"'{run_id}' is not a valid run id (letters, digits, '_', '-', '.')")
-        p = (self.root / run_id).resolve()
-        if p.parent != self.root:
-            raise W2VError(f"run id '{run_id}' points outside the runs folder")
-        return p
+        return self.root / run_id
 
     def _existing(self, run_id: str) -> Path:
+        """The folder of a run that can be read; `W2VError` for a missing run or a symlinked folder."""
         p = self.path(run_id)
-        if not (p / "config.json").exists():
+        if p.is_symlink():
+            raise W2VError(f"run '{run_id}' is a symbolic link to {os.readlink(p)}, which is not followed; "
+                           "delete it to remove the link")
+        if not p.is_dir() or not os.path.lexists(p / rf.CONFIG):
             raise W2VError(f"no run '{run_id}' in {self.root}")
         return p
 
     # ------------------------------------------------------------- lifecycle
     def create(self, cfg: RunConfig) -> str:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = f"{stamp}-{_slug(cfg.name)}"
-        run_id, n = base, 1
-        while (self.root / run_id).exists():
-            n += 1
-            run_id = f"{base}-{n}"
-        p = self.path(run_id)
-        p.mkdir()
-        write_json_atomic(p / "config.json", cfg.to_dict())
-        now = time.time()
-        write_json_atomic(p / "status.json", {"status": "queued", "created": now, "updated": now})
+        """A new run folder (queued); its corpus and data paths are stored absolute."""
+        cfg = _absolute_paths(cfg)
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(cfg.name)}"
+        for n in itertools.count(1):
+            run_id = base if n == 1 else f"{base}-{n}"
+            p = self.path(run_id)
+            try:
+                p.mkdir()  # atomic: of several creators of one name, exactly one gets each id
+                break
+            except FileExistsError:
+                continue
+        try:
+            now = time.time()
+            rf.write_json(p / rf.STATUS, {"status": "queued", "created": now, "updated": now})
+            rf.write_json(p / rf.CONFIG, cfg.to_dict())  # last: a folder is a run once its config is complete
+        except BaseException as e:  # no half-made run is left behind
+            shutil.rmtree(p, ignore_errors=True)
+            if not isinstance(e, OSError):
+                raise
+            reason = rf.disk_full_message(e) if e.errno in rf.DISK_FULL else e.strerror or str(e)
+            raise W2VError(f"cannot create the run folder {p}: {reason}") from None
         return run_id
 
     def start(self, run_id: str, mode: str = "process", resume: bool = False) -> None:
-        """Train the run in a subprocess (default) or a thread of this process."""
+        """Train the run in a subprocess (default) or a thread of this process.
+
+        `resume` continues from the run's checkpoint; without a readable one it is refused here,
+        before anything is written.
+        """
+        if mode not in ("process", "thread"):
+            raise W2VError(f"mode must be 'process' or 'thread', got {mode!r}")
         p = self._existing(run_id)
-        if self.info(run_id).active and self._status(p).get("pid"):
+        stored, info = self._look(run_id, p)
+        if info.status == BROKEN:
+            raise W2VError(f"run '{run_id}' is broken and cannot start ({info.error}); delete it")
+        if info.active and any(stored.get(k) for k in ("pid", "queued", "thread")):
             raise W2VError(f"run '{run_id}' is already running")
-        (p / "STOP").unlink(missing_ok=True)
-        self._set_status(p, status="queued", error="")
+        if resume:
+            rf.check_checkpoint(p / rf.CHECKPOINT)
+        thread, worker = None, dict(pid=None, pid_start=None, thread=None)
         if mode == "thread":
             from .worker import execute
 
             stop = threading.Event()
-            t = threading.Thread(target=execute, args=(p, self.cache_dir, stop, resume), daemon=True,
-                                 name=f"w2v-{run_id}")
-            _threads[p] = (t, stop)
-            t.start()
+            thread = threading.Thread(target=execute, args=(p, self.cache_dir, stop, resume), daemon=True,
+                                      name=f"w2v-{run_id}-{next(_thread_serial)}")
+            _threads[p] = (thread, stop)  # before the status names it: a reader finds it (not started = alive)
+            worker = dict(pid=os.getpid(), pid_start=rf.process_start(os.getpid()), thread=thread.name)
+        else:
+            _threads.pop(p, None)
+        if rf.update_status(p, expect=_identity(stored), status="queued", error="", phase="", queued=time.time(),
+                            **worker) is None:
+            raise W2VError(f"run '{run_id}' changed state while it was being started; look at it again")
+        (p / rf.STOP).unlink(missing_ok=True)
+        if thread is not None:
+            thread.start()
             return
-        if mode != "process":
-            raise W2VError(f"mode must be 'process' or 'thread', got {mode!r}")
         pid = self._hand_to_standby(p, resume)
         if pid is None:
             args = [str(p), "--cache-dir", str(self.cache_dir)] + (["--resume"] if resume else [])
-            pid = self._spawn(args, p / "log.txt", cwd=p)
-        self._set_status(p, pid=pid)
+            pid = self._spawn(args, p / rf.LOG, cwd=p)
+        rf.update_status(p, pid=pid, pid_start=rf.process_start(pid))
 
     def _spawn(self, args: list[str], log_path: Path, cwd: Path) -> int:
         """`python -m w2vcore.worker ARGS` in its own session, so the app's end does not end it."""
@@ -192,11 +220,11 @@ class RunStore:
         folder = self._standby_dir
         folder.mkdir(exist_ok=True)
         for f in [*folder.glob("*.pid"), *folder.glob("*.ready")]:  # spares that were killed
-            if f.stem.isdigit() and not _pid_alive(int(f.stem)):
+            if f.stem.isdigit() and not rf.pid_alive(int(f.stem)):
                 f.unlink(missing_ok=True)
         fresh = time.time() - 120  # a spare still warming up has no .ready yet: count its recent pid file
-        if any(f.suffix == ".ready" and _pid_alive(int(f.stem)) for f in folder.glob("*.ready")) or \
-                any(f.stat().st_mtime > fresh and _pid_alive(int(f.stem)) for f in folder.glob("*.pid")):
+        if any(f.suffix == ".ready" and rf.pid_alive(int(f.stem)) for f in folder.glob("*.ready")) or \
+                any(f.stat().st_mtime > fresh and rf.pid_alive(int(f.stem)) for f in folder.glob("*.pid")):
             return
         pid = self._spawn(["--standby", str(folder), "--parent", str(os.getpid()), "--idle", str(idle_s)],
                           folder / "standby.log", cwd=folder)
@@ -212,19 +240,26 @@ class RunStore:
             except FileNotFoundError:
                 continue
             (folder / f"{pid}.pid").unlink(missing_ok=True)
-            if not _pid_alive(pid):
+            if not rf.pid_alive(pid):
                 (folder / f"{pid}.claimed").unlink(missing_ok=True)
                 continue
-            write_json_atomic(folder / f"{pid}.job.json", {"run_dir": str(p), "cache_dir": str(self.cache_dir),
+            rf.write_json(folder / f"{pid}.job.json", {"run_dir": str(p), "cache_dir": str(self.cache_dir),
                                                            "resume": resume})
             self.warm()  # the next spare
             return pid
         return None
 
     def stop(self, run_id: str) -> None:
-        """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'."""
+        """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'.
+
+        A run whose worker is gone is recorded as failed instead (only if its status is unchanged).
+        """
         p = self._existing(run_id)
-        (p / "STOP").touch()
+        stored, info = self._look(run_id, p)
+        if stored is not None and stored["status"] in ACTIVE and not info.active:
+            rf.update_status(p, expect=_identity(stored), status="failed", error=info.error, phase="")
+            return
+        (p / rf.STOP).touch()
         if p in _threads:
             _threads[p][1].set()
 
@@ -237,72 +272,120 @@ class RunStore:
             time.sleep(poll)
 
     def delete(self, run_id: str) -> None:
-        p = self._existing(run_id)
-        if self.info(run_id).active:
+        """Remove a run that is not active. A symlinked run folder: only the link goes, never its target."""
+        p = self.path(run_id)
+        if p.is_symlink():
+            p.unlink()
+            return
+        if self._look(run_id, self._existing(run_id))[1].active:
             raise W2VError(f"run '{run_id}' is still running: stop it before deleting it")
         shutil.rmtree(p)
+        _threads.pop(p, None)
 
     # ---------------------------------------------------------------- reading
-    def _status(self, p: Path) -> dict:
-        try:
-            return json.loads((p / "status.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            return {"status": "failed", "error": "status.json is missing or unreadable"}
-
-    def _set_status(self, p: Path, **fields) -> None:
-        st = self._status(p)
-        st.update(fields, updated=time.time())
-        write_json_atomic(p / "status.json", st)
-
     def info(self, run_id: str) -> RunInfo:
-        p = self._existing(run_id)
-        st = self._status(p)
-        if st.get("status") == "running" and not _pid_alive(st.get("pid")):
-            st = self._mark_dead(p, st)
-        elif st.get("status") == "running" and p in _threads and not _threads[p][0].is_alive():
-            st = self._mark_dead(p, st)
-        try:
-            name = json.loads((p / "config.json").read_text()).get("name", run_id)
-        except (OSError, json.JSONDecodeError):
-            name = run_id
-        return RunInfo(id=run_id, name=name, status=st.get("status", "failed"), path=p,
-                       created=st.get("created", 0.0), updated=st.get("updated", 0.0),
-                       error=st.get("error", ""), progress=st.get("progress", 0.0), last=st.get("last", {}))
+        p = self.path(run_id)
+        if p.is_symlink():
+            return self._broken(run_id, p, f"the run folder is a symbolic link (to {os.readlink(p)}); "
+                                           "it is not followed")
+        return self._look(run_id, self._existing(run_id))[1]
 
-    def _mark_dead(self, p: Path, st: dict) -> dict:
-        st = dict(st, status="failed",
-                  error="the training process ended unexpectedly (killed or crashed); metrics and the last "
-                        "checkpoint are kept, and the run can be resumed")
-        self._set_status(p, status=st["status"], error=st["error"])
-        return st
+    def _look(self, run_id: str, p: Path) -> tuple[dict | None, RunInfo]:
+        """The stored status (None if broken) and the run as it stands now. Writes nothing."""
+        try:
+            name = rf.read_config(p).name
+        except rf.Broken as e:
+            return None, self._broken(run_id, p, str(e))
+        try:
+            stored = rf.read_status(p)
+        except rf.Broken as e:
+            return None, self._broken(run_id, p, str(e), name)
+        st = self._derive(p, stored)
+        return stored, RunInfo(id=run_id, name=name, status=st["status"], path=p, created=st.get("created", 0.0),
+                               updated=st.get("updated", 0.0), error=st.get("error", ""),
+                               progress=st.get("progress", 0.0), last=st.get("last", {}))
+
+    def _broken(self, run_id: str, p: Path, reason: str, name: str | None = None) -> RunInfo:
+        try:
+            created = p.lstat().st_mtime
+        except OSError:
+            created = 0.0
+        return RunInfo(id=run_id, name=name or run_id, status=BROKEN, path=p, created=created, updated=created,
+                       error=reason)
+
+    def _derive(self, p: Path, st: dict) -> dict:
+        """`st`, or `st` as failed when it says queued/running but its worker is gone.
+
+        The status is read again after the liveness check: a worker that wrote its final status
+        and exited between the first read and the check is seen finished, never failed.
+        """
+        if st["status"] not in ACTIVE or self._worker_alive(p, st):
+            return st
+        try:
+            again = rf.read_status(p)
+        except rf.Broken:
+            again = st
+        if _identity(again) != _identity(st):  # it finished, or another attempt began, meanwhile
+            return again
+        return dict(st, status="failed", error=self._why_dead(st))
+
+    def _worker_alive(self, p: Path, st: dict) -> bool:
+        pid = st.get("pid")
+        if st.get("thread") and pid == os.getpid():
+            thread = _threads.get(p, (None,))[0]
+            return thread is not None and thread.name == st["thread"] and (thread.ident is None or thread.is_alive())
+        if pid:
+            return rf.pid_alive(pid, st.get("pid_start"))
+        queued = st.get("queued", st.get("created", 0.0))
+        return st["status"] == "queued" and time.time() - queued < QUEUED_TIMEOUT_S
+
+    @staticmethod
+    def _why_dead(st: dict) -> str:
+        if st["status"] == "queued" and not st.get("pid"):
+            return (f"no worker took up the run within {QUEUED_TIMEOUT_S:.0f} s (the app or the machine may "
+                    "have stopped); start it again")
+        if st["status"] == "queued":
+            return "the training process ended before training began (see log.txt); start it again"
+        return ("the training process ended unexpectedly (killed or crashed); metrics and the last "
+                "checkpoint are kept, and the run can be resumed")
 
     def list(self) -> list[RunInfo]:
-        """Runs, newest first. Folders that are not runs are ignored."""
+        """Runs, newest first. Folders that are not runs are ignored; broken runs are listed as broken."""
+        try:
+            entries = sorted(self.root.iterdir())
+        except OSError as e:
+            raise W2VError(f"cannot read the runs folder {self.root}: {e.strerror or e}") from None
         out = []
-        for p in self.root.iterdir():
-            if p.is_dir() and (p / "config.json").exists() and _ID_RE.match(p.name):
+        for p in entries:
+            if not _ID_RE.match(p.name) or not (p.is_symlink() or os.path.lexists(p / rf.CONFIG)):
+                continue
+            try:
                 out.append(self.info(p.name))
+            except W2VError:  # deleted while we looked
+                continue
         return sorted(out, key=lambda r: r.created, reverse=True)
 
     def config(self, run_id: str) -> RunConfig:
-        p = self._existing(run_id)
-        return RunConfig.from_dict(json.loads((p / "config.json").read_text()))
+        return rf.read_config(self._existing(run_id))
 
     def metrics(self, run_id: str) -> list[dict]:
-        return read_jsonl(self._existing(run_id) / "metrics.jsonl")
+        """The logged rows; lines that are not JSON objects (or not UTF-8) are skipped."""
+        return rf.read_metrics(self._existing(run_id) / rf.METRICS)
 
     def load_vectors(self, run_id: str):
         from .vectors import Vectors
 
-        p = self._existing(run_id) / "vectors.npz"
+        p = self._existing(run_id) / rf.VECTORS
         if not p.exists():
             raise W2VError(f"run '{run_id}' has no vectors yet (status: {self.info(run_id).status})")
         return Vectors.load(p)
 
     def snapshots(self, run_id: str) -> list[float]:
         """Progress points (0..1) at which the run saved a snapshot of its top words' vectors."""
-        folder = self._existing(run_id) / "snapshots"
-        return sorted(int(f.stem) / 1000 for f in folder.glob("[0-9]*.npy")) if folder.is_dir() else []
+        folder = self._existing(run_id) / rf.SNAPSHOTS
+        if not folder.is_dir():
+            return []
+        return sorted(int(f.stem) / 1000 for f in folder.glob("*.npy") if _SNAPSHOT_RE.match(f.stem))
 
     def load_snapshot(self, run_id: str, progress: float):
         """The snapshot nearest to `progress`, as Vectors over the most frequent words."""
@@ -312,10 +395,17 @@ class RunStore:
         if not points:
             raise W2VError(f"run '{run_id}' has no snapshots (snapshots=0 in its config, or it has not started)")
         nearest = min(points, key=lambda p: abs(p - progress))
-        folder = self._existing(run_id) / "snapshots"
-        rows = np.load(folder / f"{round(nearest * 1000):04d}.npy").astype(np.float32)
-        words = (folder / "words.txt").read_text().split("\n")[:len(rows)]
-        return Vectors(words, rows)
+        folder = self._existing(run_id) / rf.SNAPSHOTS
+        try:
+            rows = np.load(folder / f"{round(nearest * 1000):04d}.npy", allow_pickle=False).astype(np.float32)
+            words = (folder / rf.SNAPSHOT_WORDS).read_text(encoding="utf-8").split("\n")[:len(rows)]
+            return Vectors(words, rows)
+        except (OSError, ValueError, EOFError) as e:
+            raise W2VError(f"run '{run_id}' has a damaged snapshot at {nearest:.0%}: {e}") from None
 
     def checkpoint_path(self, run_id: str) -> Path:
-        return self._existing(run_id) / "checkpoint.pt"
+        return self._existing(run_id) / rf.CHECKPOINT
+
+    def load_checkpoint(self, run_id: str) -> dict:
+        """The run's checkpoint (tensors only, never unpickled objects); `W2VError` if missing or damaged."""
+        return rf.load_checkpoint(self.checkpoint_path(run_id))

@@ -64,6 +64,7 @@ class TrainState:
     bad_epochs: int = 0
     status: str = "running"  # running, done, stopped, early_stopped
     started: float = field(default_factory=time.perf_counter)
+    time_offset: float = 0.0  # seconds trained before this session (a resumed run continues its clock)
 
     @property
     def progress(self) -> float:
@@ -71,7 +72,8 @@ class TrainState:
 
     @property
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        """Training seconds, including those before a resume."""
+        return self.time_offset + time.perf_counter() - self.started
 
 
 @dataclass
@@ -509,9 +511,10 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint(self) -> dict:
-        """Everything needed to resume exactly: tables, optimiser, RNG and position."""
+        """Everything needed to resume exactly: tables, optimiser, RNG, position and the clock (elapsed s)."""
         st = self.state
         return {
+            "elapsed": st.elapsed,
             "w_in": self.engine.w_in.detach().cpu().clone(),
             "w_out": self.engine.w_out.detach().cpu().clone(),
             "engine": self.engine.state_dict(),
@@ -546,6 +549,7 @@ class Trainer:
                 loss.load_state_dict(state)
         for key in _POSITION:
             setattr(st, key, ck[key])
+        st.time_offset = float(ck.get("elapsed", 0.0))  # checkpoints before the clock was saved restart it at 0
         self.gen.set_state(ck["rng_chunk"])
         return list(ck["rng"])
 

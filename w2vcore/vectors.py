@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import difflib
 import warnings
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 import numpy as np
 from scipy import stats
@@ -378,11 +380,17 @@ class Vectors:
                 f.writelines(f"{w}\t{c}\n" for w, c in zip(self.index_to_key, self.counts.tolist()))
         return vectors_path, metadata_path
 
-    def save(self, path: str | Path) -> None:
-        """The native format: one .npz with `keys` (unicode), `vectors` and, if known, `counts`."""
+    def save(self, path: str | Path | BinaryIO) -> None:
+        """The native format: one .npz with `keys` (unicode), `vectors` and, if known, `counts`.
+
+        `path` may be an open binary file (a run folder writes to a temporary one and renames it).
+        """
         arrays = {"keys": np.array(self.index_to_key, dtype=np.str_), "vectors": self.vectors}
         if self.counts is not None:
             arrays["counts"] = self.counts
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+            return
         with open(path, "wb") as f:  # a file object: numpy must not append ".npz" to the name
             np.savez(f, **arrays)
 
@@ -397,5 +405,5 @@ class Vectors:
             raise W2VError(f"cannot read {path} as saved vectors (.npz): {e}") from None
         except W2VError:
             raise
-        except ValueError as e:
-            raise W2VError(f"{path} is not a saved vectors file (.npz): {e}") from None
+        except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # a truncated or damaged file
+            raise W2VError(f"{path} is not a complete saved vectors file (.npz): {e or type(e).__name__}") from None

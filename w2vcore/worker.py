@@ -3,6 +3,9 @@
 `python -m w2vcore.worker RUN_DIR` is what `RunStore.start` launches; `execute` is
 also called directly in a thread. The stop signal is the file RUN_DIR/STOP (or the
 Event passed in), polled by a watcher thread so the hot loop only checks an Event.
+Everything it writes goes through `w2vcore.runfolder` (atomic files, the locked status);
+it records its pid with the process's start time, and ends every run with a final status:
+done/stopped/early_stopped, or failed with a message (a full disk says so).
 
 `python -m w2vcore.worker --standby FOLDER` is a warm spare: it imports torch and the loss
 plug-ins and loads the compiled kernel, writes FOLDER/<pid>.ready and waits for `RunStore.start` to claim
@@ -13,6 +16,7 @@ for `--idle` seconds or when the process that started it (the app) is gone.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -21,110 +25,80 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from .config import RunConfig
+from . import runfolder as rf
 from .corpus import encode_corpus, prepare
 from .errors import W2VError
-from .runs import _pid_alive, write_json_atomic
-from .train import TrainState, train
-
-
-class RunWriter:
-    """Callback: metrics.jsonl lines, status.json progress, checkpoint.pt."""
-
-    def __init__(self, run_dir: Path):
-        self.dir = run_dir
-        self.metrics = (run_dir / "metrics.jsonl").open("a")
-
-    def _write(self, kind: str, st: TrainState, metrics: dict) -> None:
-        row = {"kind": kind, "step": st.step, "time": round(st.elapsed, 3), **{k: float(v) for k, v in metrics.items()}}
-        self.metrics.write(json.dumps(row) + "\n")
-        self.metrics.flush()
-        _update_status(self.dir, progress=st.progress, last=row)
-
-    def on_step(self, st, metrics):
-        self._write("step", st, metrics)
-
-    def on_epoch_end(self, st, metrics):
-        self._write("epoch", st, metrics)
-
-    def on_checkpoint(self, st, ckpt):
-        tmp = self.dir / ".checkpoint.pt.tmp"
-        torch.save(ckpt, tmp)
-        os.replace(tmp, self.dir / "checkpoint.pt")
-
-    def on_snapshot(self, st, rows, words):
-        folder = self.dir / "snapshots"
-        folder.mkdir(exist_ok=True)
-        if not (folder / "words.txt").exists():
-            (folder / "words.txt").write_text("\n".join(words) + "\n")
-        name = f"{round(st.progress * 1000):04d}.npy"  # per mille of the run
-        np.save(folder / f".{name}.tmp.npy", rows)
-        os.replace(folder / f".{name}.tmp.npy", folder / name)
-
-    def on_train_end(self, st, result):
-        result.vectors.save(self.dir / "vectors.npz")
-
-    def close(self):
-        self.metrics.close()
-
-
-def _update_status(run_dir: Path, **fields) -> None:
-    path = run_dir / "status.json"
-    try:
-        st = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        st = {}
-    st.update(fields, updated=time.time())
-    write_json_atomic(path, st)
+from .train import train
 
 
 def _watch_stop_file(run_dir: Path, stop: threading.Event, done: threading.Event) -> None:
     while not done.wait(0.2):
-        if (run_dir / "STOP").exists():
+        if (run_dir / rf.STOP).exists():
             stop.set()
             return
 
 
+def _prepare_metrics(run_dir: Path, ckpt: dict | None) -> None:
+    """A resumed run keeps the rows up to its checkpoint (later ones are redone); a new run starts empty."""
+    if ckpt is not None:
+        rf.truncate_metrics(run_dir, int(ckpt["step"]))
+    else:
+        (run_dir / rf.METRICS).unlink(missing_ok=True)
+
+
 def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None, resume: bool = False,
             callbacks: tuple = ()) -> str:
-    """Run the whole pipeline for `run_dir`; returns the final status. Never raises."""
+    """Run the whole pipeline for `run_dir`; returns the final status. Never raises.
+
+    With `resume`, a missing or unreadable checkpoint fails the run (it never retrains from scratch).
+    """
     run_dir, stop, done = Path(run_dir), stop or threading.Event(), threading.Event()
-    _update_status(run_dir, status="running", pid=os.getpid(), started=time.time(), error="")
     threading.Thread(target=_watch_stop_file, args=(run_dir, stop, done), daemon=True).start()
     writer = None
     try:
-        cfg = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-        _update_status(run_dir, phase="reading corpus")
+        rf.update_status(run_dir, status="running", pid=os.getpid(), pid_start=rf.process_start(os.getpid()),
+                         started=time.time(), error="", phase="reading corpus")
+        cfg = rf.read_config(run_dir)
+        ckpt = rf.load_checkpoint(run_dir / rf.CHECKPOINT) if resume else None
         encoded = encode_corpus(cfg.corpus.source, cfg.corpus.tokenizer, Path(cache_dir))
         data = prepare(encoded, cfg.corpus)
-        ckpt = None
-        if resume and (run_dir / "checkpoint.pt").exists():
-            ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
-        elif not resume:
-            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-        _update_status(run_dir, phase="training", vocab_size=len(data.vocab), train_tokens=data.n_train_tokens,
-                       val_tokens=data.n_val_tokens, corpus=encoded.label)
-        writer = RunWriter(run_dir)
+        _prepare_metrics(run_dir, ckpt)
+        rf.update_status(run_dir, phase="training", vocab_size=len(data.vocab), train_tokens=data.n_train_tokens,
+                         val_tokens=data.n_val_tokens, corpus=encoded.label)
+        writer = rf.RunWriter(run_dir)
         result = train(cfg.train, data, [writer, *callbacks], stop=stop, resume=ckpt, data_dir=cfg.data_dir)
         status = result.state.status
-        _update_status(run_dir, status=status, phase="", summary=result.summary, progress=result.state.progress)
+        rf.update_status(run_dir, status=status, phase="", summary=result.summary, progress=result.state.progress)
         return status
     except W2VError as e:
-        _update_status(run_dir, status="failed", phase="", error=str(e))
-        return "failed"
-    except Exception as e:  # a bug: keep the traceback for the log, a short message for the page
-        with (run_dir / "log.txt").open("a") as log:
-            log.write(traceback.format_exc())
-        _update_status(run_dir, status="failed", phase="", error=f"internal error: {type(e).__name__}: {e} "
-                                                                  "(traceback in log.txt)")
-        return "failed"
+        return _fail(run_dir, str(e))
+    except OSError as e:
+        if e.errno in rf.DISK_FULL:
+            return _fail(run_dir, rf.disk_full_message(e))
+        return _internal_error(run_dir, e)
+    except Exception as e:
+        return _internal_error(run_dir, e)
     finally:
         done.set()
         if writer is not None:
             writer.close()
+
+
+def _fail(run_dir: Path, error: str) -> str:
+    """Record the failure if the disk lets us; otherwise the run is seen as failed once this worker is gone."""
+    try:
+        rf.update_status(run_dir, status="failed", phase="", error=error)
+    except OSError:
+        with contextlib.suppress(OSError):
+            print(f"failed: {error}", flush=True)
+    return "failed"
+
+
+def _internal_error(run_dir: Path, e: Exception) -> str:
+    """A bug: the traceback goes to the log, a short message to the page."""
+    with contextlib.suppress(OSError), (run_dir / rf.LOG).open("a") as log:
+        log.write(traceback.format_exc())
+    return _fail(run_dir, f"internal error: {type(e).__name__}: {e} (traceback in log.txt)")
 
 
 STANDBY_POLL_S = 0.02
@@ -152,7 +126,7 @@ def standby(folder: Path, parent: int, idle_s: float, stop: threading.Event) -> 
                 time.sleep(STANDBY_POLL_S)
             claimed.unlink(missing_ok=True)
             return None
-        if time.monotonic() > deadline or not _pid_alive(parent) or stop.is_set():
+        if time.monotonic() > deadline or not rf.pid_alive(parent) or stop.is_set():
             try:  # withdraw the offer; if the rename fails we were claimed just now
                 os.replace(ready, folder / f"{pid}.exiting")
             except FileNotFoundError:
