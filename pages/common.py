@@ -10,7 +10,6 @@ import os
 import re
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +27,7 @@ from .settings import defaults, restore
 SELECTED = "selected_runs"  # the sidebar multiselect's key
 _PENDING = "_select_next"  # a selection to apply before the sidebar is drawn again
 SETTINGS_FILE = ".lab-settings.json"  # beside the runs, so a refresh or a restart keeps the user's settings
-READ_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile)
+READ_ERRORS = (W2VError, OSError)  # the backend turns damaged run files into W2VError; OSError: the disk itself
 
 
 @st.cache_resource(show_spinner=False)
@@ -169,26 +168,12 @@ def run_label(info: RunInfo) -> str:
 
 
 def runs() -> list[RunInfo]:
-    """Every run, newest first. A folder the store cannot read is a "broken" run with the reason, never an error."""
+    """Every run, newest first; a folder the store cannot read is listed as a "broken" run with the reason."""
     try:
         return store().list()
-    except READ_ERRORS:  # a backend that still raises on one bad folder: read the folders one by one
-        return _list_one_by_one(store())
-
-
-def _list_one_by_one(runs_store: RunStore) -> list[RunInfo]:
-    """What `RunStore.list` gives, with each folder whose `info` raises shown as a broken run."""
-    out = []
-    for p in runs_store.root.iterdir():
-        if p.name.startswith(".") or not p.is_dir() or not (p / "config.json").exists():
-            continue
-        try:
-            out.append(runs_store.info(p.name))
-        except READ_ERRORS as e:
-            created = _stamp(p)[0] / 1e9
-            out.append(RunInfo(id=p.name, name=p.name, status="broken", path=p, created=created, updated=created,
-                               error=f"the run folder cannot be read: {e}"))
-    return sorted(out, key=lambda r: r.created if isinstance(r.created, (int, float)) else 0.0, reverse=True)
+    except READ_ERRORS as e:  # the runs folder itself is unreadable (one bad run never raises here)
+        st.error(plain(f"The runs folder {store().root} cannot be read: {e}"))
+        return []
 
 
 def sidebar_run_picker() -> list[str]:

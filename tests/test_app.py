@@ -484,3 +484,16 @@ def test_map_labels_skip_words_that_would_overlap_and_hover_keeps_them_all():
     frame["cat"] = ["a", "b", "a", "b"]
     traces = {t.name: t for t in chart_builders.projection_figure(frame, "cat").data}
     assert list(traces["a (2)"].text) == ["first", "far"] and list(traces["b (2)"].text) == ["", ""]
+
+
+def test_a_reference_folder_that_does_not_exist_is_a_message_on_every_page(env, monkeypatch):
+    _, ids = env
+    monkeypatch.setenv("W2V_DATA_DIR", "/nonexistent/reference-data")
+    at = app(runs=[ids["tiny-a"], ids["tiny-b"]])
+    for page in ("pages/data.py", "pages/explore.py", "pages/compare.py", "pages/sweep.py", "pages/bias.py",
+                 "pages/values.py", "pages/export.py", "pages/train.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+    at.switch_page("pages/data.py").run()
+    open_tab(at, "Reference data", "data.tab")
+    assert "does not exist" in texts(at)

@@ -1,6 +1,8 @@
 """Benchmark loaders on the real files (../shared/data and gensim's bundled copies) and on broken ones."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gensim.test.utils import datapath
 
@@ -134,3 +136,10 @@ def test_bad_analogy_files(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(W2VError, match=message):
         load_analogies(path)
+
+
+def test_a_data_folder_that_does_not_exist_is_refused_not_ignored(tmp_path):
+    with pytest.raises(W2VError, match="does not exist"):
+        load_benchmarks(tmp_path / "typo")
+    with pytest.raises(W2VError, match="not a folder"):
+        load_benchmarks(Path(__file__))

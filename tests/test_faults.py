@@ -548,6 +548,40 @@ def test_a_worker_that_cannot_write_anything_still_ends_without_raising(store, c
     assert store.info(run_id).status == "queued"  # nothing could be written; the status is as it was
 
 
+def test_a_disk_that_fills_mid_run_still_gets_the_failure_recorded(store, corpus, monkeypatch):
+    """Once the disk is full every write fails; the worker's reserve is the room its last status needs."""
+    state = {"full": False}
+    real_write, real_release = rf.write_atomic, rf.release_space
+
+    def write_atomic(path, data):
+        if state["full"]:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_write(path, data)
+
+    def release_space(run_dir):
+        state["full"] = False  # deleting the reserve file frees room
+        real_release(run_dir)
+
+    def the_disk_fills(self, st, ckpt):
+        state["full"] = True
+        write_atomic(self.dir / rf.CHECKPOINT, b"")
+
+    monkeypatch.setattr(rf, "write_atomic", write_atomic)
+    monkeypatch.setattr(rf, "release_space", release_space)
+    monkeypatch.setattr(rf.RunWriter, "on_checkpoint", the_disk_fills)
+    run_id = store.create(tiny(corpus, epochs=2))
+    store.start(run_id, mode="thread")
+    info = store.wait(run_id, timeout=60)
+    assert info.status == "failed" and info.error.startswith("the disk is full"), info.error
+    assert rf.read_status(store.path(run_id))["status"] == "failed"  # written, not only derived
+    assert not (store.path(run_id) / rf.RESERVE).exists()
+
+
+def test_a_finished_run_gives_its_reserve_back(store, corpus):
+    run_id = finished_run(store, corpus)
+    assert not (store.path(run_id) / rf.RESERVE).exists()
+
+
 def test_one_name_created_at_once_by_many_threads_gets_distinct_ids(store, corpus, monkeypatch):
     monkeypatch.setattr(time, "strftime", lambda fmt: "20260101-000000")
     barrier, ids, errors = threading.Barrier(8), [], []

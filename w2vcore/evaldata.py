@@ -141,7 +141,10 @@ class Benchmarks:
 
 
 def load_benchmarks(data_dir: str | Path | None = None) -> Benchmarks:
-    """Load every benchmark `default_benchmarks` finds."""
+    """Load every benchmark `default_benchmarks` finds; a `data_dir` that is not a folder is refused, not ignored."""
+    if data_dir is not None and str(data_dir).strip() and not Path(data_dir).expanduser().is_dir():
+        raise W2VError(f"the data folder {data_dir} does not exist or is not a folder; give the folder that holds "
+                       "wordsim/ (SimLex-999, WordSim-353, MEN, analogies), or none for gensim's bundled copies")
     files = default_benchmarks(data_dir)
     if not files:
         raise W2VError("no benchmark files found: give the data folder (with a wordsim/ subfolder) "

@@ -26,6 +26,7 @@ import fcntl
 import json
 import math
 import os
+import shutil
 import threading
 import time
 import zipfile
@@ -47,6 +48,8 @@ SNAPSHOTS = "snapshots"
 SNAPSHOT_WORDS = "words.txt"
 LOG = "log.txt"
 STOP = "STOP"
+RESERVE = ".reserve"  # space a worker holds so that its last status can be written on a full disk
+RESERVE_BYTES = 256 * 1024  # status.json is a few KB; a temporary copy plus the lock fit many times
 
 STATUSES = ("queued", "running", "done", "stopped", "early_stopped", "failed")
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -88,6 +91,27 @@ def write_atomic(path: Path, data: bytes | str | Callable[[BinaryIO], Any]) -> N
 
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=1))
+
+
+def reserve_space(run_dir: Path) -> None:
+    """Hold RESERVE_BYTES of disk in the run folder (released by `release_space` when the run ends)."""
+    with contextlib.suppress(OSError), open(Path(run_dir) / RESERVE, "wb") as f:
+        f.write(bytes(RESERVE_BYTES))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def release_space(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        (Path(run_dir) / RESERVE).unlink(missing_ok=True)
+
+
+def disk_nearly_full(run_dir: Path, margin: int = RESERVE_BYTES) -> bool:
+    """True when the run folder's file system has less than `margin` bytes free (or cannot be asked)."""
+    try:
+        return shutil.disk_usage(run_dir).free < margin
+    except OSError:
+        return False
 
 
 def disk_full_message(e: OSError) -> str:

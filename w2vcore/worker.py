@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -58,6 +59,7 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
     try:
         rf.update_status(run_dir, status="running", pid=os.getpid(), pid_start=rf.process_start(os.getpid()),
                          started=time.time(), error="", phase="reading corpus")
+        rf.reserve_space(run_dir)  # so the last status can be written even if the disk fills up meanwhile
         cfg = rf.read_config(run_dir)
         ckpt = rf.load_checkpoint(run_dir / rf.CHECKPOINT) if resume else None
         encoded = encode_corpus(cfg.corpus.source, cfg.corpus.tokenizer, Path(cache_dir))
@@ -68,6 +70,7 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
         writer = rf.RunWriter(run_dir)
         result = train(cfg.train, data, [writer, *callbacks], stop=stop, resume=ckpt, data_dir=cfg.data_dir)
         status = result.state.status
+        rf.release_space(run_dir)
         rf.update_status(run_dir, status=status, phase="", summary=result.summary, progress=result.state.progress)
         return status
     except W2VError as e:
@@ -76,7 +79,9 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
         if e.errno in rf.DISK_FULL:
             return _fail(run_dir, rf.disk_full_message(e))
         return _internal_error(run_dir, e)
-    except Exception as e:
+    except Exception as e:  # torch.save, for one, reports a full disk as a RuntimeError
+        if rf.disk_nearly_full(run_dir):
+            return _fail(run_dir, rf.disk_full_message(OSError(errno.ENOSPC, f"{type(e).__name__}: {e}")))
         return _internal_error(run_dir, e)
     finally:
         done.set()
@@ -85,7 +90,8 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
 
 
 def _fail(run_dir: Path, error: str) -> str:
-    """Record the failure if the disk lets us; otherwise the run is seen as failed once this worker is gone."""
+    """Record the failure (the reserve makes room on a full disk); else the run shows failed once we are gone."""
+    rf.release_space(run_dir)
     try:
         rf.update_status(run_dir, status="failed", phase="", error=error)
     except OSError:
