@@ -143,7 +143,8 @@ def test_subspace_penalty_moves_neutral_words_only_inside_the_subspace():
     basis, _ = pca_subspace(unit[[a for a, _ in pairs]], unit[[b for _, b in pairs]], k=0)
     assert len(basis) == 3 and float(metrics["debias/k"]) == 3  # three independent pairs
     moved = grad[[4, 5, 6, 7, 8, 9, 10]]
-    np.testing.assert_allclose(moved, (moved @ basis.T) @ basis, atol=1e-6)  # nothing outside the subspace
+    # nothing outside the subspace, up to float32 rounding of gradients of size ~4 (an escape would be O(1))
+    np.testing.assert_allclose(moved, (moved @ basis.T) @ basis, atol=1e-5 * np.abs(moved).max())
     inside = ((table[[4, 5, 6, 7, 8, 9, 10]].numpy() @ basis.T) ** 2).sum(1).mean()
     assert float(value.detach()) == pytest.approx(10.0 * inside, rel=1e-5)  # scale * mean |B w|^2
     assert 0 < float(metrics["debias/explained"]) <= 1 + 1e-6

@@ -12,6 +12,8 @@ starts runs) and `worker` (the process that trains one) both go through it:
     snapshots/       the top words' vectors (float16) at 0, 1/n, ..., 1 of the run: NNNN.npy (per mille), words.txt
     log.txt          what the worker printed, including any traceback
     STOP             present while a stop is requested
+    .reserve         256 KB a worker holds while it runs and frees first when it fails, so a full disk
+                     still leaves room for the run's last status
 
 Every file except the two append-only logs is written to a temporary name in the same folder,
 fsynced and renamed over the old one, so a kill at any moment leaves the previous complete file
