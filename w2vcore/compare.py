@@ -516,8 +516,12 @@ class Scorecard:
                  level: float = 0.95, notes: Sequence[str] = ()):
         if not comparisons:
             raise W2VError("a scorecard needs at least one treated run paired with a vanilla run of the same seed")
-        self.comparisons, self.power, self.level = dict(sorted(comparisons.items())), power, level
+        from .presets import ARMS
+
+        order = sorted(comparisons, key=lambda k: (_order(list(ARMS), k[0]), k[0], k[1]))
+        self.comparisons, self.power, self.level = {k: comparisons[k] for k in order}, power, level
         self.notes = list(notes)
+        self.unmeasured: dict[tuple[str, str], str] = {}  # (arm, metric) -> why it could not be measured
 
     @classmethod
     def from_runs(cls, store: RunStore, runs: Sequence[str], data_dir: str | None = None,
@@ -562,8 +566,9 @@ class Scorecard:
         return cls(comparisons, pw, first.level, notes)
 
     # ---- per seed and aggregated
-    def _per_seed(self, comp: Comparison) -> dict[str, tuple[float, tuple | None]]:
-        """metric -> (Δ, CI or None) of one pair; metrics that cannot be measured are left out with a note."""
+    def _per_seed(self, arm: str, comp: Comparison) -> dict[str, tuple[float, tuple | None]]:
+        """metric -> (Δ, CI or None) of one pair; a metric that cannot be measured is left out, and why goes to
+        `unmeasured`."""
         out = {}
         def notebook():
             seed = comp.category_seed
@@ -576,9 +581,7 @@ class Scorecard:
             try:
                 value = part()
             except W2VError as e:
-                note = f"{SCORE_METRICS[key]} not measured for {comp.labels[1]}: {e}"
-                if note not in self.notes:
-                    self.notes.append(note)
+                self.unmeasured.setdefault((arm, key), _short(str(e)))
                 continue
             if value:
                 out[key] = value
@@ -592,7 +595,7 @@ class Scorecard:
         per_seed}."""
         found: dict[tuple[str, str], list[tuple[int, float, tuple | None]]] = {}
         for (arm, seed), comp in self.comparisons.items():
-            for metric, (delta, ci) in self._per_seed(comp).items():
+            for metric, (delta, ci) in self._per_seed(arm, comp).items():
                 found.setdefault((arm, metric), []).append((seed, delta, ci))
         order = list(SCORE_METRICS)
         rows = []
@@ -622,6 +625,9 @@ class Scorecard:
         for arm in dict.fromkeys(a for a, _ in self.comparisons):
             who = ARM_LABELS.get(arm, arm)
             r = self._row(arm, "f1_unseen")
+            if r is None and (arm, "f1_unseen") in self.unmeasured:
+                out.append(f"{who}, on concepts it never saw: category F1 could not be measured "
+                           f"({self.unmeasured[(arm, 'f1_unseen')]}).")
             if r is not None:
                 d = _direction(r)
                 out.append(f"{who}, on concepts it never saw: category F1 "
@@ -632,9 +638,12 @@ class Scorecard:
             r = self._row(arm, "f1_notebook")
             if r is not None:
                 head = (f"{who}, on the notebook's split, which tests concepts RSR was trained on: F1 ")
-                fit = r["delta"] > 0 and _direction(r) in ("up", "unknown")
-                out.append(head + (f"rose by {_with_ci(r)}: that is the fit, not generalisation." if fit else
-                                   f"changed by {_with_ci(r)}: not even the trained concepts gain."))
+                d = _direction(r)
+                if r["delta"] > 0 and d in ("up", "unknown"):
+                    out.append(head + f"rose by {_with_ci(r)}: that is the fit, not generalisation.")
+                else:
+                    out.append(head + f"changed by {_with_ci(r)}: " + ("lower even on the concepts it fitted."
+                               if d == "down" else "no detectable change, even on the concepts it fitted."))
             r = self._row(arm, "rho_heldout")
             if r is not None:
                 d = _direction(r)
@@ -693,9 +702,17 @@ class Scorecard:
                        f"{r['n_seeds']} | {', '.join(_signed(d) for d in r['per_seed'])} | {r['interval']} |")
         if self.power is not None:
             out += ["", f"Power: {self.power.summary()}"]
-        if self.notes:
-            out += [""] + [f"- {n}" for n in self.notes]
+        notes = self.notes + [f"{SCORE_METRICS.get(m, m)} not measured for {ARM_LABELS.get(a, a)}: {why}"
+                              for (a, m), why in self.unmeasured.items()]
+        if notes:
+            out += [""] + [f"- {n}" for n in notes]
         return "\n".join(out)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    """The first clause of an error, cut to `limit` characters (a verdict is no place for a list of 27)."""
+    text = text.split(": ", 1)[0] if len(text) > limit else text
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _order(order: list[str], metric: str) -> int:
