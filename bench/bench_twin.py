@@ -14,7 +14,6 @@ preset's, and RSR's held-out split is its `seed` parameter (0), the same for eve
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import tempfile
 import time
@@ -79,8 +78,10 @@ def main() -> None:
         text = card.markdown()
         print(text)
         print(f"\n{len(ids)} runs trained in {train_s:.0f} s ({args.parallel} at a time); scorecard in "
-              f"{time.perf_counter() - t:.0f} s. Run settings: {dataclasses.asdict(configs[0].train)['losses']} "
-              "(vanilla), the RSR arms as named.")
+              f"{time.perf_counter() - t:.0f} s. RSR specs:")
+        for cfg in configs[:3]:
+            spec = cfg.train.losses[-1]
+            print(f"- {cfg.name}: α = {spec.weight:g}, {spec.params}")
 
 
 if __name__ == "__main__":
