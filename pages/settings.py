@@ -3,7 +3,7 @@
 Pages keep one flat dict of settings per browser session (see `common.settings`); this
 module holds its defaults (taken from the config dataclasses, so the UI never drifts
 from the backend) and turns it into `CorpusConfig` / `TrainConfig` / `RunConfig`.
-Presets live here too. No streamlit: everything is testable on its own.
+Presets and run naming live in `w2vcore.presets` (re-exported here). No streamlit: everything is testable on its own.
 """
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from typing import Any
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
 from w2vcore import things
 from w2vcore.errors import W2VError
+from w2vcore.presets import (NOTEBOOK, QUICK_DEMO, RSR_DEFAULT_WEIGHT, flagship_configs, flagship_source,  # noqa: F401
+                             parse_weights, variant_name, with_weight)
 
 SOURCE_CHOICES = {  # the Data page's choices -> what each means
     "default": "built-in sample (offline)",
@@ -115,59 +117,23 @@ def run_config(s: dict[str, Any], losses: tuple[LossSpec, ...] = (), name: str |
                      data_dir=s["data_dir"].strip() or None)
 
 
-def with_weight(losses: tuple[LossSpec, ...], name: str, weight: float) -> tuple[LossSpec, ...]:
-    """The same losses with `name`'s weight replaced (added if absent): twins and sweeps differ only here."""
-    specs = [dataclasses.replace(spec, weight=weight) if spec.name == name else spec for spec in losses]
-    if not any(spec.name == name for spec in specs):
-        specs.append(LossSpec(name, weight))
-    return tuple(specs)
-
-
-def variant_name(base: str, loss: str, weight: float) -> str:
-    """Name of one run of a twin or sweep: "run-vanilla", "run-rsr-a0.1"."""
-    return f"{base or 'run'}-vanilla" if weight == 0 else f"{base or 'run'}-{loss}-a{weight:g}"
-
-
-def parse_weights(text: str) -> list[float]:
-    """"0, 0.05, 0.1" -> [0.0, 0.05, 0.1]; each in [0, 1], at least two, no repeats."""
-    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
-    try:
-        weights = [float(p) for p in parts]
-    except ValueError:
-        raise W2VError(f"the sweep weights must be numbers separated by commas, got {text!r}") from None
-    if len(weights) < 2:
-        raise W2VError("a sweep needs at least two weights, e.g. 0, 0.05, 0.1, 0.2")
-    if len(set(weights)) != len(weights):
-        raise W2VError("each sweep weight may appear once")
-    if any(not 0.0 <= w <= 1.0 for w in weights):
-        raise W2VError("sweep weights must be in [0, 1]")
-    if len(weights) > 8:
-        raise W2VError("at most 8 runs per sweep (they all train at once)")
-    return weights
-
-
 # ------------------------------------------------------------------ presets
-# ~30 s on a laptop CPU, with a validation curve. Fewer than ~5 epochs on this small corpus leave every
-# vector pointing the same way (all cosines near 1, gensim too), so we trade dimensions for epochs.
-QUICK_DEMO = {"dim": 50, "epochs": 5, "val_fraction": 0.05}
-# The notebook's values as far as this project records them: Adam, a-z tokens, word2vec's usual
-# dim/window/negatives/min_count. Its exact epochs and batch size are not recorded; we use 5 and 4096.
-NOTEBOOK = {"optimizer": "adam", "lr": 0.001, "dim": 100, "window": 5, "negative": 5, "epochs": 5,
-            "batch_size": 4096, "min_count": 5}
-RSR_DEFAULT_WEIGHT = 0.1  # the notebook's REG_STRENGTH
-
-
 def preset_config(name: str, overrides: dict[str, Any], data_dir: str = "", phrases: str = "") -> RunConfig:
     """A run on the built-in corpus with every other setting at its default, except `overrides`."""
     s = defaults() | overrides | {"source": "default", "data_dir": data_dir, "phrases": phrases}
     return run_config(s, name=name)
 
 
-def things_twin(data_dir: str, phrases: str) -> list[RunConfig]:
-    """Vanilla and RSR runs on the built-in corpus, identical except REG_STRENGTH."""
+def things_twin(data_dir: str, phrases: str = "", corpus_path: str = "", brown_path: str = "",
+                seeds: tuple[int, ...] = (1,)) -> list[RunConfig]:
+    """The flagship preset: vanilla, RSR per-row and RSR with the learned map per seed
+    (`presets.flagship_configs`), on the largest corpus available (`presets.flagship_source`:
+    `corpus_path` if set, else `brown_path`, else the built-in one), every other setting at its default."""
     s = defaults() | {"source": "default", "data_dir": data_dir, "phrases": phrases}
-    return [run_config(s, (LossSpec("rsr", weight),), name=f"things-{tag}")
-            for tag, weight in (("vanilla", 0.0), ("rsr", RSR_DEFAULT_WEIGHT))]
+    base = run_config(s, name="things")
+    base = dataclasses.replace(base, corpus=dataclasses.replace(base.corpus,
+                                                               source=flagship_source(corpus_path, brown_path)))
+    return flagship_configs(base, seeds)
 
 
 def things_available(data_dir: str) -> bool:

@@ -423,10 +423,10 @@ def test_projections_beyond_the_limit_are_sampled():
 
 
 def test_the_things_twin_differs_only_in_reg_strength():
-    vanilla, rsr = settings.things_twin("", settings.things_phrases(""))
+    vanilla, rsr, _ = settings.things_twin("", settings.things_phrases(""))  # vanilla, RSR per-row, RSR map
     assert "air conditioner" in vanilla.corpus.tokenizer.phrases
     diff = analysis.config_diff(vanilla.to_dict(), rsr.to_dict())
-    assert list(diff["setting"]) == ["name", "train.losses.rsr.weight"]
+    assert list(diff["setting"]) == ["name", "train.losses.rsr.params.metric", "train.losses.rsr.weight"]
 
 
 def test_a_sweep_is_runs_differing_only_in_one_loss_weight():

@@ -151,3 +151,182 @@ def test_shared_category_data_keeps_concepts_matched_in_both(shared_data):
     assert scores.a.n_test == len(da.concepts) and "animal" in scores.a.names and "weapon" in scores.a.skipped
     assert [r["word"] for r in comp.neighbour_table()] == ["cat"] * 10
     assert any("'unicorn'" in note for note in comp.notes)
+
+
+# ------------------------------------------------------------------ power, scorecard, sweeps
+from types import SimpleNamespace  # noqa: E402
+
+from w2vcore.compare import Power, Scorecard, aggregate, power, rsr_probe, sweep_table  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def builtin_vocabs(tmp_path_factory):
+    """Vocabularies (min_count 5, THINGS phrases joined) of the built-in corpus and, when ../shared/data
+    is there, of Brown and of Brown + built-in (word counts added: the vocabulary of both concatenated)."""
+    from w2vcore import things
+    from w2vcore.config import TokenizerConfig
+    from w2vcore.corpus import build_vocab, encode_corpus
+    from tests.conftest import SHARED_DATA
+
+    cache = tmp_path_factory.mktemp("power")
+    tok = TokenizerConfig(phrases=things.load(None).phrases())
+    builtin = encode_corpus(CorpusSource("default"), tok, cache)
+    out = {"builtin": build_vocab(builtin, 5, None).key_to_index}
+    if (SHARED_DATA / "corpora" / "brown").is_dir():
+        brown = encode_corpus(CorpusSource("brown", str(SHARED_DATA / "corpora" / "brown")), tok, cache)
+        out["brown"] = build_vocab(brown, 5, None).key_to_index
+        counts = {}
+        for enc in (builtin, brown):
+            for word, count in zip(enc.words, enc.counts.tolist()):
+                counts[word] = counts.get(word, 0) + count
+        both = sorted((w for w, c in counts.items() if c >= 5), key=lambda w: (-counts[w], w))
+        out["both"] = {w: i for i, w in enumerate(both)}
+    return out
+
+
+def test_power_on_the_builtin_corpus_is_the_issues_numbers_and_rsrs_split(builtin_vocabs):
+    k2i = builtin_vocabs["builtin"]
+    p = power(k2i)
+    assert 375 <= p.aligned <= 390 and 72 <= len(p.heldout_concepts) <= 80 and 3 <= len(p.categories) <= 5
+    assert p.underpowered and len(p.reasons) == 2 and "need 200" in p.reasons[0] and "need 10" in p.reasons[1]
+    assert len(p.categories) + len(p.skipped) == 27 and "underpowered" in p.summary()
+    words = sorted(k2i, key=k2i.get)
+    probe = rsr_probe(Vectors(words, np.random.default_rng(0).standard_normal((len(words), 4))),
+                      LossSpec("rsr", 0.0, {"target": "things", "heldout": 0.2, "seed": 0}))
+    assert list(p.heldout_concepts) == [probe.human.words[c] for c in probe.heldout_concepts]
+    assert set(p.test_concepts) == set(p.heldout_concepts)  # THINGS names both: the tested concepts are the held-out
+    other = power(k2i, split_seed=1)
+    assert other.aligned == p.aligned and other.heldout_concepts != p.heldout_concepts
+    assert len(power(k2i, heldout=0.4).heldout_concepts) == round(0.4 * p.aligned)
+
+
+def test_power_grows_with_brown(builtin_vocabs, shared_data):
+    sizes = {k: power(v) for k, v in builtin_vocabs.items()}
+    assert sizes["builtin"].aligned < sizes["brown"].aligned < sizes["both"].aligned
+    assert len(sizes["both"].test_concepts) > len(sizes["builtin"].test_concepts)
+    assert len(sizes["both"].categories) > len(sizes["builtin"].categories)
+
+
+def test_aggregate_is_a_t_interval_over_seeds_or_the_runs_own_ci():
+    deltas = [-0.21, -0.12, -0.19]
+    r = aggregate(deltas, [None] * 3, level=0.95)
+    lo, hi = stats.t.interval(0.95, 2, loc=np.mean(deltas), scale=stats.sem(deltas))
+    assert r["delta"] == pytest.approx(np.mean(deltas)) and (r["ci_low"], r["ci_high"]) == pytest.approx((lo, hi))
+    assert r["n_seeds"] == 3 and r["interval"] == "t-interval over 3 seeds"
+    one = aggregate([0.05], [(0.01, 0.09)])
+    assert (one["delta"], one["ci_low"], one["ci_high"]) == (0.05, 0.01, 0.09) and "bootstrap" in one["interval"]
+    assert aggregate([0.3], [None])["ci_low"] is None
+    with pytest.raises(W2VError):
+        aggregate([])
+
+
+def _fake(f1, notebook, rho, simlex):
+    """A stand-in `Comparison` with per-seed Δs (Δ, CI) of each part."""
+    seed = (SimpleNamespace(mean=0.5), SimpleNamespace(mean=0.5 + notebook))
+    return SimpleNamespace(category=SimpleNamespace(delta=f1[0], delta_ci=f1[1]), category_seed=seed,
+                           human={"delta": rho[0], "ci": rho[1]}, labels=("v", "t"),
+                           word_pairs={"simlex999": {"delta": simlex[0], "ci": simlex[1]}}, rsr=None)
+
+
+POWERED = Power(800, (), tuple("abc"), tuple(f"c{i}" for i in range(300)), tuple(f"k{i}" for i in range(12)), {}, 5,
+                False, [])
+
+
+def test_verdict_wording_for_transfer_no_transfer_and_no_change():
+    ci = (-0.01, 0.01)
+    cards = {
+        "down": {("rsr-rows", s): _fake((d, ci), 0.4, (0.0, ci), (0.0, ci)) for s, d in ((1, -0.2), (2, -0.16), (3, -0.18))},
+        "up": {("rsr-map", s): _fake((d, ci), 0.1, (d, ci), (-d, ci)) for s, d in ((1, 0.04), (2, 0.05), (3, 0.06))},
+        "flat": {("rsr-rows", s): _fake((d, ci), d, (0.0, ci), (0.0, ci)) for s, d in ((1, -0.05), (2, 0.06))},
+    }
+    down = Scorecard(cards["down"], POWERED).verdict()
+    assert down[0].startswith("RSR per-row, on concepts it never saw: category F1 changed by −0.180 [")
+    assert down[0].endswith(": no transfer.")
+    assert "on the notebook's split, which tests concepts RSR was trained on: F1 rose by +0.400" in down[1]
+    assert down[1].endswith("that is the fit, not generalisation.")
+    assert down[-1].startswith("Intervals are 95% t-intervals over the per-seed Δs of 3 seeds (1, 2, 3)")
+    up = Scorecard(cards["up"], POWERED).verdict()
+    assert up[0] == "RSR learned map, on concepts it never saw: category F1 rose by +0.050 [+0.025, +0.075]: it transfers."
+    assert up[2].endswith(": it transfers.") and up[3].endswith("it costs SimLex-999.")
+    flat = Scorecard(cards["flat"], POWERED).verdict()
+    assert flat[0].endswith(": no detectable change.") and "no detectable change, even on the concepts it fitted" in flat[1]
+    one = Scorecard({("rsr-rows", 4): _fake((0.05, (0.01, 0.09)), 0.2, (0.0, ci), (0.0, ci))}, POWERED)
+    assert one.verdict()[0].endswith("+0.050 [+0.010, +0.090]: it transfers.")
+    assert "paired bootstrap CIs of one run per arm (seed 4)" in one.verdict()[-1]
+    rows = one.chart_rows()
+    assert rows[0] == {"arm": "rsr-rows", "metric": "f1_unseen", "label": rows[0]["label"], "delta": 0.05,
+                       "ci_low": 0.01, "ci_high": 0.09, "n_seeds": 1}
+    assert [r["metric"] for r in rows] == ["f1_unseen", "f1_notebook", "rho_heldout", "simlex999"]
+
+
+def test_an_underpowered_verdict_says_so_first():
+    weak = Power(382, (), tuple("abc"), tuple("abc"), ("food",), {}, 5, True,
+                 ["only 76 concepts RSR never saw can be tested (need 200)", "only 4 of 27 categories can be scored "
+                                                                           "(need 10)"])
+    card = Scorecard({("rsr-rows", 1): _fake((-0.17, (-0.3, -0.02)), 0.4, (0.0, (-0.01, 0.01)), (0.0, (-0.1, 0.1)))},
+                     weak)
+    verdict = card.verdict()
+    assert verdict[0].startswith("Underpowered: only 76 concepts RSR never saw can be tested (need 200); only 4 of 27")
+    assert "weak evidence" in verdict[0] and verdict[1].endswith("no transfer.")
+    assert card.markdown().startswith("Underpowered:") and "| RSR per-row |" in card.markdown()
+
+
+@pytest.fixture(scope="module")
+def flagship_runs(tmp_path_factory):
+    """The three-run preset on Lee (dim 16, 1 epoch) with seeds 1 and 2: six thread-mode runs."""
+    from gensim.test.utils import datapath
+
+    from w2vcore.presets import flagship_configs
+
+    root = tmp_path_factory.mktemp("flagship")
+    store = RunStore(root / "runs", root / "cache")
+    base = RunConfig(name="lee", corpus=CorpusConfig(source=CorpusSource("text", datapath("lee_background.cor")),
+                                                     min_count=3),
+                     train=TrainConfig(dim=16, epochs=1, batch_size=1024, device="cpu", threads=1, log_every_s=0.5,
+                                       snapshots=0))
+    ids = [store.create(cfg) for cfg in flagship_configs(base, seeds=(1, 2))]
+    for run_id in ids:
+        store.start(run_id, mode="thread")
+    for run_id in ids:
+        info = store.wait(run_id, timeout=600)
+        assert info.status == "done", info.error
+    return store, ids
+
+
+def test_scorecard_of_tiny_flagship_runs(flagship_runs):
+    store, ids = flagship_runs
+    card = Scorecard.from_runs(store, ids, n_boot=100, n_overlap=100)
+    assert set(card.comparisons) == {("rsr-rows", 1), ("rsr-rows", 2), ("rsr-map", 1), ("rsr-map", 2)}
+    verdict = card.verdict()
+    assert verdict[0].startswith("Underpowered:") and card.power.aligned > 50  # Lee is far too small
+    assert any(v.startswith("RSR per-row, human similarity on held-out concepts: ρ") for v in verdict)
+    assert any(v.startswith("RSR learned map, on concepts it never saw: category F1 could not be measured") for v in verdict)
+    rows = card.chart_rows()
+    assert {r["arm"] for r in rows} == {"rsr-rows", "rsr-map"} and all(r["n_seeds"] == 2 for r in rows)
+    assert {"rho_heldout", "simlex999", "wordsim353"} <= {r["metric"] for r in rows}
+    seen, held = card.seen_concepts("rsr-rows"), card.heldout_words()
+    assert seen and held and not seen & held and card.seen_concepts("vanilla") == set()
+    assert seen == card.seen_concepts("rsr-map")  # one split for both arms and both seeds
+    assert "| RSR learned map | human ρ on held-out concept pairs |" in card.markdown()
+    with pytest.raises(W2VError, match="both vanilla with seed 1"):
+        Scorecard.from_runs(store, ids + [store.create(store.config(ids[0]))])  # a second vanilla s1
+
+
+def test_sweep_table_of_tiny_runs(flagship_runs):
+    store, ids = flagship_runs
+    names = {store.config(i).name: i for i in ids}
+    sweep = [names[n] for n in ("lee-vanilla-s1", "lee-vanilla-s2", "lee-rsr-rows-s1", "lee-rsr-rows-s2")]
+    rows = sweep_table(store, sweep, n_boot=100)
+    by = {(r["alpha"], r["metric"]): r for r in rows}
+    assert by[(0.0, "rho_heldout")]["n_seeds"] == 2 and by[(0.1, "rho_heldout")]["n_seeds"] == 2
+    assert by[(0.0, "f1_unseen")]["mean"] == 0.0  # the baseline
+    assert by[(0.1, "f1_unseen")]["mean"] is None and by[(0.1, "f1_unseen")]["note"]  # Lee: nothing to score
+    logged = [r["rsr/rho_heldout"] for r in store.metrics(names["lee-rsr-rows-s1"]) if r.get("kind") == "epoch"][-1]
+    v = store.load_vectors(names["lee-rsr-rows-s2"])
+    probe = rsr_probe(v, store.config(names["lee-rsr-rows-s2"]).train.losses[0])
+    both = [logged, probe.evaluate(v.vectors)["rsr/rho_heldout"]]
+    assert by[(0.1, "rho_heldout")]["mean"] == pytest.approx(np.mean(both), abs=1e-6)
+    lo, hi = by[(0.1, "simlex999")]["ci_low"], by[(0.1, "simlex999")]["ci_high"]
+    assert lo <= by[(0.1, "simlex999")]["mean"] <= hi
+    with pytest.raises(W2VError, match="must be the same apart from the weight"):
+        sweep_table(store, sweep + [names["lee-rsr-map-s1"]])
