@@ -26,7 +26,7 @@ def test_flagship_arms_differ_only_in_the_rsr_spec_and_name():
         diff = analysis.config_diff(vanilla.to_dict(), other.to_dict())
         assert set(diff["setting"]) - {"name"} and all(
             k == "name" or k.startswith("train.losses.rsr.") for k in diff["setting"]), list(diff["setting"])
-    assert vanilla.train.losses == (LossSpec("rsr", 0.0, {"target": "things", "heldout": 0.2, "seed": 0}),)
+    assert vanilla.train.losses == (LossSpec("rsr", 0.0, {"target": "things", "heldout": presets.HELDOUT, "seed": 0}),)
     assert rows.train.losses[0].params["metric"] == "none" and rows.train.losses[0].weight == 0.1
     assert mapped.train.losses[0].params["metric"] == "gauge_only" and mapped.train.losses[0].params["metric_keep"] == 0.1
     across = analysis.config_diff(configs[1].to_dict(), configs[4].to_dict())
@@ -58,7 +58,7 @@ def test_flagship_keeps_other_losses_and_checks_weights():
         BASE.train, losses=(LossSpec("debias", 0.2), LossSpec("rsr", 0.3, {"pairs": 700, "metric": "gauge"}))))
     rows = flagship_configs(with_debias)[1]
     assert rows.train.losses[0] == LossSpec("debias", 0.2)
-    assert rows.train.losses[1].params == {"pairs": 700, "target": "things", "heldout": 0.2, "seed": 0,
+    assert rows.train.losses[1].params == {"pairs": 700, "target": "things", "heldout": presets.HELDOUT, "seed": 0,
                                            "metric": "none"}  # the base's RSR params kept, its metric replaced
     for bad, message in (({"weight": 0.0}, "above 0"), ({"seeds": ()}, "between 1"), ({"seeds": (1, 1)}, "once"),
                          ({"weight": 0.9}, "exceed 1")):
