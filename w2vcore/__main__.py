@@ -3,6 +3,7 @@
     python -m w2vcore train --corpus default --epochs 5          # or a .txt file/folder, or brown:PATH
     python -m w2vcore list
     python -m w2vcore eval RUN [--data-dir ../shared/data]
+    python -m w2vcore fit-map RUN [--steps 2000]                 # RSR's learned map fitted alone on the run's vectors
     python -m w2vcore export RUN --format word2vec|word2vec-bin|tsv|ckpt|npz [--out PATH] [--force]
     python -m w2vcore stop RUN | resume RUN | delete RUN
 """
@@ -87,6 +88,23 @@ def _float(text: str) -> float:
         return float(text)
     except ValueError:
         raise W2VError(f"a loss weight must be a number, got {text!r}") from None
+
+
+def cmd_fit_map(args, store: RunStore) -> int:
+    """Fit RSR's learned map alone on a finished run's vectors and print the scorecard against them."""
+    from .compare import Comparison
+    from .evaldata import load_benchmarks
+    from .human import load_categories
+    from .mapfit import fit_map
+
+    vectors = store.load_vectors(args.run)
+    fit = fit_map(vectors, {"heldout": args.heldout}, args.data_dir, steps=args.steps, seed=args.seed)
+    print(f"{fit.rsr.summary}\nfitted {args.steps} map steps in {fit.seconds:.1f} s")
+    name = store.config(args.run).name
+    card = Comparison(vectors, fit.vectors, (name, f"{name} + fitted map"), rsr=fit.rsr,
+                      categories=load_categories(args.data_dir), benchmarks=load_benchmarks(args.data_dir))
+    print(card.markdown())
+    return 0
 
 
 def cmd_eval(args, store: RunStore) -> int:
@@ -215,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--sections", action="store_true", help="print analogy accuracy per section")
     ev.add_argument("--restrict-vocab", type=int, default=300_000,
                     help="only the most frequent N words answer analogies (gensim's default 300000)")
+    fm = sub.add_parser("fit-map", help="fit RSR's learned map alone on a run's vectors; print the scorecard")
+    fm.add_argument("run")
+    fm.add_argument("--data-dir", help="reference data folder (default: packaged THINGS, gensim's benchmarks)")
+    fm.add_argument("--steps", type=int, default=2000, help="Adam steps on the map (default 2000)")
+    fm.add_argument("--heldout", type=float, default=0.5, help="share of aligned concepts never fitted (default 0.5)")
+    fm.add_argument("--seed", type=int, default=0, help="draws the training pairs (not the held-out split)")
     ex = sub.add_parser("export", help="write a run's vectors in another format")
     ex.add_argument("run")
     ex.add_argument("--format", choices=["word2vec", "word2vec-bin", "tsv", "ckpt", "npz"], default="word2vec")
@@ -231,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(args, store)
         if args.cmd == "eval":
             return cmd_eval(args, store)
+        if args.cmd == "fit-map":
+            return cmd_fit_map(args, store)
         if args.cmd == "export":
             return cmd_export(args, store)
         if args.cmd == "list":
