@@ -281,7 +281,7 @@ def scorecard_figure(rows: Sequence[dict], arm_labels: dict[str, str]) -> go.Fig
                           + ": %{x:+.3f} %{customdata[1]}<br>seeds: %{customdata[2]}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color="#555", width=1, dash="dash"))
     fig.update_yaxes(tickvals=list(range(len(metrics))), ticktext=[SCORE_SHORT.get(m, m) for m in metrics],
-                     autorange="reversed", range=[len(metrics) - 0.5, -0.5], showgrid=False, title=None)
+                     range=[len(metrics) - 0.5, -0.5], showgrid=False, zeroline=False, title=None)
     fig.update_xaxes(title="Δ against vanilla (RSR − vanilla), with its CI", zeroline=False)
     _layout(fig, 90 + 62 * max(len(metrics), 1))
     fig.update_layout(margin=dict(l=10, r=20, t=40, b=10))
@@ -303,7 +303,8 @@ def sweep_figure(rows: Sequence[dict], columns: int = 2) -> go.Figure:
             x=[r["alpha"] for r in part], y=[r["mean"] for r in part], mode="lines+markers", showlegend=False,
             name=labels[metric], line=dict(color=PALETTE[i % len(PALETTE)]), marker=dict(size=8),
             error_y=_whiskers(part, "ci_low", "ci_high", "mean"), customdata=[r["n_seeds"] for r in part],
-            hovertemplate=f"{labels[metric]}<br>α %{{x:g}}: %{{y:.3f}} (mean of %{{customdata}} seeds)<extra></extra>"),
+            hovertemplate=f"{labels[metric]}<br>α %{{x:g}}: %{{y:.3f}} "
+                          "(mean of %{customdata} seeds)<extra></extra>"),
             row=i // columns + 1, col=i % columns + 1)
     fig.update_xaxes(title_text="α (REG_STRENGTH)", title_standoff=2)
     return _layout(fig, 300 * n_rows + 60)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from pages import analysis, charts, common, panels, settings
 from w2vcore import presets
-from w2vcore.compare import Comparison, Scorecard
+from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
 from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
@@ -34,11 +34,16 @@ def group_of(infos) -> dict[str, tuple[str, int]] | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def scorecard(root: str, ids: tuple, stamps: tuple, data_dir: str, repeats: int) -> Scorecard:
+def group_scorecard(root: str, ids: tuple, stamps: tuple, data_dir: str, repeats: int) -> Scorecard:
     """The backend's scorecard of a flagship group; its parts are computed on first use and kept with it."""
     bench = load_benchmarks(data_dir or None)
     bench = dataclasses.replace(bench, analogies={})
     return Scorecard.from_runs(common.store(), list(ids), data_dir or None, benchmarks=bench, repeats=repeats)
+
+
+def arm_rank(row: dict) -> int:
+    """Where a scorecard row's arm comes in `presets.ARMS` (vanilla, per-row, learned map)."""
+    return presets.ARMS.index(row["arm"]) if row["arm"] in presets.ARMS else len(presets.ARMS)
 
 
 def flagship_view(infos, group: dict[str, tuple[str, int]]) -> None:
@@ -91,7 +96,7 @@ def scorecard_tab(order, group) -> None:
     try:
         with st.spinner(f"Scoring {len(ids) - sum(a == 'vanilla' for a, _ in group.values())} RSR run(s) against "
                         "vanilla on the same folds…"):
-            card = scorecard(*args)
+            card = group_scorecard(*args)
             verdict, rows = card.verdict(), card.chart_rows()
         scored.add(hash(args))
     except W2VError as e:
@@ -101,19 +106,29 @@ def scorecard_tab(order, group) -> None:
     for sentence in verdict[:-1]:
         if sentence.startswith("Underpowered"):
             st.warning(common.plain(sentence), icon=":material/warning:")
-        else:
-            st.markdown("- " + common.plain(sentence))
+    arms = [a for a in presets.ARMS if a != "vanilla" and any(r["arm"] == a for r in rows)]
+    for arm, column in zip(arms, st.columns(max(1, len(arms)))):  # one column per RSR arm, side by side
+        label = presets.ARM_LABELS[arm]
+        column.markdown(f"**{common.plain(label)}** against vanilla")
+        column.markdown("\n".join("- " + common.plain(s[len(label) + 2:][:1].upper() + s[len(label) + 3:])
+                                   for s in verdict[:-1] if s.startswith(label + ", ")))
     st.caption(common.plain(verdict[-1]))
+    rows = sorted(rows, key=arm_rank)  # stable: each arm's metrics keep the scorecard's order
     if rows:
         st.plotly_chart(charts.scorecard_figure(rows, presets.ARM_LABELS), key="compare.fl.chart")
         st.caption("Dots: the mean Δ over seeds; whiskers: its CI. Right of the dashed line = RSR scored higher than "
                    "vanilla. A whisker crossing the line is no detectable change.")
-    table = pd.DataFrame([{"arm": presets.ARM_LABELS.get(r["arm"], r["arm"]), "metric": r["label"],
+    full = sorted(card.rows, key=arm_rank)
+    table = pd.DataFrame([{"arm": presets.ARM_LABELS.get(r["arm"], r["arm"]),
+                           "metric": charts.SCORE_SHORT.get(r["metric"], r["label"]),
                            "Δ mean": r["delta"], "CI low": r["ci_low"], "CI high": r["ci_high"],
                            "seeds": r["n_seeds"], "per-seed Δ": ", ".join(f"{d:+.3f}" for d in r["per_seed"]),
-                           "interval": r["interval"]} for r in card.rows])
+                           "interval": r["interval"]} for r in full])
+    for column in ("CI low", "CI high"):
+        table[column] = pd.to_numeric(table[column])  # no interval: a blank cell, not "None"
     st.dataframe(table, hide_index=True, column_config={
-        "metric": st.column_config.TextColumn(width="large"),
+        "metric": st.column_config.TextColumn(help="; ".join(f"{charts.SCORE_SHORT.get(m, m)}: {label}"
+                                                             for m, label in SCORE_METRICS.items())),
         **{c: st.column_config.NumberColumn(format="%+.3f") for c in ("Δ mean", "CI low", "CI high")},
         "interval": st.column_config.TextColumn(width="medium")})
     if card.power is not None:
@@ -160,8 +175,9 @@ def flagship_neighbours(order, group) -> None:
         st.markdown(f"**{common.plain(word)}**" + (f" ({common.plain(status)})" if status else "")
                     + (f" · neighbours RSR trained on: {common.plain(', '.join(counts))}" if marks else ""))
         frame = pd.DataFrame(columns)
+        cosines = [c for c in frame.columns if c.startswith("cos")]
         st.dataframe(frame, hide_index=True, column_config={
-            c: st.column_config.NumberColumn(format="%.3f", width="small") for c in frame.columns if c.startswith("cos")})
+            c: st.column_config.NumberColumn(format="%.3f", width="small") for c in cosines})
     if marks:
         st.caption("▲ = a THINGS concept RSR trained on; △ = a THINGS concept held out (no RSR arm ever saw it); "
                    "no mark = not a THINGS concept. RSR pulls the concepts it trained on towards human similarity, "

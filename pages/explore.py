@@ -82,7 +82,8 @@ def neighbours_tab() -> None:
                 continue
             if marks:
                 table["neighbour"] = [analysis.marked(w, marks) for w in table["neighbour"]]
-            st.markdown(f"**{common.plain(word)}**" + (f" ({common.plain(analysis.mark(word, marks))})" if marks else ""))
+            status = f" ({common.plain(analysis.mark(word, marks))})" if marks else ""
+            st.markdown(f"**{common.plain(word)}**{status}")
             st.dataframe(table, hide_index=True, column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
     if marks and words:
         st.caption("▲ = a THINGS concept RSR trained on; △ = a THINGS concept RSR never saw (held out).")

@@ -93,18 +93,18 @@ with st.container(border=True):
                    "held-out ones; the learned map is one matrix shared by all words, so what it learns can reach "
                    "them.")
         corpus_path, brown_path = settings.flagship_paths(s)
-        n_seeds = st.number_input("seeds", min_value=1, max_value=5, value=1, key="preset.seeds",
-                                  help="three runs per seed (seeds 1, 2, …); with 2 or more the scorecard's "
-                                       "intervals cover training noise too")
+        corpus_line, power_slot = st.empty(), st.container()
+        seeds, launch = st.columns([1, 3], vertical_alignment="bottom")
+        n_seeds = seeds.number_input("seeds", min_value=1, max_value=5, value=1, key="preset.seeds",
+                                     help="three runs per seed (seeds 1, 2, …); with 2 or more the scorecard's "
+                                          "intervals cover training noise too")
         flagship = settings.things_twin(s["data_dir"], "", corpus_path, brown_path, tuple(range(1, n_seeds + 1)))
         source = flagship[0].corpus.source
-        st.markdown(f"Corpus: **{common.plain(source.label)}**, "
-                    f"{common.plain(settings.flagship_reason(source, corpus_path, brown_path))}."
-                    + (common.plain(" Tiny test settings (W2V_TINY_PRESETS is set).") if settings.tiny_presets()
-                       else ""))
-        power_slot = st.container()
-        if st.button(f"Start the {len(flagship)} runs", type="primary", key="preset.things",
-                     icon=":material/rocket_launch:"):
+        reason = ("gensim's Lee corpus: tiny test settings (W2V_TINY_PRESETS is set)" if settings.tiny_presets()
+                  else settings.flagship_reason(source, corpus_path, brown_path))
+        corpus_line.markdown(f"Corpus: **{common.plain(source.label)}**, {common.plain(reason)}.")
+        if launch.button(f"Start the {len(flagship)} runs", type="primary", key="preset.things",
+                         icon=":material/rocket_launch:"):
             start_flagship(flagship)
 
 st.subheader("More presets")

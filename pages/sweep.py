@@ -47,8 +47,8 @@ def headline_metrics() -> None:
     if hash(args) not in done and not st.button(
             "Compute the headline metrics", type="primary", key="sweep.score", icon=":material/query_stats:",
             help="honest ΔF1 cross-validates THINGS categories for every run with α > 0: some seconds per run"):
-        st.caption("Honest ΔF1, held-out ρ, SimLex-999 and WordSim-353 per α, each the mean across seeds with its CI. "
-                   "Waits for the button, so that opening the page never blocks on the cross-validation.")
+        st.caption("Honest ΔF1, held-out ρ, SimLex-999 and WordSim-353 per α, each the mean across seeds with its "
+                   "CI. Waits for the button, so that opening the page never blocks on the cross-validation.")
         return
     try:
         with st.spinner(f"Scoring {len(ids)} runs…"):

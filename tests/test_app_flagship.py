@@ -114,8 +114,8 @@ def test_compare_shows_the_verdict_the_chart_and_marks_rsrs_concepts(lab):
     assert not at.exception, [e.value for e in at.exception]
     shown = texts(at)
     assert "Underpowered" in shown  # Lee aligns far too few concepts, and the verdict says so first
-    assert "RSR per-row, on concepts it never saw" in shown or "RSR per-row, human similarity" in shown
-    assert "RSR learned map, human similarity on held-out concepts: ρ" in shown
+    assert "**RSR per-row** against vanilla" in shown and "**RSR learned map** against vanilla" in shown
+    assert "- Human similarity on held-out concepts: ρ" in shown  # each arm's sentences in its own column
     assert "t-intervals over the per-seed Δs of 2 seeds" in shown
     (fig,) = figures(at)
     traces = {t["name"]: t for t in fig["data"]}
