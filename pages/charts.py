@@ -159,7 +159,11 @@ def _categorical_projection(frame: pd.DataFrame, colour: str, title: str, symbol
             text=shown[part.index] if labels else None, hovertext=part["word"],
             name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
             marker=dict(size=6 if small else 5, opacity=0.85, color=tint, symbol=shapes),
+            legendgroup=value, showlegend=symbol is None,
             customdata=hover, hovertemplate=f"<b>%{{hovertext}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
+        if symbol is not None:  # the legend shows the category's colour as a plain dot, whatever its points' shapes
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{value} ({len(part)})",
+                                     marker=dict(color=tint, size=8, symbol="circle"), legendgroup=value))
     if symbol is not None:  # a grey legend entry per marker shape
         for mark, shape in MARK_SYMBOLS.items():
             count = int((frame[symbol] == mark).sum())
