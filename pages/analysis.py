@@ -143,7 +143,8 @@ def config_diff(a: dict[str, Any], b: dict[str, Any], only_different: bool = Tru
 
 
 def sweep_axis(configs: dict[str, dict[str, Any]]) -> tuple[str, dict[str, float]]:
-    """(loss name, run id -> weight) when the runs' configs differ only in one extra loss's weight.
+    """(loss name, run id -> weight) when the runs' configs differ only in one extra loss's weight (and
+    the run seed: a sweep repeats each weight over seeds).
 
     A run without that loss counts as weight 0. Raises W2VError saying what else differs.
     """
@@ -153,9 +154,10 @@ def sweep_axis(configs: dict[str, dict[str, Any]]) -> tuple[str, dict[str, float
     keys = set().union(*flat.values())
     differing = sorted(k for k in keys if k != "name" and len({str(f.get(k)) for f in flat.values()}) > 1)
     weights = [k for k in differing if k.startswith("train.losses.") and k.endswith(".weight")]
+    differing_but_seed = [k for k in differing if k != "train.seed"]  # sweeps repeat each α over seeds
     losses = {k.split(".")[2] for k in weights}
     # a loss's parameters may be absent from a run without that loss, but must agree where present
-    others = [k for k in differing if k not in weights
+    others = [k for k in differing_but_seed if k not in weights
               and (not k.startswith("train.losses.") or len({str(f[k]) for f in flat.values() if k in f}) > 1)]
     if len(losses) != 1 or others:
         raise W2VError("these runs are not a sweep: they differ in "
@@ -299,3 +301,67 @@ def trajectory(snapshots: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarra
         raise W2VError(f"the map needs at least 3 words, got {len(final)}")
     pca = PCA(n_components=2, random_state=seed).fit(final)
     return [pca.transform(procrustes(s, final)) for s in snapshots]
+
+
+# ------------------------------------------------------------------ RSR's split, marked
+TRAINED, HELD_OUT, NOT_A_CONCEPT = "RSR trained on", "held out", "not a THINGS concept"
+
+
+def rsr_marks(vectors, spec, data_dir: str | None = None) -> dict[str, str]:
+    """word -> "RSR trained on" / "held out" for every word of RSR's target that `vectors` has, from the
+    split a run with loss `spec` uses (`compare.rsr_probe`: the same alignment, `heldout` and `seed`).
+    The split depends on the spec's parameters and the vocabulary, never on the weight or the metric, so a
+    vanilla run of a flagship group (weight 0) marks the same words its RSR twins trained on."""
+    from w2vcore.compare import rsr_probe
+    from w2vcore.config import LossSpec
+
+    probe = rsr_probe(vectors, LossSpec(spec.name, 0.0, {**spec.params, "metric": "none"}), data_dir)
+    concepts, word_ids = probe.alignment.concepts, probe.alignment.word_ids
+    trained = np.isin(concepts, probe.train_concepts)
+    return {vectors.index_to_key[int(i)]: TRAINED if t else HELD_OUT for i, t in zip(word_ids, trained)}
+
+
+def mark(word: str, marks: dict[str, str]) -> str:
+    """The neighbour-table column for `word`: RSR trained on it, held it out, or it is no concept."""
+    return marks.get(word, NOT_A_CONCEPT)
+
+
+# ------------------------------------------------------------------ sweeps across seeds
+def sweep_rows(frame: pd.DataFrame, metrics: Sequence[str], x: str = "α") -> list[dict]:
+    """Per value of `x` and metric, the mean over the runs (seeds) and its t-interval (`compare.aggregate`):
+    rows {alpha, metric, label, mean, ci_low, ci_high, n_seeds} as `charts.sweep_figure` draws them."""
+    from w2vcore.compare import aggregate
+
+    rows = []
+    for metric in metrics:
+        for alpha, part in frame.groupby(x, sort=True):
+            values = [float(v) for v in part[metric] if v is not None and not pd.isna(v)]
+            if values:
+                agg = aggregate(values)
+                rows.append({"alpha": float(alpha), "metric": metric, "label": metric, "mean": agg["delta"],
+                             "ci_low": agg["ci_low"], "ci_high": agg["ci_high"], "n_seeds": agg["n_seeds"]})
+    return rows
+
+
+MARK_SYMBOL = {TRAINED: "▲", HELD_OUT: "△"}  # after a word in neighbour tables
+
+
+def marked(word: str, marks: dict[str, str]) -> str:
+    """`word` with ▲ when RSR trained on its concept, △ when its concept is held out, as is otherwise."""
+    symbol = MARK_SYMBOL.get(marks.get(word, ""), "")
+    return f"{word} {symbol}" if symbol else word
+
+
+def flagship_group(configs: dict[str, Any]) -> dict[str, tuple[str, int]] | None:
+    """run id -> (arm, seed) when the runs' configs form a flagship group: each an arm of
+    `presets.arm_of`, one run per (arm, seed), at least one vanilla and one RSR arm; else None."""
+    from w2vcore.presets import arm_of
+
+    try:
+        arms = {run_id: arm_of(cfg) for run_id, cfg in configs.items()}
+    except W2VError:
+        return None
+    kinds = {arm for arm, _ in arms.values()}
+    if len(set(arms.values())) != len(arms) or "vanilla" not in kinds or len(kinds) < 2:
+        return None
+    return arms

@@ -112,11 +112,16 @@ def sparse_labels(frame: pd.DataFrame, width_px: int = 800, height_px: int = 520
     return out
 
 
-def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str = "") -> go.Figure:
+MARK_SYMBOLS = {"RSR trained on": "x", "held out": "circle"}  # RSR's split on the THINGS map; others: circle
+
+
+def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str = "",
+                      symbol: str | None = None) -> go.Figure:
     """Scatter of `frame`'s x, y columns; hovering shows `word`; optional colour column (numeric: a
-    colour scale; text, e.g. a THINGS category: one legend entry per value)."""
+    colour scale; text, e.g. a THINGS category: one legend entry per value) and, with a text colour,
+    an optional `symbol` column whose values `MARK_SYMBOLS` draws as marker shapes (RSR's split)."""
     if colour is not None and not pd.api.types.is_numeric_dtype(frame[colour]):
-        return _categorical_projection(frame, colour, title)
+        return _categorical_projection(frame, colour, title, symbol)
     labels, small = len(frame) < WEBGL_FROM, len(frame) <= LABEL_LIMIT  # labels: only drawn without WebGL
     marker = dict(size=6 if small else 4, opacity=0.85)
     if colour is not None:
@@ -134,7 +139,7 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     return _layout(fig, 620)
 
 
-def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.Figure:
+def _categorical_projection(frame: pd.DataFrame, colour: str, title: str, symbol: str | None = None) -> go.Figure:
     labels, small = len(frame) < WEBGL_FROM, len(frame) <= LABEL_LIMIT
     fig = go.Figure()
     palette = qualitative.Dark24 + qualitative.Light24
@@ -146,12 +151,24 @@ def _categorical_projection(frame: pd.DataFrame, colour: str, title: str) -> go.
         part = frame[frame[colour] == value]
         tint = muted.get(value) or palette[named.index(value) % len(palette)]
         hover = part["concept"] if "concept" in part.columns else part["word"]
+        if symbol is not None:
+            hover = hover.astype(str) + ", " + part[symbol].fillna("").astype(str)
+        shapes = [MARK_SYMBOLS.get(m, "circle") for m in part[symbol]] if symbol is not None else "circle"
         fig.add_trace(_points(len(frame))(
             x=part["x"], y=part["y"], mode="markers+text" if labels else "markers",
             text=shown[part.index] if labels else None, hovertext=part["word"],
             name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
-            marker=dict(size=6 if small else 5, opacity=0.85, color=tint),
+            marker=dict(size=6 if small else 5, opacity=0.85, color=tint, symbol=shapes),
+            legendgroup=value, showlegend=symbol is None,
             customdata=hover, hovertemplate=f"<b>%{{hovertext}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
+        if symbol is not None:  # the legend shows the category's colour as a plain dot, whatever its points' shapes
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{value} ({len(part)})",
+                                     marker=dict(color=tint, size=8, symbol="circle"), legendgroup=value))
+    if symbol is not None:  # a grey legend entry per marker shape
+        for mark, shape in MARK_SYMBOLS.items():
+            count = int((frame[symbol] == mark).sum())
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{mark} ({count})",
+                                     marker=dict(symbol=shape, color="#444", size=8), legendgroup="rsr-split"))
     fig.update_xaxes(showticklabels=False, title=None)
     fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title, legend=dict(orientation="v", x=1.01, y=1, font=dict(size=11)))
@@ -233,3 +250,65 @@ def tradeoff_figure(frame: pd.DataFrame, x: str, metrics: Sequence[str]) -> go.F
     fig.update_xaxes(title=x)
     fig.update_yaxes(title="score (Spearman ρ or accuracy)")
     return _layout(fig, 420)
+
+
+SCORE_SHORT = {"f1_unseen": "ΔF1, concepts RSR never saw", "f1_notebook": "ΔF1, notebook's split",
+               "rho_heldout": "Δρ human, held-out concepts", "simlex999": "Δρ SimLex-999",
+               "wordsim353": "Δρ WordSim-353", "men": "Δρ MEN"}
+ARM_COLOURS = {"rsr-rows": "#1f77b4", "rsr-map": "#d62728"}
+
+
+def _whiskers(rows: Sequence[dict], low: str, high: str, value: str) -> dict:
+    """error_x/error_y arguments for the rows' CIs (a row without a CI gets no whisker)."""
+    plus = [r[high] - r[value] if r[high] is not None and r[value] is not None else None for r in rows]
+    minus = [r[value] - r[low] if r[low] is not None and r[value] is not None else None for r in rows]
+    return dict(type="data", symmetric=False, array=plus, arrayminus=minus, thickness=1.5, width=6)
+
+
+def scorecard_figure(rows: Sequence[dict], arm_labels: dict[str, str]) -> go.Figure:
+    """Dot and whisker: each RSR arm's Δ against vanilla per metric (mean over seeds, its CI), metrics
+    top to bottom in the scorecard's order, one colour per arm, a zero line. `rows`: Scorecard.chart_rows()."""
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    arms = list(dict.fromkeys(r["arm"] for r in rows))
+    offset = {arm: (i - (len(arms) - 1) / 2) * 0.22 for i, arm in enumerate(arms)}
+    fig = go.Figure()
+    for i, arm in enumerate(arms):
+        part = [r for r in rows if r["arm"] == arm]
+        ci = [f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if r["ci_low"] is not None else "no interval"
+              for r in part]
+        fig.add_trace(go.Scatter(
+            x=[r["delta"] for r in part], y=[metrics.index(r["metric"]) + offset[arm] for r in part],
+            mode="markers", name=arm_labels.get(arm, arm), error_x=_whiskers(part, "ci_low", "ci_high", "delta"),
+            marker=dict(size=10, color=ARM_COLOURS.get(arm, PALETTE[i % len(PALETTE)])),
+            customdata=[[SCORE_SHORT.get(r["metric"], r["metric"]), c, r["n_seeds"]] for r, c in zip(part, ci)],
+            hovertemplate="<b>%{customdata[0]}</b><br>" + arm_labels.get(arm, arm)
+                          + ": %{x:+.3f} %{customdata[1]}<br>seeds: %{customdata[2]}<extra></extra>"))
+    fig.add_vline(x=0, line=dict(color="#555", width=1, dash="dash"))
+    fig.update_yaxes(tickvals=list(range(len(metrics))), ticktext=[SCORE_SHORT.get(m, m) for m in metrics],
+                     range=[len(metrics) - 0.5, -0.5], showgrid=False, zeroline=False, title=None)
+    fig.update_xaxes(title="Δ against vanilla (RSR − vanilla), with its CI", zeroline=False)
+    _layout(fig, 90 + 62 * max(len(metrics), 1))
+    fig.update_layout(margin=dict(l=10, r=20, t=40, b=10))
+    return fig
+
+
+def sweep_figure(rows: Sequence[dict], columns: int = 2) -> go.Figure:
+    """Small multiples: one panel per metric (its own y axis), α on x, each point the mean across seeds
+    with its CI bar. `rows`: {alpha, metric, label, mean, ci_low, ci_high, n_seeds} (compare.sweep_table)."""
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    labels = {r["metric"]: r["label"] for r in rows}
+    n_rows = max(1, math.ceil(len(metrics) / columns))
+    fig = make_subplots(rows=n_rows, cols=min(columns, max(1, len(metrics))),
+                        subplot_titles=[labels[m] for m in metrics] or ["no scores"],
+                        horizontal_spacing=0.1, vertical_spacing=0.45 / n_rows)
+    for i, metric in enumerate(metrics):
+        part = sorted((r for r in rows if r["metric"] == metric and r["mean"] is not None), key=lambda r: r["alpha"])
+        fig.add_trace(go.Scatter(
+            x=[r["alpha"] for r in part], y=[r["mean"] for r in part], mode="lines+markers", showlegend=False,
+            name=labels[metric], line=dict(color=PALETTE[i % len(PALETTE)]), marker=dict(size=8),
+            error_y=_whiskers(part, "ci_low", "ci_high", "mean"), customdata=[r["n_seeds"] for r in part],
+            hovertemplate=f"{labels[metric]}<br>α %{{x:g}}: %{{y:.3f}} "
+                          "(mean of %{customdata} seeds)<extra></extra>"),
+            row=i // columns + 1, col=i % columns + 1)
+    fig.update_xaxes(title_text="α (REG_STRENGTH)", title_standoff=2)
+    return _layout(fig, 300 * n_rows + 60)

@@ -337,3 +337,21 @@ def _benchmark_scores(root: str, run_id: str, stamp: tuple[int, int], data_dir: 
 def benchmark_scores(run_id: str, data_dir: str, analogies: bool = False) -> dict:
     """Word-pair benchmarks (PairScore by name) and, optionally, Google analogies (AnalogyScore), cached."""
     return _benchmark_scores(str(store().root), run_id, vectors_stamp(run_id), data_dir, analogies)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _rsr_marks(root: str, run_id: str, stamp: tuple[int, int], data_dir: str) -> dict[str, str]:
+    from .analysis import rsr_marks
+
+    cfg = config(run_id)
+    spec = next((s for s in cfg.train.losses if s.name == "rsr"), None)
+    return rsr_marks(vectors(run_id), spec, cfg.data_dir or data_dir or None) if spec is not None else {}
+
+
+def rsr_marks(run_id: str, data_dir: str = "") -> dict[str, str]:
+    """word -> "RSR trained on" / "held out" for a run with an RSR spec (at any weight, so a flagship's vanilla
+    run too); {} for a run without one or whose split cannot be rebuilt. Cached per vectors file."""
+    try:
+        return _rsr_marks(str(store().root), run_id, vectors_stamp(run_id), data_dir)
+    except READ_ERRORS:
+        return {}

@@ -1,6 +1,9 @@
-"""Compare two runs (e.g. a twin): curves overlaid, config diff, the honest scorecard (THINGS
-category F1 with CIs, held-out human ρ, benchmarks, each B − A with a paired CI; w2vcore.compare),
-neighbours side by side with their overlap, word-similarity benchmarks, and Procrustes-aligned maps.
+"""Compare runs. A flagship group (vanilla and RSR arms, one or more seeds: `presets.arm_of`) gets its
+scorecard: the verdict, one chart of every RSR arm's Δ against vanilla with its CI, the table, and the
+arms' neighbours with RSR's trained and held-out concepts marked. Two runs (e.g. a twin) get the A/B view:
+curves overlaid, config diff, the honest scorecard (THINGS category F1 with CIs, held-out human ρ,
+benchmarks, each B − A with a paired CI; w2vcore.compare), neighbours side by side with their overlap,
+word-similarity benchmarks, and Procrustes-aligned maps.
 """
 import dataclasses
 
@@ -9,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from pages import analysis, charts, common, panels, settings
-from w2vcore.compare import Comparison
+from w2vcore import presets
+from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
 from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
@@ -19,6 +23,176 @@ chosen = common.readable(common.infos(common.selected()))
 if len(chosen) < 2:
     st.info("Pick two runs in the sidebar to compare them. A twin launched from the Train page is picked for you.")
     st.stop()
+
+
+def group_of(infos) -> dict[str, tuple[str, int]] | None:
+    """run id -> (arm, seed) when the picked runs form a flagship group (else None)."""
+    try:
+        return analysis.flagship_group({i.id: common.config(i.id) for i in infos})
+    except W2VError:
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def group_scorecard(root: str, ids: tuple, stamps: tuple, data_dir: str, repeats: int) -> Scorecard:
+    """The backend's scorecard of a flagship group; its parts are computed on first use and kept with it."""
+    bench = load_benchmarks(data_dir or None)
+    bench = dataclasses.replace(bench, analogies={})
+    return Scorecard.from_runs(common.store(), list(ids), data_dir or None, benchmarks=bench, repeats=repeats)
+
+
+def arm_rank(row: dict) -> int:
+    """Where a scorecard row's arm comes in `presets.ARMS` (vanilla, per-row, learned map)."""
+    return presets.ARMS.index(row["arm"]) if row["arm"] in presets.ARMS else len(presets.ARMS)
+
+
+def flagship_view(infos, group: dict[str, tuple[str, int]]) -> None:
+    """Progress of the group's runs, then its scorecard, the arms' neighbours and curves."""
+    order = sorted(infos, key=lambda i: (group[i.id][1], presets.ARMS.index(group[i.id][0])))
+    ids = [i.id for i in order]
+    seeds = sorted({seed for _, seed in group.values()})
+    st.markdown(f"**Flagship group**: {len(ids)} runs, {len(seeds)} seed(s) ({', '.join(map(str, seeds))}), arms "
+                + ", ".join(presets.ARM_LABELS[a] for a in presets.ARMS if a in {x for x, _ in group.values()}))
+    live = any(i.active for i in order)
+
+    @st.fragment(run_every=1.0 if live else None)
+    def progress() -> None:
+        now = common.infos(ids)
+        for info in now:
+            panels.run_progress(info, common.metrics(info.id), key="compare.fl")
+        if not all(common.has_vectors(i) for i in now):
+            panels.curves_panel(now, key="compare.fl.live")
+        if live and not any(i.active for i in now):
+            st.rerun()  # all finished: draw the scorecard button
+
+    progress()
+    for info in order:
+        if info.status == "failed":
+            st.error(f"**{common.plain(info.name)}** failed: {common.plain(info.error)}")
+    if not all(common.has_vectors(i) for i in order):
+        st.info("The scorecard is ready when every run of the group has finished (or been stopped).")
+        return
+    common.lazy_tabs({"Scorecard": lambda: scorecard_tab(order, group),
+                      "Neighbours": lambda: flagship_neighbours(order, group),
+                      "Curves": lambda: panels.curves_panel(order, key="compare.fl")}, key="compare.fl.tab")
+
+
+def scorecard_tab(order, group) -> None:
+    data_dir = common.settings()["data_dir"].strip()
+    st.caption("Each RSR arm against the vanilla run of the same seed. Category F1 (repeated stratified 5-fold CV "
+               "on THINGS categories) is tested only on concepts RSR never saw; the notebook's single split, which "
+               "tests concepts RSR trained on too, is shown for contrast. Held-out ρ: the runs' similarities "
+               "against human similarity on the held-out concepts. SimLex/WordSim: general word similarity.")
+    repeats = st.select_slider("CV repeats", [1, 2, 3, 5, 10], 5, key="compare.fl.repeats",
+                               help="5 folds × this many seeded repeats; more repeats = steadier estimate, slower")
+    ids = tuple(i.id for i in order)
+    args = (str(common.store().root), ids, tuple(common.vectors_stamp(i) for i in ids), data_dir, repeats)
+    scored = st.session_state.setdefault("compare.scored", set())
+    if hash(args) not in scored and not st.button(
+            "Compute the scorecard", type="primary", key="compare.fl.score", icon=":material/fact_check:",
+            help="cross-validates category prediction for every RSR arm and seed: some seconds per run"):
+        st.caption("Waits for the button, so that opening the page never blocks on the cross-validation.")
+        return
+    try:
+        with st.spinner(f"Scoring {len(ids) - sum(a == 'vanilla' for a, _ in group.values())} RSR run(s) against "
+                        "vanilla on the same folds…"):
+            card = group_scorecard(*args)
+            verdict, rows = card.verdict(), card.chart_rows()
+        scored.add(hash(args))
+    except W2VError as e:
+        st.error(common.plain(e))
+        return
+    st.markdown("#### Verdict")
+    for sentence in verdict[:-1]:
+        if sentence.startswith("Underpowered"):
+            st.warning(common.plain(sentence), icon=":material/warning:")
+    arms = [a for a in presets.ARMS if a != "vanilla" and any(r["arm"] == a for r in rows)]
+    for arm, column in zip(arms, st.columns(max(1, len(arms)))):  # one column per RSR arm, side by side
+        label = presets.ARM_LABELS[arm]
+        column.markdown(f"**{common.plain(label)}** against vanilla")
+        column.markdown("\n".join("- " + common.plain(s[len(label) + 2:][:1].upper() + s[len(label) + 3:])
+                                   for s in verdict[:-1] if s.startswith(label + ", ")))
+    st.caption(common.plain(verdict[-1]))
+    rows = sorted(rows, key=arm_rank)  # stable: each arm's metrics keep the scorecard's order
+    if rows:
+        st.plotly_chart(charts.scorecard_figure(rows, presets.ARM_LABELS), key="compare.fl.chart")
+        st.caption("Dots: the mean Δ over seeds; whiskers: its CI. Right of the dashed line = RSR scored higher than "
+                   "vanilla. A whisker crossing the line is no detectable change.")
+    full = sorted(card.rows, key=arm_rank)
+    table = pd.DataFrame([{"arm": presets.ARM_LABELS.get(r["arm"], r["arm"]),
+                           "metric": charts.SCORE_SHORT.get(r["metric"], r["label"]),
+                           "Δ mean": r["delta"], "CI low": r["ci_low"], "CI high": r["ci_high"],
+                           "seeds": r["n_seeds"], "per-seed Δ": ", ".join(f"{d:+.3f}" for d in r["per_seed"]),
+                           "interval": r["interval"]} for r in full])
+    for column in ("CI low", "CI high"):
+        table[column] = pd.to_numeric(table[column])  # no interval: a blank cell, not "None"
+    st.dataframe(table, hide_index=True, column_config={
+        "metric": st.column_config.TextColumn(help="; ".join(f"{charts.SCORE_SHORT.get(m, m)}: {label}"
+                                                             for m, label in SCORE_METRICS.items())),
+        **{c: st.column_config.NumberColumn(format="%+.3f") for c in ("Δ mean", "CI low", "CI high")},
+        "interval": st.column_config.TextColumn(width="medium")})
+    if card.power is not None:
+        st.caption("Power: " + common.plain(card.power.summary()))
+    for note in card.notes + [f"{presets.ARM_LABELS.get(a, a)}, {m}: not measured ({why})"
+                              for (a, m), why in card.unmeasured.items()]:
+        st.caption(common.plain(note))
+    st.download_button("Download the scorecard (Markdown)", card.markdown(), file_name="scorecard.md",
+                       mime="text/markdown", key="compare.fl.download")
+
+
+def flagship_neighbours(order, group) -> None:
+    data_dir = common.settings()["data_dir"].strip()
+    seeds = sorted({seed for _, seed in group.values()})
+    left, mid, right = st.columns([4, 1, 1])
+    seed = mid.selectbox("seed", seeds, key="compare.fl.seed") if len(seeds) > 1 else seeds[0]
+    runs = [i for i in order if group[i.id][1] == seed]
+    k = right.slider("k", 3, 30, 10, key="compare.fl.k")
+    try:
+        vecs = {i.id: common.vectors(i.id) for i in runs}
+    except W2VError as e:
+        st.error(common.plain(e))
+        return
+    treated = next(i.id for i in runs if group[i.id][0] != "vanilla") if any(
+        group[i.id][0] != "vanilla" for i in runs) else runs[0].id
+    marks = common.rsr_marks(treated, data_dir)
+    first = vecs[runs[0].id]
+    known = [w for w in settings.NOTEBOOK_WORDS if all(w in v for v in vecs.values())] or first.index_to_key[100:103]
+    words = analysis.parse_words(common.fold(runs[0].id)(left.text_input("Words", ", ".join(known),
+                                                                         key="compare.fl.words")))
+    for word in words:
+        columns, counts = {}, []
+        try:
+            for info in runs:
+                found = vecs[info.id].most_similar(word, topn=k)
+                label = presets.ARM_LABELS.get(group[info.id][0], info.name)
+                columns[label] = [analysis.marked(w, marks) for w, _ in found]
+                columns[f"cos ({label})"] = [c for _, c in found]
+                counts.append(f"{label}: {sum(marks.get(w) == analysis.TRAINED for w, _ in found)}")
+        except W2VError as e:
+            panels.word_error(e)
+            continue
+        status = analysis.mark(word, marks) if marks else ""
+        st.markdown(f"**{common.plain(word)}**" + (f" ({common.plain(status)})" if status else "")
+                    + (f" · neighbours RSR trained on: {common.plain(', '.join(counts))}" if marks else ""))
+        frame = pd.DataFrame(columns)
+        cosines = [c for c in frame.columns if c.startswith("cos")]
+        st.dataframe(frame, hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format="%.3f", width="small") for c in cosines})
+    if marks:
+        st.caption("▲ = a THINGS concept RSR trained on; △ = a THINGS concept held out (no RSR arm ever saw it); "
+                   "no mark = not a THINGS concept. RSR pulls the concepts it trained on towards human similarity, "
+                   "so neighbour lists full of ▲ show the fit, not transfer.")
+    else:
+        st.caption("These runs' RSR split cannot be rebuilt here, so concepts are not marked.")
+
+
+group = group_of(chosen) if len(chosen) >= 3 else None
+if group is not None:
+    view = st.segmented_control("View", ["flagship", "ab"], default="flagship", required=True, key="compare.view",
+                                format_func={"flagship": "scorecard of the group", "ab": "two runs, A/B"}.get)
+    if view == "flagship":
+        flagship_view(chosen, group)
+        st.stop()
 if len(chosen) > 2:
     left, right = st.columns(2)
     ids = [i.id for i in chosen]
@@ -139,6 +313,8 @@ with neighbours:
     words = analysis.parse_words(common.fold(run_a.id)(left.text_input("Words", ", ".join(known),
                                                                        key="compare.words")))
     k = right.slider("k", 3, 30, 10, key="compare.k")
+    data_dir = common.settings()["data_dir"].strip()
+    marks = common.rsr_marks(run_b.id, data_dir) or common.rsr_marks(run_a.id, data_dir)
     grid = st.columns(2)
     for i, word in enumerate(words):
         cell = grid[i % 2]
@@ -151,11 +327,14 @@ with neighbours:
         overlap = jaccard([w for w, _ in na], [w for w, _ in nb])
         cell.markdown(f"**{common.plain(word)}**: Jaccard@{k} = {overlap:.2f}")
         both = set(w for w, _ in na) & set(w for w, _ in nb)
-        table = pd.DataFrame({"A": [w + (" ●" if w in both else "") for w, _ in na], "cos A": [c for _, c in na],
-                              "B": [w + (" ●" if w in both else "") for w, _ in nb], "cos B": [c for _, c in nb]})
+        table = pd.DataFrame({"A": [analysis.marked(w, marks) + (" ●" if w in both else "") for w, _ in na],
+                              "cos A": [c for _, c in na],
+                              "B": [analysis.marked(w, marks) + (" ●" if w in both else "") for w, _ in nb],
+                              "cos B": [c for _, c in nb]})
         cell.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f")
                                                               for c in ("cos A", "cos B")})
-    st.caption("● = in both lists.")
+    st.caption("● = in both lists." + (" ▲ = a THINGS concept RSR trained on; △ = held out (RSR never saw it)."
+                                       if marks else ""))
     st.markdown("**Overlap over many words**")
     top = min(5000, len(shared))
     many = top if top <= 100 else st.slider("most frequent shared words", 100, top, min(1000, top), step=100,

@@ -71,6 +71,7 @@ def neighbours_tab() -> None:
     topn = right.slider("neighbours", 5, 50, 10, key="explore.topn")
     if not words:
         st.info("Type one or more words.")
+    marks = common.rsr_marks(info.id, data_dir)  # {} unless the run has an RSR spec
     cols = st.columns(min(4, max(1, len(words))))
     for i, word in enumerate(words):
         with cols[i % len(cols)]:
@@ -79,8 +80,13 @@ def neighbours_tab() -> None:
             except W2VError as e:
                 panels.word_error(e)
                 continue
-            st.markdown(f"**{common.plain(word)}**")
+            if marks:
+                table["neighbour"] = [analysis.marked(w, marks) for w in table["neighbour"]]
+            status = f" ({common.plain(analysis.mark(word, marks))})" if marks else ""
+            st.markdown(f"**{common.plain(word)}**{status}")
             st.dataframe(table, hide_index=True, column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
+    if marks and words:
+        st.caption("▲ = a THINGS concept RSR trained on; △ = a THINGS concept RSR never saw (held out).")
 
 
 def similarity_tab() -> None:
@@ -198,11 +204,18 @@ def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, w
     except W2VError as e:
         st.error(common.plain(e))
         return False
-    colour = "log10 count" if "log10 count" in frame.columns else None
+    colour, symbol = ("log10 count" if "log10 count" in frame.columns else None), None
     if which == "things":
         frame = frame.merge(table[["word", "concept", "category"]], on="word", how="left")
         colour = "category"
-    st.plotly_chart(charts.projection_figure(frame, colour), key=f"explore.map.{method}")
+        marks = common.rsr_marks(info.id, data_dir)  # {} unless the run has an RSR spec (a flagship run's vanilla too)
+        if marks:
+            frame["RSR"] = [analysis.mark(w, marks) for w in frame["word"]]
+            symbol = "RSR"
+    st.plotly_chart(charts.projection_figure(frame, colour, symbol=symbol), key=f"explore.map.{method}")
+    if symbol:
+        st.caption("✕ = a concept RSR trained on (its row was pulled towards human similarity); ● = held out: RSR "
+                   "never saw it. Clusters of ✕ show the fit; only the ● concepts say whether it transfers.")
     return True
 
 

@@ -1,12 +1,14 @@
 """Home: what the lab does, one-click presets, and the runs on disk."""
 import hashlib
+import json
 import time
 
 import pandas as pd
 import streamlit as st
 
 from pages import analysis, common, settings
-from w2vcore import losses
+from w2vcore import compare, losses, presets
+from w2vcore.corpus import build_vocab, encode_corpus
 from w2vcore.errors import W2VError
 
 st.title("Word2Vec Lab")
@@ -27,28 +29,57 @@ def start(configs) -> None:
     st.switch_page("pages/train.py")
 
 
+def start_flagship(configs) -> None:
+    """Launch the flagship's runs, make them the sidebar selection and open Compare, which shows their
+    progress and then the scorecard."""
+    try:
+        ids = common.launch(configs)
+    except W2VError as e:
+        st.error(common.plain(e))
+        return
+    common.select(ids)
+    st.switch_page("pages/compare.py")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _power(key: str, data_dir: str, _corpus) -> compare.Power:
+    """What the flagship can measure on this corpus (`key`: the corpus settings as JSON, the cache key)."""
+    encoded = encode_corpus(_corpus.source, _corpus.tokenizer, common.store().cache_dir)
+    vocab = build_vocab(encoded, _corpus.min_count, _corpus.max_vocab_size)
+    return compare.power(vocab.key_to_index, data_dir or None, presets.HELDOUT, presets.SPLIT_SEED)
+
+
+def show_power(cfg) -> None:
+    """How many THINGS concepts align, are held out and are tested, how many categories can be scored."""
+    try:
+        with st.spinner("Counting the THINGS concepts this corpus aligns (the first time reads the corpus)…"):
+            pw = _power(json.dumps(cfg.to_dict()["corpus"], sort_keys=True), cfg.data_dir or "", cfg.corpus)
+    except W2VError as e:
+        st.warning(common.plain(f"Cannot count the concepts before launch: {e}"))
+        return
+    a, b, c = st.columns(3)
+    a.metric("concepts align", f"{pw.aligned:,}", help="THINGS concepts with a word in the vocabulary")
+    b.metric("held out", f"{len(pw.heldout_concepts):,}",
+             help=f"never seen by RSR ({presets.HELDOUT:.0%} of the aligned concepts, the same for every seed and "
+                  f"arm); {len(pw.test_concepts):,} of the concepts no RSR arm trained on are tested for category F1")
+    c.metric("categories scored", f"{len(pw.categories)} of {len(pw.categories) + len(pw.skipped)}",
+             help=f"THINGS categories with at least {pw.folds} members and non-members among the tested concepts")
+    if pw.underpowered:
+        st.warning(common.plain("Underpowered: " + "; ".join(pw.reasons) + ". The verdict will say the category-F1 "
+                                "result is weak evidence. A larger corpus aligns more concepts: set the Brown corpus "
+                                "folder (or your own corpus) on the Data page."), icon=":material/warning:")
+
+
 s = common.settings()
 registered = {info.name for info in losses.available()}
 things = settings.things_available(s["data_dir"])
+power_slot = None
 
-st.subheader("Start from a preset")
-demo, notebook, twin = st.columns(3)
-with demo.container(border=True):
-    st.markdown("**Quick demo**  \nThe built-in offline corpus (gensim's Wikipedia sample + Lee, ~0.5M tokens), "
-                "50 dimensions, 5 epochs, 5% held out for a validation curve. About 5–10 s on a 2-core CPU.")
-    if st.button("Start the quick demo", type="primary", key="preset.demo"):
-        start([settings.preset_config("quick-demo", settings.QUICK_DEMO)])
-with notebook.container(border=True):
-    st.markdown("**Reproduce the notebook**  \nAdam (lr 0.001), 100 dimensions, window 5, 5 negatives, "
-                "min_count 5, 5 epochs, batch 4,096, a–z tokens, on the built-in corpus. The notebook's exact "
-                "epochs and batch size are not recorded here: these two are our choice. Adam trains much "
-                "slower than SGD here: expect minutes.")
-    if st.button("Train with the notebook's settings", key="preset.notebook"):
-        start([settings.preset_config("notebook", settings.NOTEBOOK)])
-with twin.container(border=True):
-    st.markdown("**Vanilla vs RSR on THINGS**  \nTwo runs identical except REG_STRENGTH "
-                f"(0 and {settings.RSR_DEFAULT_WEIGHT}), aligning cosine similarities with THINGS human "
-                "similarity; THINGS multi-word concepts become single tokens.")
+with st.container(border=True):
+    st.markdown("**Does RSR transfer? Vanilla vs RSR on THINGS**  \nThree runs from one seed, identical but for "
+                f"RSR (REG_STRENGTH {settings.RSR_DEFAULT_WEIGHT}): vanilla, RSR per-row (the notebook's method) and "
+                "RSR with a learned map. RSR aligns cosine similarities with THINGS human similarity on half of the "
+                "concepts; the other half is held out, and the scorecard asks whether the runs improved there.")
     missing = []
     if "rsr" not in registered:
         missing.append("the RSR loss is not in this version of w2vcore yet")
@@ -57,8 +88,39 @@ with twin.container(border=True):
                        "(Data page, Reference data tab)")
     if missing:
         st.caption("Not available: " + "; ".join(missing) + ".")
-    elif st.button("Start the twin", key="preset.things"):
-        start(settings.things_twin(s["data_dir"], settings.things_phrases(s["data_dir"])))
+    else:
+        st.caption("Per-row RSR moves only the training concepts' rows, so by construction it cannot change the "
+                   "held-out ones; the learned map is one matrix shared by all words, so what it learns can reach "
+                   "them.")
+        corpus_path, brown_path = settings.flagship_paths(s)
+        corpus_line, power_slot = st.empty(), st.container()
+        seeds, launch = st.columns([1, 3], vertical_alignment="bottom")
+        n_seeds = seeds.number_input("seeds", min_value=1, max_value=5, value=1, key="preset.seeds",
+                                     help="three runs per seed (seeds 1, 2, …); with 2 or more the scorecard's "
+                                          "intervals cover training noise too")
+        flagship = settings.things_twin(s["data_dir"], "", corpus_path, brown_path, tuple(range(1, n_seeds + 1)))
+        source = flagship[0].corpus.source
+        reason = ("gensim's Lee corpus: tiny test settings (W2V_TINY_PRESETS is set)" if settings.tiny_presets()
+                  else settings.flagship_reason(source, corpus_path, brown_path))
+        corpus_line.markdown(f"Corpus: **{common.plain(source.label)}**, {common.plain(reason)}.")
+        if launch.button(f"Start the {len(flagship)} runs", type="primary", key="preset.things",
+                         icon=":material/rocket_launch:"):
+            start_flagship(flagship)
+
+st.subheader("More presets")
+demo, notebook = st.columns(2)
+with demo.container(border=True):
+    st.markdown("**Quick demo**  \nThe built-in offline corpus (gensim's Wikipedia sample + Lee, ~0.5M tokens), "
+                "50 dimensions, 5 epochs, 5% held out for a validation curve. About 5–10 s on a 2-core CPU.")
+    if st.button("Start the quick demo", key="preset.demo"):
+        start([settings.preset_config("quick-demo", settings.QUICK_DEMO)])
+with notebook.container(border=True):
+    st.markdown("**Reproduce the notebook**  \nAdam (lr 0.001), 100 dimensions, window 5, 5 negatives, "
+                "min_count 5, 5 epochs, batch 4,096, a–z tokens, on the built-in corpus. The notebook's exact "
+                "epochs and batch size are not recorded here: these two are our choice. Adam trains much "
+                "slower than SGD here: expect minutes.")
+    if st.button("Train with the notebook's settings", key="preset.notebook"):
+        start([settings.preset_config("notebook", settings.NOTEBOOK)])
 
 st.subheader("Runs")
 any_active = any(r.active for r in common.runs())
@@ -157,3 +219,6 @@ def delete_runs(finished, key: str) -> None:
 
 
 runs_table()
+if power_slot is not None:  # last: the first count reads the corpus, and the page is usable meanwhile
+    with power_slot:
+        show_power(flagship[0])

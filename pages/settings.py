@@ -15,8 +15,8 @@ from typing import Any
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
 from w2vcore import things
 from w2vcore.errors import W2VError
-from w2vcore.presets import (NOTEBOOK, QUICK_DEMO, RSR_DEFAULT_WEIGHT, flagship_configs, flagship_source,  # noqa: F401
-                             parse_weights, variant_name, with_weight)
+from w2vcore.presets import (MAX_SEEDS, NOTEBOOK, QUICK_DEMO, RSR_DEFAULT_WEIGHT, flagship_configs,  # noqa: F401
+                             flagship_source, parse_weights, sweep_configs, variant_name, with_weight)
 
 SOURCE_CHOICES = {  # the Data page's choices -> what each means
     "default": "built-in sample (offline)",
@@ -124,12 +124,49 @@ def preset_config(name: str, overrides: dict[str, Any], data_dir: str = "", phra
     return run_config(s, name=name)
 
 
+# W2V_TINY_PRESETS=1 (tests and CI only): the flagship preset trains on gensim's Lee corpus (~60k tokens)
+# at 16 dimensions for 1 epoch, so a browser test can launch it, see it finish and score it in seconds.
+TINY_PRESET = {"dim": 16, "epochs": 1, "batch_size": 1024, "min_count": 3, "snapshots": 2}
+
+
+def tiny_presets() -> bool:
+    """Whether $W2V_TINY_PRESETS asks for the tiny flagship preset (tests only; see TINY_PRESET)."""
+    return os.environ.get("W2V_TINY_PRESETS", "") not in ("", "0")
+
+
+def flagship_paths(s: dict[str, Any]) -> tuple[str, str]:
+    """(corpus path, Brown folder) the flagship may use from the user's Data-page settings: the corpus file,
+    folder or upload only when it is the chosen source, the Brown folder whenever one is set (or found)."""
+    corpus = {"path": s["path"], "upload": s["upload_path"]}.get(s["source"], "")
+    if tiny_presets():
+        from gensim.test.utils import datapath
+
+        corpus = corpus or datapath("lee_background.cor")
+        return corpus, ""
+    return corpus, s["brown_path"]
+
+
+def flagship_reason(source: CorpusSource, corpus_path: str, brown_path: str) -> str:
+    """Why the flagship trains on `source` (flagship_source's rule, in words)."""
+    if source.kind == "text":
+        return "your corpus (set on the Data page): a corpus you chose is taken to be the one you want scored"
+    if source.kind == "brown":
+        return ("the Brown corpus folder (set or found on the Data page, ~1M tokens): the largest corpus "
+                "available here")
+    why = ("no corpus file or Brown folder is set on the Data page" if not (corpus_path.strip() or brown_path.strip())
+           else "the corpus or Brown folder set on the Data page does not exist")
+    return f"the built-in corpus (~0.5M tokens): {why}"
+
+
 def things_twin(data_dir: str, phrases: str = "", corpus_path: str = "", brown_path: str = "",
                 seeds: tuple[int, ...] = (1,)) -> list[RunConfig]:
     """The flagship preset: vanilla, RSR per-row and RSR with the learned map per seed
     (`presets.flagship_configs`), on the largest corpus available (`presets.flagship_source`:
-    `corpus_path` if set, else `brown_path`, else the built-in one), every other setting at its default."""
+    `corpus_path` if set, else `brown_path`, else the built-in one), every other setting at its default
+    (tiny ones under $W2V_TINY_PRESETS)."""
     s = defaults() | {"source": "default", "data_dir": data_dir, "phrases": phrases}
+    if tiny_presets():
+        s |= TINY_PRESET
     base = run_config(s, name="things")
     base = dataclasses.replace(base, corpus=dataclasses.replace(base.corpus,
                                                                source=flagship_source(corpus_path, brown_path)))

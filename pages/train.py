@@ -129,6 +129,11 @@ with setup:
             target = st.selectbox("loss", names, key="train.target") if len(names) > 1 else names[0]
             spec = next(x for x in specs if x.name == target)
             base = tuple(x for x in specs if x.weight > 0 or x.name == target)
+            n_seeds = st.number_input("seeds", min_value=1, max_value=settings.MAX_SEEDS,
+                                      value=1 if mode == "twin" else 3, key=f"train.seeds.{mode}",
+                                      help=f"each α is trained with seeds {s['seed']}, {s['seed'] + 1}, … (the "
+                                           "Machine tab's seed first); the scorecard and the sweep plot show the "
+                                           "mean and a CI across seeds")
             if mode == "twin":
                 if spec.weight == 0:
                     raise W2VError(f"set the weight of '{target}' above 0 on the Losses tab: the twin "
@@ -136,15 +141,18 @@ with setup:
                 weights = [0.0, spec.weight]
             else:
                 weights = settings.parse_weights(bind(st.text_input, "α values", "sweep", PAGE,
-                                                      help="one run per value, all else identical"))
-            configs = [settings.run_config(s, settings.with_weight(base, target, w),
-                                           name=settings.variant_name(s["name"], target, w))
-                       for w in weights]
+                                                      help="one run per value and seed, all else identical"))
+            base_cfg = settings.run_config(s, base)
+            configs = settings.sweep_configs(base_cfg, weights, tuple(range(s["seed"], s["seed"] + n_seeds)),
+                                             loss=target)
         problem = None
     except W2VError as e:
         configs, problem = [], str(e)
         st.error(common.plain(problem))
-    label = {"single": "Train", "twin": "Train the twin", "sweep": f"Train {len(configs) or 'the'} runs"}[mode]
+    label = {"single": "Train", "twin": "Train the twin" if len(configs) <= 2 else f"Train the {len(configs)} runs",
+             "sweep": f"Train {len(configs) or 'the'} runs"}[mode]
+    if len(configs) > 4:
+        st.caption(f"{len(configs)} runs train at the same time and share the machine's cores.")
     if st.button(label, type="primary", icon=":material/rocket_launch:", disabled=problem is not None,
                  key="train.launch"):
         try:

@@ -104,7 +104,7 @@ def test_home_lists_runs_with_status_error_and_presets(env):
     labels = [b.label for b in at.button]
     assert "Start the quick demo" in labels and "Train with the notebook's settings" in labels
     things = "rsr" in {i.name for i in losses.available()} and settings.things_available("")
-    assert ("Start the twin" in labels) == bool(things)  # THINGS is packaged: no data folder needed
+    assert ("Start the 3 runs" in labels) == bool(things)  # THINGS is packaged: no data folder needed
     assert [t.value for t in at.title] == ["Word2Vec Lab"]
     assert at.multiselect(key="selected_runs").value  # the newest finished run is picked on arrival
 
@@ -115,7 +115,7 @@ def test_home_without_runs_says_how_to_start(tmp_path, monkeypatch):
     monkeypatch.delenv("W2V_DATA_DIR", raising=False)
     at = app()
     assert "No runs yet" in texts(at)
-    assert "Start the twin" in [b.label for b in at.button]  # packaged THINGS: the flagship preset needs no folder
+    assert "Start the 3 runs" in [b.label for b in at.button]  # packaged THINGS: the flagship preset needs no folder
     for page in ("pages/explore.py", "pages/compare.py", "pages/export.py", "pages/train.py"):
         at.switch_page(page).run()
         assert not at.exception and at.info, page

@@ -202,7 +202,7 @@ def test_a_broken_settings_file_is_ignored_without_a_crash(runs_dir, content):
     (runs_dir / common.SETTINGS_FILE).write_bytes(content)
     at = app()
     if content.startswith(b"{\"dim\": \"x\""):  # readable, but a wrong type and a value beyond the slider
-        assert not at.warning
+        assert not any("cannot be read" in w.value for w in at.warning)  # (the flagship card may warn on power)
     else:
         assert any("cannot be read" in w.value for w in at.warning)
     at.switch_page("pages/train.py").run()

@@ -1,9 +1,14 @@
-"""One real-browser smoke test: `streamlit run app.py` on a free port, headless Chromium (Debian's
-chromium driven by Python Playwright; never `playwright install`) opens every page, launches a tiny
-run from the Train page and waits until its loss curve has points. Screenshots go to
-$W2V_SCREENSHOT_DIR (default: the test's tmp folder)."""
+"""Real-browser tests: `streamlit run app.py` on a free port, headless Chromium (Debian's chromium driven
+by Python Playwright; never `playwright install`). One opens every page, launches a tiny run from the
+Train page and waits until its loss curve has points; the other walks the flagship path of a fresh
+install with no data folder: the Runs page's preset launches vanilla / RSR per-row / RSR learned map, they
+finish, and Compare shows the scorecard's verdict and its chart. That one sets W2V_TINY_PRESETS=1
+(`pages.settings.TINY_PRESET`: Lee, 16 dimensions, 1 epoch) so it takes seconds, not the preset's
+minutes; everything else is the path a user takes. Screenshots go to $W2V_SCREENSHOT_DIR (default:
+the test's tmp folder)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -40,15 +45,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """The app on a free port, against an empty runs folder and the user's corpus cache (content-keyed,
-    so sharing it is safe and spares re-encoding the built-in corpus); stopped, with its runs, afterwards."""
-    from gensim.test.utils import datapath
-
+@contextlib.contextmanager
+def streamlit_app(runs_dir: Path, **env_extra: str):
+    """The app on a free port, against `runs_dir` and the user's corpus cache (content-keyed, so sharing it
+    is safe and spares re-encoding the built-in corpus), with no data folder; stopped, with its runs, after."""
     port = free_port()
-    env = dict(os.environ, W2V_RUNS_DIR=str(tmp_path / "runs"), W2V_CACHE_DIR=str(default_cache_dir()),
-               W2V_STANDBY="1")
+    env = dict(os.environ, W2V_RUNS_DIR=str(runs_dir), W2V_CACHE_DIR=str(default_cache_dir()), W2V_STANDBY="1",
+               **env_extra)
     env.pop("W2V_DATA_DIR", None)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -64,14 +67,33 @@ def server(tmp_path):
     else:
         proc.terminate()
         pytest.fail(f"streamlit did not start: {proc.communicate(timeout=10)[0].decode(errors='replace')[-2000:]}")
-    store = RunStore(tmp_path / "runs", default_cache_dir())
-    yield url, store, datapath("lee_background.cor")
-    for run in store.list():
-        if run.active:
-            store.stop(run.id)
-            store.wait(run.id, timeout=30)
-    proc.terminate()
-    proc.wait(timeout=20)
+    store = RunStore(runs_dir, default_cache_dir())
+    try:
+        yield url, store
+    finally:
+        for run in store.list():
+            if run.active:
+                store.stop(run.id)
+                store.wait(run.id, timeout=30)
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(tmp_path):
+    from gensim.test.utils import datapath
+
+    with streamlit_app(tmp_path / "runs") as (url, store):
+        yield url, store, datapath("lee_background.cor")
+
+
+@pytest.fixture
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                     args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def settle(page, timeout_ms: int = 60_000) -> None:
@@ -85,58 +107,103 @@ def goto(page, link: str) -> None:
     settle(page)
 
 
-def test_every_page_and_a_live_run_in_chromium(server, tmp_path):
+def test_every_page_and_a_live_run_in_chromium(server, browser, tmp_path):
     url, store, lee = server
     shots = Path(os.environ.get("W2V_SCREENSHOT_DIR", tmp_path / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     timings = {}
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-                                    args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    settle(page)
+    assert page.get_by_role("heading", name="Word2Vec Lab").is_visible()
+    assert page.get_by_text("No runs yet").is_visible()
+    page.screenshot(path=shots / "home.png")
+
+    for link, heading in PAGES:  # switching pages through the sidebar, in one session
+        started = time.perf_counter()
+        goto(page, link)
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
+        timings[heading] = time.perf_counter() - started  # includes settle()'s 0.3 s pause
+        settle(page)
+        assert not page.locator('[data-testid="stException"]').count(), heading
+        page.screenshot(path=shots / f"{link.lower().replace('α ', 'alpha-')}.png", full_page=True)
+
+    goto(page, "Data")
+    page.get_by_text("a file or folder on this machine").click()
+    settle(page)
+    page.get_by_role("textbox", name="Path").fill(lee)
+    page.keyboard.press("Enter")
+    settle(page)
+
+    goto(page, "Train")
+    for tab, label in (("Model", "dimensions"), ("Optimiser", "epochs")):  # both to their minimum: a tiny run
+        page.get_by_role("tab", name=tab).click()
+        page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider").press("Home")
+        settle(page)
+    page.get_by_role("textbox", name="Run name").fill("from-chromium")
+    page.keyboard.press("Enter")
+    settle(page)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_function(HAS_CURVE_POINTS, timeout=90_000)
+    timings["first curve point"] = time.perf_counter() - started
+    page.get_by_text("from-chromium: done").wait_for(timeout=90_000)
+    settle(page)
+    page.screenshot(path=shots / "trained.png", full_page=True)
+    assert not page.locator('[data-testid="stException"]').count()
+    assert not errors, errors
+    runs = store.list()
+    assert [(r.name, r.status) for r in runs] == [("from-chromium", "done")]
+    assert store.config(runs[0].id).train.dim == 2 and store.config(runs[0].id).train.epochs == 1
+    print("timings (s):", {k: round(v, 2) for k, v in timings.items()}, "screenshots:", shots)
+
+
+HAS_ERROR_BARS = """() => [...document.querySelectorAll('.js-plotly-plot .errorbar')].length > 0"""
+
+
+def test_the_flagship_preset_from_a_fresh_install_to_the_verdict(tmp_path, browser):
+    """No data folder, no settings: the Runs page counts the concepts, launches the three runs, and Compare
+    scores them (tiny presets: W2V_TINY_PRESETS=1)."""
+    shots = Path(os.environ.get("W2V_SCREENSHOT_DIR", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    with streamlit_app(tmp_path / "runs", W2V_TINY_PRESETS="1") as (url, store):
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
         settle(page)
-        assert page.get_by_role("heading", name="Word2Vec Lab").is_visible()
-        assert page.get_by_text("No runs yet").is_visible()
-        page.screenshot(path=shots / "home.png")
-
-        for link, heading in PAGES:  # switching pages through the sidebar, in one session
-            started = time.perf_counter()
-            goto(page, link)
-            page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
-            timings[heading] = time.perf_counter() - started  # includes settle()'s 0.3 s pause
-            settle(page)
-            assert not page.locator('[data-testid="stException"]').count(), heading
-            page.screenshot(path=shots / f"{link.lower().replace('α ', 'alpha-')}.png", full_page=True)
-
-        goto(page, "Data")
-        page.get_by_text("a file or folder on this machine").click()
-        settle(page)
-        page.get_by_role("textbox", name="Path").fill(lee)
-        page.keyboard.press("Enter")
-        settle(page)
-
-        goto(page, "Train")
-        for tab, label in (("Model", "dimensions"), ("Optimiser", "epochs")):  # both to their minimum: a tiny run
-            page.get_by_role("tab", name=tab).click()
-            page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider").press("Home")
-            settle(page)
-        page.get_by_role("textbox", name="Run name").fill("from-chromium")
-        page.keyboard.press("Enter")
+        page.get_by_text("Does RSR transfer?").wait_for(timeout=30_000)
+        page.get_by_text("concepts align").wait_for(timeout=60_000)  # the power, before launch
+        page.screenshot(path=shots / "flagship-card.png", full_page=True)
+        started = time.perf_counter()
+        page.get_by_role("button", name="Start the 3 runs").click()
+        page.get_by_role("heading", name="Compare").wait_for(timeout=60_000)
+        page.get_by_text("Flagship group").wait_for(timeout=30_000)
+        page.screenshot(path=shots / "flagship-training.png", full_page=True)
+        page.get_by_role("button", name="Compute the scorecard").wait_for(timeout=120_000)
+        timings["three runs"] = time.perf_counter() - started
         settle(page)
         started = time.perf_counter()
-        page.get_by_role("button", name="Train").click()
-        page.wait_for_function(HAS_CURVE_POINTS, timeout=90_000)
-        timings["first curve point"] = time.perf_counter() - started
-        page.get_by_text("from-chromium: done").wait_for(timeout=90_000)
+        page.get_by_role("button", name="Compute the scorecard").click()
+        page.get_by_role("heading", name="Verdict").wait_for(timeout=90_000)
+        page.wait_for_function(HAS_ERROR_BARS, timeout=30_000)
+        timings["scorecard"] = time.perf_counter() - started
         settle(page)
-        page.screenshot(path=shots / "trained.png", full_page=True)
+        assert page.get_by_text("on concepts it never saw").first.is_visible()
+        assert page.get_by_text("Underpowered").first.is_visible()  # Lee is tiny, and the verdict says so first
+        page.screenshot(path=shots / "flagship-verdict.png")
+        page.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
+        page.screenshot(path=shots / "flagship-chart.png")
+        page.locator('[data-testid="stDataFrame"]').last.scroll_into_view_if_needed()
+        page.screenshot(path=shots / "flagship-table.png")
         assert not page.locator('[data-testid="stException"]').count()
         assert not errors, errors
-        browser.close()
-    runs = store.list()
-    assert [(r.name, r.status) for r in runs] == [("from-chromium", "done")]
-    assert store.config(runs[0].id).train.dim == 2 and store.config(runs[0].id).train.epochs == 1
+        runs = store.list()
+    assert sorted(r.status for r in runs) == ["done"] * 3
+    arms = sorted(r.name for r in runs)
+    assert arms == ["things-rsr-map-s1", "things-rsr-rows-s1", "things-vanilla-s1"]
+    assert all(store.config(r.id).train.dim == 16 and store.config(r.id).data_dir is None for r in runs)
     print("timings (s):", {k: round(v, 2) for k, v in timings.items()}, "screenshots:", shots)
