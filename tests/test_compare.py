@@ -300,7 +300,8 @@ def test_scorecard_of_tiny_flagship_runs(flagship_runs):
     verdict = card.verdict()
     assert verdict[0].startswith("Underpowered:") and card.power.aligned > 50  # Lee is far too small
     assert any(v.startswith("RSR per-row, human similarity on held-out concepts: ρ") for v in verdict)
-    assert any(v.startswith("RSR learned map, on concepts it never saw: category F1 could not be measured") for v in verdict)
+    # measured, or said not to be (Lee's few held-out concepts may leave no category scorable)
+    assert any(v.startswith("RSR learned map, on concepts it never saw: category F1 ") for v in verdict)
     rows = card.chart_rows()
     assert {r["arm"] for r in rows} == {"rsr-rows", "rsr-map"} and all(r["n_seeds"] == 2 for r in rows)
     assert {"rho_heldout", "simlex999", "wordsim353"} <= {r["metric"] for r in rows}
