@@ -17,11 +17,80 @@ from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
 from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
+from w2vcore.human import load_categories
+from w2vcore.mapfit import MapFit, fit_map
 
 st.title("Compare")
 chosen = common.readable(common.infos(common.selected()))
+
+
+def show_comparison(cmp: Comparison, label_a: str, label_b: str) -> None:
+    """A `Comparison`'s table (B − A with CIs), its per-category F1 and its notes."""
+    rows = cmp.table()
+    frame = pd.DataFrame(rows).rename(columns={"a": f"A: {label_a}", "b": f"B: {label_b}",
+                                               "delta": "B − A", "ci_low": "CI low", "ci_high": "CI high"})
+    st.dataframe(frame, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.3f")
+        for c in (f"A: {label_a}", f"B: {label_b}", "B − A", "CI low", "CI high")})
+    if cmp.categories is None:
+        st.info("No THINGS categories: category F1 is not scored.")
+    elif cmp.category is not None:
+        c = cmp.category
+        per = pd.DataFrame([{"category": name, "F1 A": c.a.f1[name][0], "F1 B": c.b.f1[name][0],
+                             "B − A": c.delta_per_category[name][0], "CI low": c.delta_per_category[name][1],
+                             "CI high": c.delta_per_category[name][2]} for name in c.a.names])
+        st.markdown(f"**Per category** ({c.a.n_test} test concepts, {c.a.n_train_only} used for training only)")
+        st.dataframe(per, hide_index=True, column_config={
+            col: st.column_config.NumberColumn(format="%.3f") for col in per.columns if col != "category"})
+        if c.a.skipped:
+            with st.expander(f"{len(c.a.skipped)} categories not scored"):
+                st.markdown("\n".join(f"- **{common.plain(k)}**: {common.plain(v)}" for k, v in c.a.skipped.items()))
+    for note in cmp.notes:
+        st.caption(common.plain(note))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def fitted_map(root: str, run_id: str, stamp: tuple, data_dir: str, steps: int) -> tuple[MapFit, Comparison]:
+    """RSR's learned map fitted alone on the run's vectors, and its scorecard against them."""
+    vectors = common.vectors(run_id)
+    fit = fit_map(vectors, data_dir=data_dir or None, steps=steps)
+    bench = dataclasses.replace(load_benchmarks(data_dir or None), analogies={})
+    categories = load_categories(data_dir or None)
+    return fit, Comparison(vectors, fit.vectors, rsr=fit.rsr, categories=categories, benchmarks=bench)
+
+
+def fit_map_view(info) -> None:
+    """One finished run: fit RSR's learned map on its vectors alone and score it (no corpus, no retraining)."""
+    st.markdown(f"**{common.plain(info.name)}**: fit RSR's learned map on this run's vectors alone")
+    st.caption("RSR's map M is shared by every word, so it can be learned on finished vectors without the corpus. "
+               "Half of the THINGS concepts the run knows are held out of the fit (RSR's own split); category F1 "
+               "and human ρ are tested on those only. B = the run's vectors times the fitted map.")
+    steps = st.select_slider("map steps", [250, 500, 1000, 2000, 4000], 1000, key="compare.fit.steps",
+                             help="Adam steps on the map, each on fresh pairs of training concepts")
+    data_dir = common.settings()["data_dir"].strip()
+    args = (str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir, steps)
+    done = st.session_state.setdefault("compare.fitted", set())
+    if hash(args) not in done and not st.button("Fit the map and score it", type="primary", key="compare.fit"):
+        st.caption("Pick a second run in the sidebar to compare two runs instead.")
+        return
+    try:
+        with st.spinner("Fitting the map (the first fit also compiles RSR's kernels), then scoring…"):
+            fit, cmp = fitted_map(*args)
+            cmp.table()
+        done.add(hash(args))
+    except W2VError as e:
+        st.error(common.plain(e))
+        return
+    st.caption(common.plain(f"{fit.rsr.summary}. Fitted {steps} steps in {fit.seconds:.1f} s."))
+    show_comparison(cmp, info.name, f"{info.name} + fitted map")
+
+
 if len(chosen) < 2:
-    st.info("Pick two runs in the sidebar to compare them. A twin launched from the Train page is picked for you.")
+    if len(chosen) == 1 and common.has_vectors(chosen[0]):
+        fit_map_view(chosen[0])
+    else:
+        st.info("Pick two runs in the sidebar to compare them (a twin launched from the Train page is picked for "
+                "you), or one finished run to fit RSR's learned map on its vectors.")
     st.stop()
 
 
@@ -279,33 +348,12 @@ with scorecard:
         try:
             with st.spinner("Scoring both runs on the same folds…"):
                 cmp = comparison(*args)
-                rows = cmp.table()
+                cmp.table()  # every part is computed inside the spinner
             scored.add(hash(args))
         except W2VError as e:
             st.error(common.plain(e))
         else:
-            frame = pd.DataFrame(rows).rename(columns={"a": f"A: {run_a.name}", "b": f"B: {run_b.name}",
-                                                       "delta": "B − A", "ci_low": "CI low", "ci_high": "CI high"})
-            st.dataframe(frame, hide_index=True, column_config={
-                c: st.column_config.NumberColumn(format="%.3f")
-                for c in (f"A: {run_a.name}", f"B: {run_b.name}", "B − A", "CI low", "CI high")})
-            if cmp.categories is None:
-                st.info("No THINGS folder in the reference data folder (Data page, Reference data tab): category F1 is not scored.")
-            elif cmp.category is not None:
-                c = cmp.category
-                per = pd.DataFrame([{"category": name, "F1 A": c.a.f1[name][0], "F1 B": c.b.f1[name][0],
-                                     "B − A": c.delta_per_category[name][0], "CI low": c.delta_per_category[name][1],
-                                     "CI high": c.delta_per_category[name][2]} for name in c.a.names])
-                st.markdown(f"**Per category** ({c.a.n_test} test concepts, {c.a.n_train_only} used for training "
-                            "only)")
-                st.dataframe(per, hide_index=True, column_config={
-                    col: st.column_config.NumberColumn(format="%.3f") for col in per.columns if col != "category"})
-                if c.a.skipped:
-                    with st.expander(f"{len(c.a.skipped)} categories not scored"):
-                        st.markdown("\n".join(f"- **{common.plain(k)}**: {common.plain(v)}"
-                                               for k, v in c.a.skipped.items()))
-            for note in cmp.notes:
-                st.caption(common.plain(note))
+            show_comparison(cmp, run_a.name, run_b.name)
 
 with neighbours:
     left, right = st.columns([4, 1])

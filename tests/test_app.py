@@ -497,3 +497,15 @@ def test_a_reference_folder_that_does_not_exist_is_a_message_on_every_page(env, 
     at.switch_page("pages/data.py").run()
     open_tab(at, "Reference data", "data.tab")
     assert "does not exist" in texts(at)
+
+
+def test_compare_fits_the_learned_map_on_one_finished_run(env):
+    _, ids = env
+    at = app("pages/compare.py", runs=[ids["tiny-a"]])
+    assert any(b.label == "Fit the map and score it" for b in at.button)
+    at.select_slider(key="compare.fit.steps").set_value(250).run()
+    at.button(key="compare.fit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert "human rho, held-out pairs" in set(table["metric"])
+    assert "fitted map" in " ".join(table.columns)
