@@ -6,10 +6,11 @@ the numba engine, threads=1) and reports the wall seconds from the process's spa
 logged metric row, split into phases: imports, corpus, building the trainer (the loss, the
 target), and training up to the first row. The parent gives every case its own NUMBA_CACHE_DIR:
 
-- cold: an empty cache folder (a fresh install);
-- warm: the same folder again (the second run on the machine);
-- warmed: an empty folder, first filled by `losses.warm` in another process (what the standby
-  worker does at app start), then the run.
+- cold: an empty cache folder (a fresh install), and an empty W2V_CACHE_DIR (so the THINGS
+  similarity matrix is computed too, as on a fresh install);
+- warm: the same folders again (the second run on the machine);
+- warmed: empty folders, first filled by `kernel.warm_up` + `losses.warm` in another process (what
+  the standby worker does at app start), then the run.
 
     python bench/bench_compile.py [--metric none|gauge_only] [--repeats 1]
 """
@@ -44,12 +45,11 @@ def child(metric: str, warm_only: bool) -> None:
 
         t = time.perf_counter()
         warm_up()
-        if hasattr(losses, "warm"):
-            losses.warm()
+        losses.warm()
         print(json.dumps({"warm_s": time.perf_counter() - t}))
         return
     t_import = time.perf_counter()
-    cache = Path(os.environ["W2V_CACHE_DIR"])
+    cache = Path(os.environ["BENCH_CORPUS_CACHE"])
     data = prepare(encode_corpus(CorpusSource("default"), TokenizerConfig(), cache), CorpusConfig())
     t_data = time.perf_counter()
     first = {}
@@ -87,16 +87,20 @@ def main() -> None:
     print(f"## first RSR row (metric={args.metric}), seconds from spawn\n")
     print("| case | spawn to first row | imports | corpus | trainer (loss, target) | training to first row | warm-up |")
     print("|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as w2v_cache:
-        base = {**os.environ, "W2V_CACHE_DIR": w2v_cache, "OMP_NUM_THREADS": "1"}
-        run_child({**base, "NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=w2v_cache)}, args.metric)  # fills the corpus cache
+    with tempfile.TemporaryDirectory() as tmp:
+        base = {**os.environ, "BENCH_CORPUS_CACHE": tmp, "OMP_NUM_THREADS": "1"}
+
+        def fresh(**dirs):  # NUMBA_CACHE_DIR, W2V_CACHE_DIR (the THINGS similarity matrix): empty folders
+            return {**base, **{k: v or tempfile.mkdtemp(dir=tmp) for k, v in dirs.items()}}
+
+        run_child(fresh(NUMBA_CACHE_DIR=None, W2V_CACHE_DIR=None), args.metric)  # fills the corpus cache
         for _ in range(args.repeats):
-            numba_dir = tempfile.mkdtemp(dir=w2v_cache)
-            warmed_dir = tempfile.mkdtemp(dir=w2v_cache)
-            rows = [("cold", run_child({**base, "NUMBA_CACHE_DIR": numba_dir}, args.metric), None),
-                    ("warm", run_child({**base, "NUMBA_CACHE_DIR": numba_dir}, args.metric), None)]
-            warm = run_child({**base, "NUMBA_CACHE_DIR": warmed_dir}, args.metric, warm_only=True)
-            rows.append(("after losses.warm", run_child({**base, "NUMBA_CACHE_DIR": warmed_dir}, args.metric), warm))
+            cold = fresh(NUMBA_CACHE_DIR=None, W2V_CACHE_DIR=None)
+            rows = [("cold (empty numba and THINGS caches)", run_child(cold, args.metric), None),
+                    ("warm (the same caches again)", run_child(cold, args.metric), None)]
+            warmed = fresh(NUMBA_CACHE_DIR=None, W2V_CACHE_DIR=None)
+            warm = run_child(warmed, args.metric, warm_only=True)
+            rows.append(("after warm_up + losses.warm in another process", run_child(warmed, args.metric), warm))
             for name, r, w in rows:
                 print(f"| {name} | {r['spawn_to_row_s']:.1f} | {r['import_s']:.1f} | {r['corpus_s']:.1f} | "
                       f"{r['trainer_s']:.1f} | {r['first_row_s']:.1f} | {'' if w is None else format(w['warm_s'], '.1f')} |")

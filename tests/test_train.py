@@ -319,7 +319,7 @@ def vanilla_runs(lee_data):
 
     def get(engine: str) -> np.ndarray:
         if engine not in runs:
-            runs[engine] = train(TrainConfig(**FAST, engine=engine), lee_data).vectors.vectors
+            runs[engine] = train(TrainConfig(**{**FAST, "engine": engine}), lee_data).vectors.vectors
         return runs[engine]
 
     return get
