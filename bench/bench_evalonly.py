@@ -4,7 +4,8 @@ A vanilla twin keeps RSR at weight 0, which builds it evaluation-only: it logs `
 `rsr/rho_train` at every evaluation (every `eval_every_s`, at least 10x an evaluation's cost apart,
 and at each epoch end) and never steps. This trains the built-in corpus (gensim's wiki sample + Lee)
 vanilla and vanilla + RSR at weight 0 (default parameters: THINGS, 20% held out), alternating, and
-prints each run's training seconds (the loop, after the trainer is built) and the ratio of the means.
+prints each run's training seconds (the loop, after the trainer is built), the seconds spent inside the
+evaluation-only loss's `evaluate` (the direct cost, free of the machine's noise) and the ratio of the means.
 
     python bench/bench_evalonly.py [--repeats 3] [--epochs 2] [--dim 100] [--threads 0] [--eval-every 5]
 """
@@ -38,6 +39,16 @@ class Evaluations:
         self.n += "rsr/rho_heldout" in metrics
 
 
+def timed(fn, spent: list):
+    def wrapper(*args):
+        t = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            spent[0] += time.perf_counter() - t
+    return wrapper
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -53,8 +64,8 @@ def main() -> None:
     base = dict(dim=args.dim, epochs=args.epochs, device="cpu", threads=args.threads, eval_every_s=args.eval_every)
     print(f"## vanilla vs vanilla + evaluation-only RSR: built-in corpus, {data.n_train_tokens:,} tokens, "
           f"vocabulary {len(data.vocab):,}, {base}\n")
-    print("| repeat | vanilla s | + RSR at weight 0 s | evaluations logged |")
-    print("|---|---|---|---|")
+    print("| repeat | vanilla s | + RSR at weight 0 s | evaluations logged | seconds in evaluate |")
+    print("|---|---|---|---|---|")
     times = {"vanilla": [], "evalonly": []}
     for rep in range(args.repeats):
         row = []
@@ -62,11 +73,14 @@ def main() -> None:
             cfg = TrainConfig(**base, losses=(LossSpec("rsr", 0.0),) if name == "evalonly" else ())
             counter = Evaluations()
             trainer = Trainer(cfg, data, [counter])
+            spent = [0.0]
+            for ev in trainer.evaluators:
+                ev.evaluate = timed(ev.evaluate, spent)
             t = time.perf_counter()
             trainer.run()
             times[name].append(time.perf_counter() - t)
             row.append(times[name][-1])
-        print(f"| {rep + 1} | {row[0]:.2f} | {row[1]:.2f} | {counter.n} |")
+        print(f"| {rep + 1} | {row[0]:.2f} | {row[1]:.2f} | {counter.n} | {spent[0]:.3f} |")
     ratio = statistics.mean(times["evalonly"]) / statistics.mean(times["vanilla"])
     print(f"\nmean ratio (evaluation-only / vanilla): {ratio:.3f}")
 

@@ -6,7 +6,7 @@ import dataclasses
 import numba
 import pytest
 
-from w2vcore import losses, rsr, valuevec_loss, worker
+from w2vcore import kernel, losses, rsr, valuevec_loss, worker
 from w2vcore.config import LossSpec, RunConfig, TrainConfig
 from w2vcore.train import train
 
@@ -59,24 +59,30 @@ def _cold(monkeypatch, name: str, calls: list) -> None:
         info, compiled=lambda: False, warm=lambda: calls.append(name)))
 
 
-def test_a_cold_cache_says_compiling_in_the_status(monkeypatch, tmp_path):
+@pytest.fixture
+def phases(monkeypatch):
+    """The phases the worker writes to the status; the training kernel counts as cached unless a test says not."""
     losses.available()
-    phases, warmed = [], []
-    monkeypatch.setattr(worker.rf, "update_status", lambda run_dir, **kw: phases.append(kw.get("phase")))
+    out = []
+    monkeypatch.setattr(worker.rf, "update_status", lambda run_dir, **kw: out.append(kw.get("phase")))
+    monkeypatch.setattr(kernel, "compiled", lambda: True)
+    return out
+
+
+def test_a_cold_cache_says_compiling_in_the_status(monkeypatch, tmp_path, phases):
+    warmed = []
     cfg = RunConfig(train=TrainConfig(device="cpu", losses=(LossSpec("rsr", 0.1), LossSpec("debias", 0.0))))
     _cold(monkeypatch, "rsr", warmed)
     assert worker.compile_ahead(tmp_path, cfg) == ["rsr"] and warmed == ["rsr"]
-    assert len(phases) == 1 and phases[0].startswith("compiling the RSR kernels (first run on this machine")
+    assert phases == ["compiling the RSR kernels (first run on this machine; up to a minute)"]
 
     phases.clear()
     monkeypatch.setitem(losses.REGISTRY, "rsr", dataclasses.replace(losses.REGISTRY["rsr"], compiled=lambda: True))
     assert worker.compile_ahead(tmp_path, cfg) == [] and phases == [] and warmed == ["rsr"]  # cached: no message
 
 
-def test_the_phase_names_every_cold_loss_and_skips_losses_without_kernels(monkeypatch, tmp_path):
-    losses.available()
-    phases, warmed = [], []
-    monkeypatch.setattr(worker.rf, "update_status", lambda run_dir, **kw: phases.append(kw.get("phase")))
+def test_the_phase_names_every_cold_loss_and_skips_losses_without_kernels(monkeypatch, tmp_path, phases):
+    warmed = []
     for name in ("rsr", "valuevec"):
         _cold(monkeypatch, name, warmed)
     cfg = RunConfig(train=TrainConfig(device="cpu", losses=(LossSpec("valuevec", 0.0), LossSpec("rsr", 0.1))))
@@ -84,6 +90,22 @@ def test_the_phase_names_every_cold_loss_and_skips_losses_without_kernels(monkey
     assert warmed == ["valuevec", "rsr"] and "the ValueVec and RSR kernels" in phases[0]
     phases.clear()
     worker.compile_ahead(tmp_path, RunConfig(train=TrainConfig(device="cpu", losses=(LossSpec("debias", 0.1),))))
+    assert phases == []
+
+
+def test_a_cold_training_kernel_is_compiled_first_and_only_for_the_numba_engine(monkeypatch, tmp_path, phases):
+    calls = []
+    monkeypatch.setattr(kernel, "compiled", lambda: False)
+    monkeypatch.setattr(kernel, "warm_up", lambda: calls.append("sgns"))
+    _cold(monkeypatch, "rsr", calls)
+    cfg = RunConfig(train=TrainConfig(device="cpu", engine="numba", losses=(LossSpec("rsr", 0.1),)))
+    assert worker.compile_ahead(tmp_path, cfg) == ["sgns", "rsr"] and calls == ["sgns", "rsr"]
+    assert phases == ["compiling the training and RSR kernels (first run on this machine; up to a minute)"]
+    phases.clear()
+    assert worker.compile_ahead(tmp_path, RunConfig(train=TrainConfig(device="cpu", engine="numba"))) == ["sgns"]
+    assert phases == ["compiling the training kernels (first run on this machine; a few seconds)"]
+    phases.clear()
+    assert worker.compile_ahead(tmp_path, RunConfig(train=TrainConfig(device="cpu", engine="torch"))) == []
     assert phases == []
 
 
@@ -102,3 +124,15 @@ def test_the_cache_check_reads_numbas_index(tmp_path, monkeypatch):
     assert probe_module.add(1, 2) == 3
     assert in_disk_cache(probe_module.add)
     assert not in_disk_cache(lambda: 0)  # not a numba function: counts as not cached
+
+
+def test_the_standby_worker_compiles_every_kernel_before_it_offers_itself(monkeypatch, tmp_path):
+    import threading
+
+    calls = []
+    monkeypatch.setattr(kernel, "warm_up", lambda: calls.append("sgns"))
+    monkeypatch.setattr(losses, "warm", lambda names=None: calls.append(names))
+    stop = threading.Event()
+    stop.set()  # warm up, then leave at once
+    assert worker.standby(tmp_path, parent=1, idle_s=60, stop=stop) is None
+    assert calls == ["sgns", None]  # None: every registered loss

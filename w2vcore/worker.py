@@ -108,30 +108,33 @@ def _internal_error(run_dir: Path, e: Exception) -> str:
     return _fail(run_dir, f"internal error: {type(e).__name__}: {e} (traceback in log.txt)")
 
 
-COMPILE_SECONDS = 60  # about what the RSR kernels take to compile on a cold cache (docs/results/rsr.md)
-
-
 def compile_ahead(run_dir: Path, cfg) -> list[str]:
-    """Compile the run's loss kernels before training, saying so in the status when numba's cache lacks them.
+    """Compile the run's kernels before training, saying so in the status when numba's cache lacks them.
 
-    A fresh install has an empty cache: the first RSR run compiled for about a minute inside its
-    first step, under "training" with no curve. Now the phase names what happens; with a warm
-    cache (a standby worker did it at app start, or an earlier run) this loads in a fraction of a
-    second and the phase never changes. CPU runs only: on a GPU the compiled paths are not used.
-    Returns the names of the losses compiled here.
+    A fresh install has an empty cache: the first RSR run compiled for 20-40 s (2 shared cores)
+    inside its first step, under "training" with no curve. Now the phase names what happens; with a
+    warm cache (the standby worker compiled at app start, or an earlier run did) nothing is compiled
+    here and the phase never changes. CPU runs only: on a GPU the compiled paths are not used.
+    Returns what was compiled: "sgns" for the training kernel, then the losses' names.
     """
+    from . import kernel
     from .losses import needs_compiling, warm
     from .sgns import resolve_device
+    from .train import resolve_engine
 
-    if resolve_device(cfg.train.device).type != "cpu":
+    device = resolve_device(cfg.train.device)
+    if device.type != "cpu":
         return []
+    sgns = resolve_engine(cfg.train, device) == "numba" and not kernel.compiled()
     cold = needs_compiling(spec.name for spec in cfg.train.losses)
-    if not cold:
+    if not (sgns or cold):
         return []
-    names = " and ".join(info.label or info.name for info in cold)
-    rf.update_status(run_dir, phase=f"compiling the {names} kernels (first run on this machine; "
-                                    f"about {COMPILE_SECONDS} s)")
-    return warm([info.name for info in cold])
+    names = " and ".join((["training"] if sgns else []) + [info.label or info.name for info in cold])
+    took = "up to a minute" if cold else "a few seconds"
+    rf.update_status(run_dir, phase=f"compiling the {names} kernels (first run on this machine; {took})")
+    if sgns:
+        kernel.warm_up()
+    return (["sgns"] if sgns else []) + warm([info.name for info in cold])
 
 
 STANDBY_POLL_S = 0.02
