@@ -2,8 +2,15 @@
 
 Training minimises ``L = (1 - a) * L_w2v + a * L_extra`` for each registered loss with
 weight ``a`` (the UI's REG_STRENGTH slider for RSR). A loss only sees the rows it asks
-for through `LossContext.gather`, so it costs what it touches, and a loss at weight 0
-is never called: the run is bit-for-bit the vanilla run.
+for through `LossContext.gather`, so it costs what it touches. A loss at weight 0 never
+trains: it is built as an `EvaluationOnly` instance (`build_evaluators`) that only scores the
+vectors at each evaluation, so a vanilla twin logs the same metrics (e.g. `rsr/rho_heldout` on
+the same held-out split) while the run stays bit-for-bit the run without it.
+
+Losses with compiled (numba) kernels say so when they register (`warm`, `compiled`): the
+standby worker compiles them ahead with `warm()`, and a worker that finds them missing from
+numba's on-disk cache says "compiling" in the run's status while `warm` fills it
+(docs/KERNEL.md, "Compiling ahead").
 
 A loss module registers itself with::
 

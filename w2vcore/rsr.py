@@ -11,7 +11,8 @@ exact Spearman correlation between model cosines and human similarity on pairs o
 concepts (`rsr/rho_heldout`) next to the same on training concepts (`rsr/rho_train`), so a
 curve shows generalisation, not memorisation. The split depends only on the target, the
 vocabulary and `seed`, never on the run's seed, so a vanilla twin is scored on the same
-held-out pairs (build `make_rsr` at weight 0 and call `evaluate` on its vectors).
+held-out pairs: the trainer builds its RSR spec at weight 0 evaluation-only and logs both rhos
+(or build `make_rsr` at weight 0 and call `evaluate` on any vectors).
 
 Two paths, one maths: `loss` (torch autograd: GPU, Adam) and `sgd_steps`, a compiled CPU
 path for SGD that runs sampling -> cosines -> soft Spearman forward and backward -> the
