@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 def child(metric: str, warm_only: bool) -> None:
     t0 = time.perf_counter()
     sys.path.insert(0, str(REPO))
-    import torch  # noqa: F401
+    import torch  # noqa: F401  (timed with the other imports)
 
     from w2vcore import losses
     from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig

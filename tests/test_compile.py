@@ -47,9 +47,9 @@ def test_warm_compiles_the_signatures_a_run_uses(lee_data, monkeypatch, name):
     for params in RUN_SPECS[name]:
         train(TrainConfig(**TINY, losses=(LossSpec(name, 0.1, params),)), lee_data)
     assert set(ran) == set(warmed) == {n for _, n in KERNELS[name]}  # the run calls every kernel warm compiled
-    for _, kernel in KERNELS[name]:
-        assert ran[kernel] <= warmed[kernel], f"{kernel}: the run needs {ran[kernel] - warmed[kernel]}"
-        assert warmed[kernel] <= set(ORIGINAL[kernel].signatures)  # compiled (or loaded) by warm
+    for _, fn in KERNELS[name]:
+        assert ran[fn] <= warmed[fn], f"{fn}: the run needs {ran[fn] - warmed[fn]}"
+        assert warmed[fn] <= set(ORIGINAL[fn].signatures)  # compiled (or loaded) by warm
 
 
 def _cold(monkeypatch, name: str, calls: list) -> None:

@@ -8,8 +8,10 @@ it records its pid with the process's start time, and ends every run with a fina
 done/stopped/early_stopped, or failed with a message (a full disk says so).
 
 `python -m w2vcore.worker --standby FOLDER` is a warm spare: it imports torch and the loss
-plug-ins and compiles (or loads from numba's disk cache) the SGNS kernel and every loss's kernels, writes FOLDER/<pid>.ready and waits for `RunStore.start` to claim
-it (rename to <pid>.claimed, then <pid>.job.json). A claimed spare trains like a fresh
+plug-ins, compiles (or loads from numba's disk cache) the SGNS kernel and every loss's kernels
+(`compile_ahead` does it for a run on a cold cache, saying so in its status), writes
+FOLDER/<pid>.ready and waits for `RunStore.start` to claim it (rename to <pid>.claimed, then
+<pid>.job.json). A claimed spare trains like a fresh
 worker but starts in a fraction of a second. An unclaimed spare exits when it has idled
 for `--idle` seconds or when the process that started it (the app) is gone.
 """
