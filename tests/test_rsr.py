@@ -291,9 +291,20 @@ def vanilla_lee(lee_data):
     return train(TrainConfig(**FAST), lee_data).vectors
 
 
-def test_rsr_at_weight_zero_is_vanilla(lee_data, vanilla_lee):
-    zero = train(TrainConfig(**FAST, losses=(LossSpec("rsr", 0.0, WORDSIM),)), lee_data).vectors
+def test_rsr_at_weight_zero_is_vanilla_and_logs_the_heldout_rho(lee_data, vanilla_lee):
+    """A vanilla twin keeps RSR at weight 0: the same vectors, scored on the same held-out split as a probe
+    (the split follows RSR's `seed`, not the run's). Even with a learned map asked for, none is applied."""
+    rec = Recorder()
+    spec = LossSpec("rsr", 0.0, {**WORDSIM, "metric": "gauge_only"})
+    zero = train(TrainConfig(**FAST, losses=(spec,)), lee_data, [rec]).vectors
     np.testing.assert_array_equal(vanilla_lee.vectors, zero.vectors)
+    setup = LossSetup(vocab=lee_data.vocab, dim=FAST["dim"], device=torch.device("cpu"), seed=99)  # another run seed
+    probe = make_rsr(LossSpec("rsr", 0.1, WORDSIM), setup)
+    expected = probe.evaluate(zero.vectors)
+    assert set(expected) == {"rsr/rho_heldout", "rsr/rho_train"}
+    for key, value in expected.items():
+        assert rec.epochs[-1][key] == pytest.approx(value, abs=1e-6)
+    assert "rsr/metric_cond" not in rec.epochs[-1] and not any("loss/rsr" in m for m in rec.steps)
 
 
 def test_short_rsr_run_against_its_vanilla_twin(lee_data, vanilla_lee):

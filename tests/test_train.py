@@ -312,6 +312,39 @@ def test_extra_loss_at_weight_zero_is_vanilla(lee_data, pull_loss, engine, optim
     np.testing.assert_array_equal(vanilla, zero)
 
 
+@pytest.fixture(scope="module")
+def vanilla_runs(lee_data):
+    """engine -> the final vectors of FAST's vanilla run, trained once per module."""
+    runs = {}
+
+    def get(engine: str) -> np.ndarray:
+        if engine not in runs:
+            runs[engine] = train(TrainConfig(**{**FAST, "engine": engine}), lee_data).vectors.vectors
+        return runs[engine]
+
+    return get
+
+
+@pytest.mark.parametrize("name", [info.name for info in loss_registry.available()])
+@both_engines
+def test_a_registered_loss_at_weight_zero_only_evaluates(lee_data, vanilla_runs, name, engine):
+    """At weight 0 a loss is built evaluation-only: the run is bit for bit the run without it (threads=1),
+    its own generator is never drawn from, and every evaluation logs the loss's metrics (no loss value)."""
+    base = dict(FAST, engine=engine)
+    vanilla = vanilla_runs(engine)
+    rec = Recorder()
+    trainer = train_module.Trainer(TrainConfig(**base, losses=(LossSpec(name, 0.0),)), lee_data, [rec])
+    result = trainer.run()
+    np.testing.assert_array_equal(vanilla, result.vectors.vectors)
+    assert torch.equal(trainer.loss_gen.get_state(), torch.Generator().manual_seed(trainer.cfg.seed + 1).get_state())
+    assert trainer.losses == [] and [e.name for e in trainer.evaluators] == [name]
+    scored = {k for k in rec.epochs[-1] if k.startswith(f"{name}/")}
+    assert scored, f"{name} logged nothing at the epoch end: {sorted(rec.epochs[-1])}"
+    direct = trainer.evaluators[0].evaluate(torch.from_numpy(vanilla.copy()))
+    assert scored == {k for k in direct if k.startswith(f"{name}/")}
+    assert not any(k in m for m in rec.steps for k in (f"loss/{name}", "loss/total"))
+
+
 # SGD steps the extra loss at lr * batch_size (the batch-mean scale), so a 2-row loss needs a small weight
 @pytest.mark.parametrize("engine, optimizer, lr, weight", [("torch", "sgd", 0.025, 0.02), ("numba", "sgd", 0.025, 0.02),
                                                            ("torch", "adam", 0.005, 0.3)])

@@ -364,6 +364,13 @@ def warm_up() -> None:
                    shared_negatives=shared)
 
 
+def compiled() -> bool:
+    """Whether numba's disk cache holds the kernel, so `warm_up` (or a run) loads it instead of compiling (~4 s)."""
+    from .rsr_kernel import in_disk_cache
+
+    return numba is None or in_disk_cache(_train_block)
+
+
 def _table(name: str, a) -> np.ndarray:
     if hasattr(a, "detach") and hasattr(a, "numpy"):  # a CPU torch tensor: .numpy() shares its memory
         if a.device.type != "cpu":

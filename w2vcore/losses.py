@@ -2,13 +2,21 @@
 
 Training minimises ``L = (1 - a) * L_w2v + a * L_extra`` for each registered loss with
 weight ``a`` (the UI's REG_STRENGTH slider for RSR). A loss only sees the rows it asks
-for through `LossContext.gather`, so it costs what it touches, and a loss at weight 0
-is never called: the run is bit-for-bit the vanilla run.
+for through `LossContext.gather`, so it costs what it touches. A loss at weight 0 never
+trains: it is built as an `EvaluationOnly` instance (`build_evaluators`) that only scores the
+vectors at each evaluation, so a vanilla twin logs the same metrics (e.g. `rsr/rho_heldout` on
+the same held-out split) while the run stays bit-for-bit the run without it.
+
+Losses with compiled (numba) kernels say so when they register (`warm`, `compiled`): the
+standby worker compiles them ahead with `warm()`, and a worker that finds them missing from
+numba's on-disk cache says "compiling" in the run's status while `warm` fills it
+(docs/KERNEL.md, "Compiling ahead").
 
 A loss module registers itself with::
 
     @register("rsr", "Align cosine similarities with human judgements",
-              params={"pairs": Param(5000, 100, 50000, "concept pairs sampled per step")})
+              params={"pairs": Param(5000, 100, 50000, "concept pairs sampled per step")},
+              warm=warm_rsr, compiled=rsr_compiled)
     def make_rsr(spec: LossSpec, setup: LossSetup) -> ExtraLoss: ...
 """
 from __future__ import annotations
@@ -107,6 +115,9 @@ class LossInfo:
     description: str
     factory: Callable[[LossSpec, LossSetup], ExtraLoss]
     params: dict[str, Param] = field(default_factory=dict)
+    warm: Callable[[], None] | None = None  # compiles (or loads from numba's disk cache) the loss's kernels
+    compiled: Callable[[], bool] | None = None  # whether numba's disk cache holds them (False: `warm` compiles)
+    label: str = ""  # how status messages name the loss ("RSR"); the name if empty
 
 
 REGISTRY: dict[str, LossInfo] = {}
@@ -118,11 +129,17 @@ def _load_builtin() -> None:
         importlib.import_module(module)
 
 
-def register(name: str, description: str, params: dict[str, Param] | None = None):
-    """Decorator adding a loss factory to the registry under `name`."""
+def register(name: str, description: str, params: dict[str, Param] | None = None,
+             warm: Callable[[], None] | None = None, compiled: Callable[[], bool] | None = None, label: str = ""):
+    """Decorator adding a loss factory to the registry under `name`.
+
+    `warm` runs the loss's compiled kernels once on tiny inputs with the argument types a run
+    passes, so numba compiles (or loads) exactly the signatures a run needs; `compiled` says
+    whether numba's disk cache already holds them.
+    """
 
     def wrap(factory):
-        REGISTRY[name] = LossInfo(name, description, factory, dict(params or {}))
+        REGISTRY[name] = LossInfo(name, description, factory, dict(params or {}), warm, compiled, label)
         return factory
 
     return wrap
@@ -153,18 +170,84 @@ def available() -> list[LossInfo]:
     return sorted(REGISTRY.values(), key=lambda info: info.name)
 
 
+def _info(spec: LossSpec) -> LossInfo:
+    info = REGISTRY.get(spec.name)
+    if info is None:
+        known = ", ".join(sorted(REGISTRY)) or "none registered"
+        raise W2VError(f"unknown loss '{spec.name}' (known: {known})")
+    unknown = set(spec.params) - set(info.params)
+    if unknown:
+        raise W2VError(f"loss '{spec.name}' has no parameter(s) {sorted(unknown)}; it takes {sorted(info.params)}")
+    return info
+
+
 def build_losses(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[ExtraLoss]:
-    """Instantiate the configured losses; those at weight 0 are dropped (they change nothing)."""
+    """Instantiate the configured losses that train (weight > 0); `build_evaluators` takes those at weight 0."""
     _load_builtin()
-    losses = []
+    infos = [(spec, _info(spec)) for spec in specs]
+    return [info.factory(spec, setup) for spec, info in infos if spec.weight > 0]
+
+
+class EvaluationOnly:
+    """A loss at weight 0, kept only for its `evaluate`: it never steps, never draws from the run's
+    generators, has no output map and no state, so the run is bit-for-bit the run without it.
+
+    Its metrics are the trained loss's (e.g. `rsr/rho_heldout` on the same held-out split, which
+    depends on the loss's own `seed` parameter, never on the run's), so a vanilla twin has the
+    point at alpha = 0.
+    """
+
+    weight = 0.0
+
+    def __init__(self, loss: ExtraLoss):
+        self.name, self._loss = loss.name, loss
+
+    def evaluate(self, vectors: torch.Tensor) -> dict[str, float]:
+        """The wrapped loss's metrics on the (V, dim) word vectors as the run exports them."""
+        return self._loss.evaluate(vectors)
+
+
+def build_evaluators(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[EvaluationOnly]:
+    """An `EvaluationOnly` instance of each loss at weight 0 that has an `evaluate` method.
+
+    The factory sees the spec at weight 0 (RSR then learns no map: it is the identity). A spec that
+    cannot be built fails the run, as it fails its trained twin: the message says which loss.
+    """
+    _load_builtin()
+    out = []
     for spec in specs:
-        info = REGISTRY.get(spec.name)
-        if info is None:
-            known = ", ".join(sorted(REGISTRY)) or "none registered"
-            raise W2VError(f"unknown loss '{spec.name}' (known: {known})")
-        unknown = set(spec.params) - set(info.params)
-        if unknown:
-            raise W2VError(f"loss '{spec.name}' has no parameter(s) {sorted(unknown)}; it takes {sorted(info.params)}")
+        info = _info(spec)
         if spec.weight > 0:
-            losses.append(info.factory(spec, setup))
-    return losses
+            continue
+        try:
+            loss = info.factory(spec, setup)
+        except W2VError as e:
+            raise W2VError(f"{e} (the loss '{spec.name}' is at weight 0, so the run only evaluates it; "
+                           "fix its parameters or remove it)") from None
+        if callable(getattr(loss, "evaluate", None)):
+            out.append(EvaluationOnly(loss))
+    return out
+
+
+def needs_compiling(names) -> list[LossInfo]:
+    """The registered losses among `names` whose compiled kernels numba's disk cache does not hold yet."""
+    _load_builtin()
+    infos = [REGISTRY[n] for n in dict.fromkeys(names) if n in REGISTRY]
+    return [info for info in infos if info.warm is not None and not (info.compiled is not None and info.compiled())]
+
+
+def warm(names=None) -> list[str]:
+    """Compile (or load from numba's disk cache) the kernels of the losses `names` (all registered if None).
+
+    Each loss runs its kernels once on tiny inputs with a run's argument types, so the signatures a
+    run needs are compiled and written to the cache (once per machine: later processes load them
+    in well under a second). Returns the names of the losses that have kernels.
+    """
+    _load_builtin()
+    infos = [REGISTRY[n] for n in (REGISTRY if names is None else dict.fromkeys(names)) if n in REGISTRY]
+    done = []
+    for info in infos:
+        if info.warm is not None:
+            info.warm()
+            done.append(info.name)
+    return done

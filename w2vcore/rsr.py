@@ -11,7 +11,8 @@ exact Spearman correlation between model cosines and human similarity on pairs o
 concepts (`rsr/rho_heldout`) next to the same on training concepts (`rsr/rho_train`), so a
 curve shows generalisation, not memorisation. The split depends only on the target, the
 vocabulary and `seed`, never on the run's seed, so a vanilla twin is scored on the same
-held-out pairs (build `make_rsr` at weight 0 and call `evaluate` on its vectors).
+held-out pairs: the trainer builds its RSR spec at weight 0 evaluation-only and logs both rhos
+(or build `make_rsr` at weight 0 and call `evaluate` on any vectors).
 
 Two paths, one maths: `loss` (torch autograd: GPU, Adam) and `sgd_steps`, a compiled CPU
 path for SGD that runs sampling -> cosines -> soft Spearman forward and backward -> the
@@ -37,7 +38,7 @@ from .human import HumanSimilarity, align_concepts, load_target
 from .losses import LossSetup, Param, register, resolve_params
 from .ranking import RANK_METHODS, SPEARMAN_STRENGTH, pearson, rank, soft_spearman
 from .rsr_kernel import (_draw_np, _draw_pairs_np, _draw_two_np, _keep_cosines, _pair_cosines_grad_np,
-                         _pair_cosines_np, _sgd_steps_np, njit)
+                         _pair_cosines_np, _sgd_steps_np, in_disk_cache, njit)
 
 EVAL_MAX_PAIRS = 200_000  # training-concept pairs scored by `evaluate` (a fixed seeded sample)
 MIN_TRAIN_CONCEPTS = 3
@@ -378,12 +379,45 @@ def _options(spec: LossSpec) -> dict:
     return p
 
 
+WARM_CONCEPTS, WARM_DIM = 12, 4  # the toy target `warm_rsr` compiles on
+
+
+def warm_rsr() -> None:
+    """Compile (or load) RSR's kernels through a toy `RSR`'s own methods, so the signatures are a run's.
+
+    `sgd_steps` (the CPU SGD path of every run with SGD on the CPU: one signature serves every
+    metric, the keep term, and matrix and pair-list targets) and `evaluate`'s cosines. About a
+    minute on a cold cache (docs/results/rsr.md); a fraction of a second once cached.
+    """
+    if njit is None:
+        return
+    rng = np.random.default_rng(0)
+    e = rng.random((WARM_CONCEPTS, 3))
+    words = tuple("abcdefghijklmnopqrstuvwxyz"[:WARM_CONCEPTS])  # no digits: names like bat1 lose them
+    human = HumanSimilarity(words, matrix=(e @ e.T).astype(np.float32), source="warm-up")
+    table = torch.from_numpy(rng.standard_normal((WARM_CONCEPTS, WARM_DIM), dtype=np.float32))
+    for metric, keep in (("none", 0.0), ("gauge_only", 0.1)):
+        loss = RSR(human, {w: i for i, w in enumerate(words)}, weight=0.1, pairs=16, heldout=0.5, metric=metric,
+                   dim=WARM_DIM, metric_keep=keep, metric_keep_words=WARM_CONCEPTS)
+        loss.sgd_steps(table, 1e-3, 2, torch.Generator().manual_seed(0), 0.5)
+        loss.evaluate(table)
+
+
+def rsr_compiled() -> bool:
+    """Whether numba's disk cache holds RSR's kernels (`warm_rsr` then loads them instead of compiling)."""
+    return njit is None or in_disk_cache(_sgd_steps_np, _pair_cosines_np)
+
+
 @register("rsr", "Representational similarity regularisation: rank-correlate word cosines with human "
-                 "similarity judgements (THINGS, SimLex/WordSim, or your own)", params=PARAMS)
+                 "similarity judgements (THINGS, SimLex/WordSim, or your own)", params=PARAMS,
+          warm=warm_rsr, compiled=rsr_compiled, label="RSR")
 def make_rsr(spec: LossSpec, setup: LossSetup) -> RSR:
+    """The RSR loss of `spec`; at weight 0 (evaluation only) without a learned map: M stays the identity."""
     from .runs import default_cache_dir
 
     p = _options(spec)
+    if spec.weight <= 0:
+        p["metric"] = "none"  # an untrained M is a random near-identity: it must not touch a vanilla run
     human = load_target(p["target"], setup.data_dir, default_cache_dir(), p["words"] or None)
     return RSR(human, setup.vocab.key_to_index, setup.device, weight=spec.weight, name=spec.name,
                pairs=p["pairs"], every=p["every"], regularization_strength=p["regularization_strength"],

@@ -29,7 +29,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
-from .losses import LossSetup, build_losses, output_map
+from .losses import LossSetup, build_evaluators, build_losses, output_map
 from .preflight import check_sizes
 from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
@@ -162,6 +162,7 @@ class Trainer:
         self.noise = NoiseSampler(data.noise, self.device)
         setup = LossSetup(vocab=data.vocab, dim=cfg.dim, device=self.device, seed=cfg.seed, data_dir=data_dir)
         self.losses = build_losses(cfg.losses, setup)
+        self.evaluators = build_evaluators(cfg.losses, setup)  # losses at weight 0: evaluated, never stepped
         self.alpha = sum(loss.weight for loss in self.losses)
         if self.engine_name == "numba" and self.threads > 1 and self.losses:
             self._side = ThreadPoolExecutor(1, "w2v-extra")
@@ -222,8 +223,8 @@ class Trainer:
         out = {}
         if self.val_pairs is not None:
             out["loss/val"] = self.validation_loss()
-        vectors = self.word_vectors() if self.losses else None
-        for loss in self.losses:
+        vectors = self.word_vectors() if self.losses or self.evaluators else None
+        for loss in (*self.losses, *self.evaluators):
             out.update(loss.evaluate(vectors))
         return out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rsr_kernel import _by_concept, _cosines_grouped, _draw_np, _step_grouped, _unit_rows, njit
+from .rsr_kernel import _by_concept, _cosines_grouped, _draw_np, _step_grouped, _unit_rows, compile_options, njit
 
 
 def _draw_pool(seed, n, pool_a, pool_b, pool_label):  # pragma: no cover - compiled
@@ -64,6 +64,6 @@ def _value_grad_np(rows, pool_a, pool_b, pool_label, seed, n):  # pragma: no cov
 
 
 if njit is not None:
-    _kernel = njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+    _kernel = njit(**compile_options(nogil=True, fastmath=True, error_model="numpy"))
     _draw_pool, _value_step = _kernel(_draw_pool), _kernel(_value_step)
     _value_sgd_steps_np, _value_grad_np = _kernel(_value_sgd_steps_np), _kernel(_value_grad_np)

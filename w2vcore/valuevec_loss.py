@@ -17,7 +17,7 @@ from .config import LossSpec
 from .errors import W2VError
 from .losses import LossSetup, Param, register, resolve_params
 from .rsr import pair_cosines
-from .rsr_kernel import _draw_np
+from .rsr_kernel import _draw_np, in_disk_cache
 from .valuevec_kernel import _value_grad_np, _value_sgd_steps_np, njit
 from .values import (MIN_WORDS, check_values, difference_spearman, knn_predict, load_values, pair_spearman,
                      pc1_correlation, rank_correlation, ridge_predict, split_words)
@@ -235,8 +235,26 @@ PARAMS = {
 }
 
 
+def warm_valuevec() -> None:
+    """Compile (or load) the compiled SGD paths (without and with a map) through a toy loss's `sgd_steps`."""
+    if njit is None:
+        return
+    words = list("abcdefghijkl")
+    table = torch.from_numpy(np.random.default_rng(0).standard_normal((len(words), 4), dtype=np.float32))
+    for map_mode in (0, 2):
+        loss = ValueVecLoss({w: float(i) for i, w in enumerate(words)}, {w: i for i, w in enumerate(words)},
+                            weight=0.1, pairs=8, heldout=0.25, map_mode=map_mode)
+        loss.sgd_steps(table, 1e-3, 2, torch.Generator().manual_seed(0))
+
+
+def valuevec_compiled() -> bool:
+    """Whether numba's disk cache holds the compiled SGD paths."""
+    return njit is None or in_disk_cache(_value_sgd_steps_np, _value_grad_np)
+
+
 @register("valuevec", "ValueVec: make cosine similarity follow a continuous word value (valence, a THINGS "
-                      "rating, or your own word,value file)", params=PARAMS)
+                      "rating, or your own word,value file)", params=PARAMS, warm=warm_valuevec,
+          compiled=valuevec_compiled, label="ValueVec")
 def make_valuevec(spec: LossSpec, setup: LossSetup) -> ValueVecLoss:
     from .evaldata import load_benchmarks
 

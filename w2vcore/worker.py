@@ -8,8 +8,10 @@ it records its pid with the process's start time, and ends every run with a fina
 done/stopped/early_stopped, or failed with a message (a full disk says so).
 
 `python -m w2vcore.worker --standby FOLDER` is a warm spare: it imports torch and the loss
-plug-ins and loads the compiled kernel, writes FOLDER/<pid>.ready and waits for `RunStore.start` to claim
-it (rename to <pid>.claimed, then <pid>.job.json). A claimed spare trains like a fresh
+plug-ins, compiles (or loads from numba's disk cache) the SGNS kernel and every loss's kernels
+(`compile_ahead` does it for a run on a cold cache, saying so in its status), writes
+FOLDER/<pid>.ready and waits for `RunStore.start` to claim it (rename to <pid>.claimed, then
+<pid>.job.json). A claimed spare trains like a fresh
 worker but starts in a fraction of a second. An unclaimed spare exits when it has idled
 for `--idle` seconds or when the process that started it (the app) is gone.
 """
@@ -65,6 +67,7 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
         encoded = encode_corpus(cfg.corpus.source, cfg.corpus.tokenizer, Path(cache_dir))
         data = prepare(encoded, cfg.corpus)
         _prepare_metrics(run_dir, ckpt)
+        compile_ahead(run_dir, cfg)
         rf.update_status(run_dir, phase="training", vocab_size=len(data.vocab), train_tokens=data.n_train_tokens,
                          val_tokens=data.n_val_tokens, corpus=encoded.label)
         writer = rf.RunWriter(run_dir)
@@ -107,16 +110,45 @@ def _internal_error(run_dir: Path, e: Exception) -> str:
     return _fail(run_dir, f"internal error: {type(e).__name__}: {e} (traceback in log.txt)")
 
 
+def compile_ahead(run_dir: Path, cfg) -> list[str]:
+    """Compile the run's kernels before training, saying so in the status when numba's cache lacks them.
+
+    A fresh install has an empty cache: the first RSR run compiled for 20-40 s (2 shared cores)
+    inside its first step, under "training" with no curve. Now the phase names what happens; with a
+    warm cache (the standby worker compiled at app start, or an earlier run did) nothing is compiled
+    here and the phase never changes. CPU runs only: on a GPU the compiled paths are not used.
+    Returns what was compiled: "sgns" for the training kernel, then the losses' names.
+    """
+    from . import kernel
+    from .losses import needs_compiling, warm
+    from .sgns import resolve_device
+    from .train import resolve_engine
+
+    device = resolve_device(cfg.train.device)
+    if device.type != "cpu":
+        return []
+    sgns = resolve_engine(cfg.train, device) == "numba" and not kernel.compiled()
+    cold = needs_compiling(spec.name for spec in cfg.train.losses)
+    if not (sgns or cold):
+        return []
+    names = " and ".join((["training"] if sgns else []) + [info.label or info.name for info in cold])
+    took = "up to a minute" if cold else "a few seconds"
+    rf.update_status(run_dir, phase=f"compiling the {names} kernels (first run on this machine; {took})")
+    if sgns:
+        kernel.warm_up()
+    return (["sgns"] if sgns else []) + warm([info.name for info in cold])
+
+
 STANDBY_POLL_S = 0.02
 
 
 def standby(folder: Path, parent: int, idle_s: float, stop: threading.Event) -> dict | None:
     """Warm up, announce readiness, and wait for a job; None when idle too long, orphaned or stopped."""
     from .kernel import warm_up
-    from .losses import available
+    from .losses import warm
 
     warm_up()
-    available()  # imports the loss plug-ins (and loads their compiled helpers) before a run needs them
+    warm()  # imports the loss plug-ins and compiles (or loads) their kernels with a run's argument types
     pid = os.getpid()
     ready, claimed, job = (folder / f"{pid}.{ext}" for ext in ("ready", "claimed", "job.json"))
     ready.touch()
