@@ -1,7 +1,8 @@
 """Twin runs (the same run with and without an extra loss) and the comparison of two embeddings.
 
 A twin pair differs only in one loss's weight: the vanilla twin keeps the loss spec at
-weight 0, which `losses.build_losses` never builds, so both runs draw the same corpus order,
+weight 0, which is built evaluation-only (it logs its metrics, never trains and draws no random
+numbers), so both runs draw the same corpus order,
 subsampling, windows and negatives (bit for bit with `threads=1`; Hogwild threads are not
 reproducible even run to run). `Comparison` then reports, for A (vanilla) and B (treated):
 category ΔF1 (paired CV, tested only on concepts RSR never saw), held-out Δρ with the human

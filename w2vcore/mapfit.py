@@ -59,13 +59,16 @@ def fit_map(vectors: Vectors, params: dict | None = None, data_dir: str | None =
     params: RSR parameters (`rsr.PARAMS`) over `MAP_DEFAULTS`; `metric` is always "gauge_only".
     seed: draws the training pairs (the held-out split is `params["seed"]`, independent of it).
     """
-    from .compare import rsr_probe
     from .errors import W2VError
+    from .losses import LossSetup
+    from .rsr import make_rsr
 
     if not isinstance(steps, int) or steps < 1:
         raise W2VError(f"steps must be a whole number of at least 1, got {steps!r}")
-    spec = LossSpec("rsr", 0.0, {**MAP_DEFAULTS, **(params or {}), "metric": "gauge_only"})
-    rsr = rsr_probe(vectors, spec, data_dir)
+    # a weight above 0 builds RSR with its map (at 0 it is evaluation-only); the weight itself is not used here
+    spec = LossSpec("rsr", 1.0, {**MAP_DEFAULTS, **(params or {}), "metric": "gauge_only"})
+    setup = LossSetup(vocab=vectors, dim=vectors.vector_size, device=torch.device("cpu"), seed=0, data_dir=data_dir)
+    rsr = make_rsr(spec, setup)
     table = torch.from_numpy(np.array(vectors.vectors, dtype=np.float32))  # (V, d) a writable private copy
     ctx = _Frozen(table, torch.Generator().manual_seed(seed))
     curve, start, done = [], time.perf_counter(), 0

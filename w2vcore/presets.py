@@ -3,7 +3,7 @@
 The flagship asks one question: does RSR make word vectors better on concepts it never saw?
 `flagship_configs` turns a base run into three runs per seed that differ only in the RSR spec:
 
-- vanilla: `LossSpec("rsr", 0.0, ...)`, never trained (weight 0 is never built) but naming the
+- vanilla: `LossSpec("rsr", 0.0, ...)`, never trained (weight 0 is evaluation-only: it logs held-out ρ) and naming the
   target and the held-out split, so the run is scored on the same held-out concepts;
 - RSR per-row (`metric="none"`, the notebook's method): moves the training concepts' rows;
 - RSR with the learned map (`metric="gauge_only"`): learns M shared by all words, so what it
