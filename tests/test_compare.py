@@ -321,7 +321,8 @@ def test_sweep_table_of_tiny_runs(flagship_runs):
     by = {(r["alpha"], r["metric"]): r for r in rows}
     assert by[(0.0, "rho_heldout")]["n_seeds"] == 2 and by[(0.1, "rho_heldout")]["n_seeds"] == 2
     assert by[(0.0, "f1_unseen")]["mean"] == 0.0  # the baseline
-    assert by[(0.1, "f1_unseen")]["mean"] is None and by[(0.1, "f1_unseen")]["note"]  # Lee: nothing to score
+    f1 = by[(0.1, "f1_unseen")]  # Lee's few held-out concepts: scored with a CI, or said why not
+    assert (f1["mean"] is None and f1["note"]) or (f1["n_seeds"] == 2 and f1["ci_low"] <= f1["mean"] <= f1["ci_high"])
     logged = [r["rsr/rho_heldout"] for r in store.metrics(names["lee-rsr-rows-s1"]) if r.get("kind") == "epoch"][-1]
     v = store.load_vectors(names["lee-rsr-rows-s2"])
     probe = rsr_probe(v, store.config(names["lee-rsr-rows-s2"]).train.losses[0])
