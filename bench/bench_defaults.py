@@ -149,15 +149,18 @@ FT_OWN = {"dim": 100, "window": 5, "negative": 5, "epochs": 5, "lr": 0.05, "min_
           "sample": 1e-4, "min_count": 5}  # fastText's documented skipgram defaults (lr .05, t 1e-4, ...)
 
 
+MIN_GAIN = 0.01  # a value replaces V1's only when it gains more than this (mean rho over metrics and corpora)
+
+
 def best_values(records: list[dict]) -> dict:
     """Per factor, the round-1 value whose mean gain over V1 (all five metrics, analogies as a fraction,
-    averaged over corpora) is largest; V1's value when no value gains."""
+    averaged over corpora) is largest; V1's value when no value gains more than MIN_GAIN."""
     gain = mean_gains(records, round_=1)
     best = {}
     for k, values in FACTORS.items():
         scored = [(gain.get(f"{k}={v:g}", -math.inf), v) for v in values]
         g, v = max(scored)
-        best[k] = v if g > 0 else V1[k]
+        best[k] = v if g > MIN_GAIN else V1[k]
     return best
 
 
@@ -174,17 +177,23 @@ def mean_gains(records: list[dict], round_: int) -> dict[str, float]:
     return {name: statistics.fmean(v) for name, v in out.items()}
 
 
-def round2_rows(records: list[dict]) -> list[Row]:
+def round2_rows(records: list[dict], matched: str = "combined") -> list[Row]:
+    """The combination of round 1's winners; the combination with each other subsampling threshold (a
+    stronger threshold drops more tokens, so it needs more updates: it interacts with lr and epochs,
+    which one factor at a time cannot show); with each costly factor put back to v1; and the references."""
     best = best_values(records)
     combo = V1 | best
     print("round 2 combines the best value per factor:", {k: v for k, v in best.items() if v != V1[k]}, flush=True)
     rows = [Row("gensim (own defaults)", "gensim", V1 | {k: combo[k] for k in ("dim", "window", "negative")}),
             Row("v1 defaults", "w2vcore", V1), Row("combined", "w2vcore", combo)]
-    for k in COSTLY:
-        if combo[k] != V1[k]:
-            rows.append(Row(f"combined, {k}={V1[k]:g}", "w2vcore", combo | {k: V1[k]}))
-    rows += [Row("gensim (combined)", "gensim", combo), Row("fastText (own defaults)", "fasttext", FT_OWN),
-             Row("fastText (combined)", "fasttext", combo)]
+    rows += [Row(f"combined, sample={v:g}", "w2vcore", combo | {"sample": v})
+             for v in [V1["sample"]] + FACTORS["sample"] if v != combo["sample"]]
+    rows += [Row(f"combined, {k}={V1[k]:g}", "w2vcore", combo | {k: V1[k]}) for k in COSTLY if combo[k] != V1[k]]
+    match = next((r for r in rows if r.name == matched), None)
+    if match is None:
+        raise SystemExit(f"--matched {matched!r} is not a round-2 row; pick one of {[r.name for r in rows]}")
+    rows += [Row(f"gensim ({matched})", "gensim", match.params), Row("fastText (own defaults)", "fasttext", FT_OWN),
+             Row(f"fastText ({matched})", "fasttext", match.params)]
     return rows
 
 
@@ -234,11 +243,15 @@ def tables(records: list[dict]) -> str:
             lines += [f"\n### Round {rnd}, {corpus} ({n} seeds; mean [95% t-interval])\n",
                       "| setting | words/s | × gensim | SimLex | WS353 | MEN | analogies % | THINGS held-out ρ |",
                       "|---|---|---|---|---|---|---|---|"]
+            notes = "× gensim: words/s over gensim's at the same settings; * over gensim at its own defaults"
             for name, v in rows.items():
                 wps = v["words/s"][0]
-                ratio = f"{wps / gensim['words/s'][0]:.2f}×" if gensim else "–"
+                same = [g for g in rows.values() if g["system"] == "gensim" and g["params"] == v["params"]]
+                ref = same[0] if same else gensim
+                ratio = f"{wps / ref['words/s'][0]:.2f}×" + ("" if same or not gensim else "*") if ref else "–"
                 lines.append(f"| {name} | {wps / 1e3:,.0f}k | {ratio} | " + " | ".join(
                     cell(v[m], 1 if m == "analogies" else 3) for m in METRICS) + " |")
+            lines.append(f"\n{notes} (a different workload when sample, window, negatives or dim differ).")
     return "\n".join(lines)
 
 
@@ -259,7 +272,8 @@ def sweep(rows_of, args, out: Path) -> None:
         for seed in seeds:  # seeds outermost per corpus: every row sees the same stretch of machine load
             for row in rows:
                 n += 1
-                if (args.round, corpus, row.name, seed) in done:
+                if (args.round, corpus, row.name, seed) in done or row.system not in args.systems or row.name in args.skip or \
+                        (row.system == "fasttext" and seed not in args.fasttext_seeds):
                     continue
                 seconds, vectors = SYSTEMS[row.system](path, row.params, seed, args.threads)
                 rec = {"round": args.round, "corpus": corpus, "name": row.name, "system": row.system,
@@ -315,6 +329,10 @@ def main() -> None:
     ap.add_argument("--round", type=int, choices=[1, 2], default=1)
     ap.add_argument("--corpora", default=",".join(CORPORA))
     ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--fasttext-seeds", default="1,2,3", help="the seeds fastText rows run for (it is slow)")
+    ap.add_argument("--systems", default="w2vcore,gensim,fasttext", help="run only these systems' rows")
+    ap.add_argument("--matched", default="combined", help="the round-2 row whose settings gensim and fastText copy")
+    ap.add_argument("--skip", default="", help="row names to leave out this time, separated by ';'")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=WORK / "records.jsonl", help="one JSON line per run (appended)")
     ap.add_argument("--quick", action="store_true", help="smoke run: builtin, seed 1, three rows, own records file")
@@ -324,10 +342,12 @@ def main() -> None:
     if not DATA.is_dir():
         sys.exit(f"{DATA} not found: the benchmark needs ../shared/data (Brown, word-similarity sets)")
     WORK.mkdir(parents=True, exist_ok=True)
+    args.fasttext_seeds = [int(x) for x in args.fasttext_seeds.split(",")]
+    args.systems, args.skip = args.systems.split(","), [x.strip() for x in args.skip.split(";") if x.strip()]
     if args.demo:
         return demo(args)
     if not args.table:
-        rows_of = (lambda recs: round1_rows()) if args.round == 1 else round2_rows
+        rows_of = (lambda recs: round1_rows()) if args.round == 1 else (lambda recs: round2_rows(recs, args.matched))
         if args.quick:
             args.corpora, args.seeds, args.out = "builtin", "1", WORK / "quick.jsonl"
             rows_of = lambda recs: round1_rows()[:3] + [Row("fastText (own defaults)", "fasttext", FT_OWN)]  # noqa: E731
