@@ -110,10 +110,20 @@ def run_fasttext(path: Path, p: dict, seed: int, threads: int) -> tuple[float, V
         import fasttext
     except ImportError:
         raise SystemExit("fastText rows need `pip install fasttext` (or fasttext-wheel) in this venv") from None
-    t = time.perf_counter()
-    model = fasttext.train_unsupervised(str(path), model="skipgram", dim=p["dim"], ws=p["window"], neg=p["negative"],
-                                        epoch=p["epochs"], lr=p["lr"], t=p["sample"], minCount=p["min_count"],
-                                        minn=0, maxn=0, bucket=0, thread=threads, verbose=0)
+    # fastText sometimes stops with "Encountered NaN" with bucket=0 on the built-in corpus; then it runs again
+    # with its own bucket count (2M unused rows with maxn=0: memory and ~1 s of initialisation, no quality change)
+    for attempt, bucket in enumerate((0, 0, 2_000_000, 2_000_000)):
+        t = time.perf_counter()
+        try:
+            model = fasttext.train_unsupervised(str(path), model="skipgram", dim=p["dim"], ws=p["window"],
+                                                neg=p["negative"], epoch=p["epochs"], lr=p["lr"], t=p["sample"],
+                                                minCount=p["min_count"], minn=0, maxn=0, bucket=bucket,
+                                                thread=threads, verbose=0)
+            break
+        except RuntimeError as e:
+            print(f"  fastText attempt {attempt + 1} (bucket={bucket}): {e}", flush=True)
+    else:
+        raise SystemExit("fastText stopped with NaN four times in a row")
     dt = time.perf_counter() - t
     words = model.get_words()  # most frequent first, like gensim's index_to_key
     return dt, Vectors(list(words), __import__("numpy").stack([model.get_word_vector(w) for w in words]))
