@@ -110,18 +110,22 @@ def run_fasttext(path: Path, p: dict, seed: int, threads: int) -> tuple[float, V
         import fasttext
     except ImportError:
         raise SystemExit("fastText rows need `pip install fasttext` (or fasttext-wheel) in this venv") from None
-    # fastText sometimes stops with "Encountered NaN" with bucket=0 on the built-in corpus; then it runs again
-    # with its own bucket count (2M unused rows with maxn=0: memory and ~1 s of initialisation, no quality change)
-    for attempt, bucket in enumerate((0, 0, 2_000_000, 2_000_000)):
+    # fastText 0.9.3 often stops with "Encountered NaN" here at 2 threads (its loss check divides by the
+    # examples a thread has seen, which can be 0 under heavy subsampling and a busy machine); it then runs
+    # again, and after two such stops with 1 thread (recorded in the row's note; words/s then halves).
+    global LAST_NOTE
+    LAST_NOTE = ""
+    for attempt, n_threads in enumerate((threads, threads, 1, 1)):
         t = time.perf_counter()
         try:
             model = fasttext.train_unsupervised(str(path), model="skipgram", dim=p["dim"], ws=p["window"],
                                                 neg=p["negative"], epoch=p["epochs"], lr=p["lr"], t=p["sample"],
-                                                minCount=p["min_count"], minn=0, maxn=0, bucket=bucket,
-                                                thread=threads, verbose=0)
+                                                minCount=p["min_count"], minn=0, maxn=0, bucket=0,
+                                                thread=n_threads, verbose=0)
+            LAST_NOTE = "" if n_threads == threads else "1 thread"
             break
         except RuntimeError as e:
-            print(f"  fastText attempt {attempt + 1} (bucket={bucket}): {e}", flush=True)
+            print(f"  fastText attempt {attempt + 1} ({n_threads} threads): {e}", flush=True)
     else:
         raise SystemExit("fastText stopped with NaN four times in a row")
     dt = time.perf_counter() - t
@@ -129,6 +133,7 @@ def run_fasttext(path: Path, p: dict, seed: int, threads: int) -> tuple[float, V
     return dt, Vectors(list(words), __import__("numpy").stack([model.get_word_vector(w) for w in words]))
 
 
+LAST_NOTE = ""  # set by run_fasttext when it had to fall back to one thread
 SYSTEMS = {"w2vcore": run_w2vcore, "gensim": run_gensim, "fasttext": run_fasttext}
 
 
@@ -230,6 +235,7 @@ def aggregate(records: list[dict]) -> dict[tuple, dict]:
     table = {}
     for key, rs in groups.items():
         agg = {"system": rs[0]["system"], "params": rs[0]["params"], "n": len(rs),
+               "notes": sorted({r["note"] for r in rs if r.get("note")}),
                "words/s": t_interval([r["words_per_s"] for r in rs])}
         for m in METRICS:
             agg[m] = t_interval([r[m] for r in rs])
@@ -259,7 +265,8 @@ def tables(records: list[dict]) -> str:
                 same = [g for g in rows.values() if g["system"] == "gensim" and g["params"] == v["params"]]
                 ref = same[0] if same else gensim
                 ratio = f"{wps / ref['words/s'][0]:.2f}×" + ("" if same or not gensim else "*") if ref else "–"
-                lines.append(f"| {name} | {wps / 1e3:,.0f}k | {ratio} | " + " | ".join(
+                label = name + (f" ({', '.join(v['notes'])} in some seeds)" if v["notes"] else "")
+                lines.append(f"| {label} | {wps / 1e3:,.0f}k | {ratio} | " + " | ".join(
                     cell(v[m], 1 if m == "analogies" else 3) for m in METRICS) + " |")
             lines.append(f"\n{notes} (a different workload when sample, window, negatives or dim differ).")
     return "\n".join(lines)
@@ -289,7 +296,8 @@ def sweep(rows_of, args, out: Path) -> None:
                 rec = {"round": args.round, "corpus": corpus, "name": row.name, "system": row.system,
                        "params": row.params, "seed": seed, "seconds": seconds,
                        "words_per_s": n_words * row.params["epochs"] / seconds, "vocab": len(vectors),
-                       **quality(vectors, bench), "when": time.strftime("%Y-%m-%d %H:%M")}
+                       **quality(vectors, bench), "when": time.strftime("%Y-%m-%d %H:%M"),
+                       "note": LAST_NOTE if row.system == "fasttext" else ""}
                 with out.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
                 print(f"  [{n}/{total} {time.perf_counter() - start:5.0f}s] {corpus} s{seed} {row.name:<28} "
