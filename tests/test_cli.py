@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from w2vcore.config import TrainConfig
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -59,7 +61,8 @@ def test_export_word2vec_formats_load_in_gensim(trained, fmt, binary):
 def test_export_homework_checkpoint_and_projector(trained):
     tmp, run_id, _ = trained
     ckpt = Path(cli(tmp, "export", run_id, "--format", "ckpt").stdout.strip())
-    assert ckpt.name == "model_dim-20_radius-5_ratio-5-batch-4096-epoch-2.ckpt"
+    t = TrainConfig()  # window and negatives at their defaults
+    assert ckpt.name == f"model_dim-20_radius-{t.window}_ratio-{t.negative}-batch-4096-epoch-2.ckpt"
     state = torch.load(ckpt, weights_only=True)
     assert state["target_embeddings"].shape == state["context_embeddings"].shape
     assert len(state["index_to_key"]) == state["target_embeddings"].shape[0]

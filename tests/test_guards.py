@@ -234,7 +234,7 @@ def test_constants_match_the_trainer():
 # -------------------------------------------------------------- divergence
 def test_a_log_refuses_nan_vectors_even_when_the_loss_is_finite(lee):
     _, _, data = lee
-    trainer = Trainer(TrainConfig(dim=16, batch_size=512, device="cpu", threads=1, engine="torch"), data)
+    trainer = Trainer(TrainConfig(dim=16, batch_size=512, lr=0.025, device="cpu", threads=1, engine="torch"), data)
     trainer._acc = train_module._Accumulator(torch.device("cpu"))
     trainer._acc.add("loss/sgns", torch.tensor(2.0), 1)  # a finite loss: only the tables are wrong
     with torch.no_grad():
@@ -246,8 +246,8 @@ def test_a_log_refuses_nan_vectors_even_when_the_loss_is_finite(lee):
 @pytest.mark.parametrize("engine", ["torch", "numba"])
 def test_nan_in_the_vectors_stops_the_run_at_the_next_log(lee, engine):
     _, _, data = lee
-    cfg = TrainConfig(dim=16, epochs=3, batch_size=512, log_every_s=0.01, device="cpu", threads=1, engine=engine,
-                      snapshots=0)
+    cfg = TrainConfig(dim=16, epochs=3, batch_size=512, lr=0.025, log_every_s=0.01, device="cpu", threads=1,
+                      engine=engine, snapshots=0)
     trainer = Trainer(cfg, data)
 
     class Poison:

@@ -4,6 +4,7 @@ the corpus rule, and pages.settings re-exporting all of it."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,15 @@ def test_pages_settings_reexport_the_presets():
     configs = settings.things_twin("", settings.things_phrases(""), seeds=(1, 2))
     assert [arm_of(c) for c in configs[:3]] == [("vanilla", 1), ("rsr-rows", 1), ("rsr-map", 1)] and len(configs) == 6
     assert configs[0].corpus.source == CorpusSource("default")  # no corpus or Brown folder set
+
+
+def test_the_defaults_table_in_the_docs_matches_the_config():
+    """docs/HYPERPARAMETERS.md states each default and the sweep behind it; it must say what config.py does."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "HYPERPARAMETERS.md").read_text()
+    stated = dict(re.findall(r"^\| (\w+) \| ([\d.e-]+) \|", text, flags=re.M))
+    actual = dataclasses.asdict(TrainConfig()) | dataclasses.asdict(CorpusConfig())
+    assert set(stated) >= {"lr", "window", "epochs", "sample", "negative", "min_count", "dim", "min_lr_ratio"}
+    for name, value in stated.items():
+        assert float(value) == actual[name], f"docs say {name} = {value}, config.py has {actual[name]}"

@@ -216,11 +216,11 @@ class LossSpec:
 @dataclass(frozen=True)
 class TrainConfig:
     dim: int = 100  # embedding dimension
-    window: int = 5  # max distance between centre and context word (word2vec's reduced window)
+    window: int = 10  # max distance between centre and context word (word2vec's reduced window); docs/HYPERPARAMETERS.md
     negative: int = 5  # noise words per positive pair
     epochs: int = 5  # passes over the training documents
     batch_size: int = 4096  # positive (centre, context) pairs per optimiser step
-    lr: float = 0.025  # initial learning rate (SGD decays it linearly, as word2vec does)
+    lr: float = 0.05  # initial learning rate, decayed linearly as word2vec does (gensim: 0.025); docs/HYPERPARAMETERS.md
     min_lr_ratio: float = 1e-4  # SGD's final lr = lr * min_lr_ratio
     optimizer: str = "sgd"  # "sgd" (word2vec's schedule) or "adam" (as in the notebooks)
     seed: int = 1  # one seed fixes init, subsampling, windows, negatives and batch order

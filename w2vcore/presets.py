@@ -22,7 +22,8 @@ from typing import Sequence
 from .config import CorpusSource, LossSpec, RunConfig
 from .errors import W2VError
 
-# ~30 s on a laptop CPU, with a validation curve. Fewer than ~5 epochs on this small corpus leave every
+# The built-in corpus with every other setting at its default (lr 0.05, window 10), with a validation curve:
+# about 10 s on 2 cores (docs/results/defaults.md). Fewer than ~5 epochs on this small corpus leave every
 # vector pointing the same way (all cosines near 1, gensim too), so we trade dimensions for epochs.
 QUICK_DEMO = {"dim": 50, "epochs": 5, "val_fraction": 0.05}
 # The notebook's values as far as this project records them: Adam, a-z tokens, word2vec's usual
