@@ -1,13 +1,13 @@
 """Throughput and quality of w2vcore's engine vs gensim, side by side in one session.
 
-Both train skip-gram (negative=5, window=5, dim=100, min_count=5, sample=1e-3) on the
+Both train skip-gram (negative=5, window=--window (default 5), dim=100, min_count=5, sample=1e-3) on the
 same tokenised corpus file: Brown (../shared/data) plus gensim's bundled wiki sample
 and Lee corpus, ~1.5M tokens. Runs alternate (gensim, ours, gensim, ours, ...) so
 that machine noise hits both; the table reports medians and min-max spread.
 Throughput is corpus words x epochs / training seconds (vocabulary building and
 corpus encoding excluded for both).
 
-    python bench/bench_gensim.py [--epochs 5] [--repeats 3] [--workers 2] [--engine torch|numba]
+    python bench/bench_gensim.py [--epochs 5] [--repeats 3] [--workers 2] [--engine torch|numba] [--window 10]
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def write_corpus(path: Path, cache: Path) -> int:
 def run_gensim(corpus: Path, args, seed: int) -> tuple[float, Vectors]:
     from gensim.models import Word2Vec
 
-    model = Word2Vec(sg=1, negative=5, window=5, vector_size=args.dim, min_count=5, sample=1e-3,
+    model = Word2Vec(sg=1, negative=5, window=args.window, vector_size=args.dim, min_count=5, sample=1e-3,
                      workers=args.workers, seed=seed)
     model.build_vocab(corpus_file=str(corpus))
     t = time.perf_counter()
@@ -59,7 +59,7 @@ def run_gensim(corpus: Path, args, seed: int) -> tuple[float, Vectors]:
 
 
 def run_ours(data, args, seed: int) -> tuple[float, Vectors]:
-    cfg = TrainConfig(dim=args.dim, window=5, negative=5, epochs=args.epochs, batch_size=args.batch_size,
+    cfg = TrainConfig(dim=args.dim, window=args.window, negative=5, epochs=args.epochs, batch_size=args.batch_size,
                       seed=seed, device="cpu", engine=args.engine, log_every_s=5.0, eval_every_s=1e9, checkpoint_every_s=1e9)
     t = time.perf_counter()
     result = train(cfg, data)
@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--window", type=int, default=5, help="both systems' window (w2vcore's default is 10)")
     ap.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
     ap.add_argument("--engine", choices=["torch", "numba"], default="torch", help="w2vcore engine to measure")
     args = ap.parse_args()

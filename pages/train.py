@@ -33,9 +33,9 @@ def model_tab() -> None:
     bind(st.slider, "dimensions", "dim", PAGE, min_value=2, max_value=512,
          help="length of each word vector; 100-300 is usual, small values train faster")
     bind(st.slider, "window", "window", PAGE, min_value=1, max_value=20,
-         help="max distance between centre and context word (word2vec samples a reduced window per word)")
+         help="max distance between centre and context word (word2vec samples a reduced window per word); the default 10 helps relatedness on small corpora, see docs/HYPERPARAMETERS.md")
     bind(st.slider, "negatives", "negative", PAGE, min_value=1, max_value=30,
-         help="noise words per positive pair; 5-20 for small corpora, 2-5 for large ones")
+         help="noise words per positive pair; more than 5 changed nothing measurable on 0.5-1.5M-token corpora (docs/HYPERPARAMETERS.md)")
 
 
 def optimiser_tab() -> None:
@@ -43,8 +43,8 @@ def optimiser_tab() -> None:
                             help="sgd: word2vec's linearly decaying learning rate; adam: as in the notebooks")
     bind(st.number_input, f"learning rate ({optimizer})", f"lr_{optimizer}", PAGE, min_value=1e-5,
          max_value=1.0, format="%g", step=0.001 if optimizer == "sgd" else 0.0001,
-         help="word2vec uses 0.025 with SGD; Adam works around 0.001")
-    bind(st.slider, "epochs", "epochs", PAGE, min_value=1, max_value=50, help="passes over the training documents")
+         help="SGD: 0.025 as word2vec; on the CPU, 0.05 scored better on every benchmark here (docs/HYPERPARAMETERS.md). Adam works around 0.001")
+    bind(st.slider, "epochs", "epochs", PAGE, min_value=1, max_value=50, help="passes over the training documents; more for small corpora when relatedness matters (docs/HYPERPARAMETERS.md)")
     bind(st.select_slider, "batch size", "batch_size", PAGE, options=BATCH_SIZES,
          help="positive (centre, context) pairs per optimiser step; larger is faster per word, "
               "but too large for a small corpus fails with a message")
@@ -59,7 +59,7 @@ def vocabulary_tab() -> None:
         s["sample"] = 1e-3
     bind(st.select_slider, "subsampling threshold", "sample", PAGE, options=SAMPLE_OPTIONS,
          format_func=lambda v: "off" if v == 0 else f"{v:g}",
-         help="frequent words are dropped with word2vec's formula; lower drops more (default 1e-3)")
+         help="frequent words are dropped with word2vec's formula; lower drops more (default 1e-3; 1e-4 or 1e-5 only with lr 0.05 and at least 20 epochs, docs/HYPERPARAMETERS.md)")
     bind(st.slider, "noise exponent", "ns_exponent", PAGE, min_value=0.0, max_value=1.0, step=0.05,
          help="negatives are drawn from unigram^exponent; 0.75 is word2vec's choice")
     val = bind(st.slider, "validation share", "val_fraction", PAGE, min_value=0.0, max_value=0.5, step=0.01,
