@@ -45,6 +45,8 @@ KERNEL_MIN_SPAN_PLAIN = 32_768  # without: each span has a fixed cost (its block
 KERNEL_MIN_SPANS_PER_RUN = 50  # ...but a short run keeps this many spans, for its curve points and snapshots
 SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot
 DIVERGENCE_PROBE = 64  # rows of each table checked for NaN/inf at every log (most frequent + evenly spread)
+DIVERGENCE_MAX_ABS = 1e3  # a probed component above this has blown up (trained vectors stay O(1); the torch
+                          # engine at lr 0.05 / window 10 on a small vocabulary reached 1e9 while staying finite)
 MAX_EXTRA_APPLY = 8  # extra-loss applications between two engine calls; more due steps are folded in
 EARLY_STOP_MIN_DELTA = 1e-4
 
@@ -467,9 +469,10 @@ class Trainer:
         if sgns is not None and not math.isfinite(sgns):
             raise TrainingDiverged(f"the loss became {sgns} at step {st.step} (epoch {st.epoch + 1}); "
                                    f"lower the learning rate (lr={self.cfg.lr}) and start again")
-        if not self._tables_finite():
-            raise TrainingDiverged(f"the word vectors became NaN or infinite by step {st.step} "
-                                   f"(epoch {st.epoch + 1}); lower the learning rate (lr={self.cfg.lr}) and start again")
+        blown = self._tables_blown()
+        if blown:
+            raise TrainingDiverged(f"the word vectors {blown} by step {st.step} (epoch {st.epoch + 1}); "
+                                   f"lower the learning rate (lr={self.cfg.lr}) and start again")
         if sgns is not None and self.losses:
             total = (1.0 - self.alpha) * sgns
             total += sum(loss.weight * metrics.get(f"loss/{loss.name}", 0.0) for loss in self.losses)
@@ -479,17 +482,21 @@ class Trainer:
                         "words_per_s": words_per_s, "pairs": float(st.pairs_done)})
         _call(self.callbacks, "on_step", st, metrics)
 
-    def _tables_finite(self) -> bool:
-        """Whether a cheap probe of both tables is finite: the DIVERGENCE_PROBE most frequent rows (the
-        most updated ones) and as many rows spread evenly over the vocabulary. A fixed set, so the
-        check draws no random numbers; one host sync, at log time only.
+    def _tables_blown(self) -> str:
+        """What went wrong with a cheap probe of both tables ("" if nothing): NaN/inf, or a component above
+        DIVERGENCE_MAX_ABS. The probe is the DIVERGENCE_PROBE most frequent rows (the most updated ones) and
+        as many rows spread evenly over the vocabulary: a fixed set, so the check draws no random numbers;
+        one host sync, at log time only.
         """
         V = self.engine.w_in.shape[0]
         rows = torch.cat([torch.arange(min(V, DIVERGENCE_PROBE)),
                           torch.linspace(0, V - 1, min(V, DIVERGENCE_PROBE)).long()]).to(self.engine.w_in.device)
         with torch.no_grad():
             probe = torch.stack([self.engine.w_in[rows], self.engine.w_out[rows]])
-        return bool(torch.isfinite(probe).all())
+            if not bool(torch.isfinite(probe).all()):
+                return "became NaN or infinite"
+            largest = float(probe.abs().max())
+        return f"blew up (a component of {largest:.2g})" if largest > DIVERGENCE_MAX_ABS else ""
 
     def _end_epoch(self, st) -> None:
         metrics = self._evaluate()
