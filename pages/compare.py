@@ -12,13 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from pages import analysis, charts, common, panels, settings
-from w2vcore import presets
+from w2vcore import mapfit, presets
 from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
 from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
-from w2vcore.human import load_categories
-from w2vcore.mapfit import MapFit, fit_map
 
 st.title("Compare")
 chosen = common.readable(common.infos(common.selected()))
@@ -50,13 +48,12 @@ def show_comparison(cmp: Comparison, label_a: str, label_b: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def fitted_map(root: str, run_id: str, stamp: tuple, data_dir: str, steps: int) -> tuple[MapFit, Comparison]:
+def fitted_map(root: str, run_id: str, stamp: tuple, data_dir: str, steps: int) -> tuple[mapfit.MapFit, Comparison]:
     """RSR's learned map fitted alone on the run's vectors, and its scorecard against them."""
     vectors = common.vectors(run_id)
-    fit = fit_map(vectors, data_dir=data_dir or None, steps=steps)
-    bench = dataclasses.replace(load_benchmarks(data_dir or None), analogies={})
-    categories = load_categories(data_dir or None)
-    return fit, Comparison(vectors, fit.vectors, rsr=fit.rsr, categories=categories, benchmarks=bench)
+    fit = mapfit.fit_map(vectors, data_dir=data_dir or None, steps=steps)
+    bench = dataclasses.replace(load_benchmarks(data_dir or None), analogies={})  # analogies take long
+    return fit, mapfit.scorecard(vectors, fit, ("run", "run + fitted map"), data_dir or None, benchmarks=bench)
 
 
 def fit_map_view(info) -> None:

@@ -11,6 +11,8 @@ import pytest
 from gensim.test.utils import datapath
 from streamlit.testing.v1 import AppTest
 
+from apptest import app, open_tab, texts, unescape
+
 from pages import analysis, common, settings
 from pages import charts as chart_builders
 from w2vcore import losses
@@ -20,7 +22,6 @@ from w2vcore.runs import RunStore, default_cache_dir
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"  # as in conftest.py; used only when present
 LEE = datapath("lee_background.cor")
-TIMEOUT = 60  # seconds per script run: the first one imports torch
 
 
 def tiny(name: str, path: str = LEE, **train) -> RunConfig:
@@ -59,34 +60,6 @@ def env(lab, monkeypatch):
     else:
         monkeypatch.delenv("W2V_DATA_DIR", raising=False)
     return store, ids
-
-
-def app(page: str | None = None, runs: list[str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    if runs is not None:
-        at.multiselect(key="selected_runs").set_value(runs).run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def open_tab(at: AppTest, name: str, key: str = "explore.tab") -> None:
-    """Select a lazily drawn tab (st.tabs with on_change="rerun") as a click would."""
-    at.session_state[key] = name
-    at.run()
-
-
-def texts(at: AppTest) -> str:
-    """Every message and Markdown text on the page, as the reader sees it (user text is escaped)."""
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "text")
-    parts = [e.value for kind in kinds for e in getattr(at, kind)]
-    return unescape("\n".join(str(p) for p in parts))
-
-
-def unescape(text: str) -> str:
-    """Markdown as shown: without the backslashes and zero-width spaces of `common.plain`."""
-    return text.replace("\\", "").replace("\u200b", "")
 
 
 def charts(at: AppTest) -> list:

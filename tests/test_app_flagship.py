@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from gensim.test.utils import datapath
 from streamlit.testing.v1 import AppTest
+
+from apptest import app as _app, texts
 
 from pages import analysis, charts, common
 from w2vcore import presets
@@ -20,8 +21,11 @@ from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.presets import arm_of, flagship_configs
 from w2vcore.runs import RunStore, default_cache_dir
 
-REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120  # seconds per script run: the first imports torch, the scorecard cross-validates
+
+
+def app(page: str | None = None, runs: list[str] | None = None) -> AppTest:
+    return _app(page, runs, TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +54,6 @@ def lab(group, monkeypatch):
     monkeypatch.setenv("W2V_CACHE_DIR", str(store.cache_dir))
     monkeypatch.delenv("W2V_DATA_DIR", raising=False)  # THINGS and the benchmarks ship with the packages
     return store, ids
-
-
-def app(page: str | None = None, runs: list[str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    if runs is not None:
-        at.multiselect(key="selected_runs").set_value(runs).run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error", "success")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)).replace("\\", "").replace("\u200b", "")
 
 
 def figures(at: AppTest) -> list[dict]:

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import app
+
 from pages import analysis, common
 from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.runs import RunStore
 from w2vcore.vectors import Vectors
 
-REPO = Path(__file__).resolve().parents[1]
-TIMEOUT = 60
 NASTY = "![t](http://example.invalid/x.png) **bold** :red[x] $x$"  # Markdown that must show literally
 PAGES = ("pages/home.py", "pages/data.py", "pages/train.py", "pages/explore.py", "pages/compare.py",
          "pages/sweep.py", "pages/bias.py", "pages/values.py", "pages/export.py")
@@ -66,16 +66,6 @@ def started(monkeypatch):
     monkeypatch.setattr(RunStore, "start", lambda self, run_id, mode="process", resume=False:
                         calls.append((run_id, resume)))
     return calls
-
-
-def app(page: str | None = None, runs: list[str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
-    if runs is not None:
-        at.multiselect(key=common.SELECTED).set_value(runs).run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def runs_table(at: AppTest):

@@ -41,6 +41,13 @@ def test_train_prints_progress_and_finishes(trained):
     assert run_id in listing and "done" in listing
 
 
+def test_fit_map_prints_the_scorecard_of_the_run_against_its_fitted_map(trained):
+    tmp, run_id, _ = trained
+    out = cli(tmp, "fit-map", run_id, "--steps", "50").stdout
+    assert "fitted 50 map steps" in out and "held-out concepts" in out
+    assert "| human rho, held-out pairs |" in out and "+ fitted map" in out
+
+
 def test_eval_prints_every_benchmark(trained):
     tmp, run_id, _ = trained
     out = cli(tmp, "eval", run_id).stdout

@@ -92,18 +92,13 @@ def _float(text: str) -> float:
 
 def cmd_fit_map(args, store: RunStore) -> int:
     """Fit RSR's learned map alone on a finished run's vectors and print the scorecard against them."""
-    from .compare import Comparison
-    from .evaldata import load_benchmarks
-    from .human import load_categories
-    from .mapfit import fit_map
+    from .mapfit import fit_map, scorecard
 
     vectors = store.load_vectors(args.run)
     fit = fit_map(vectors, {"heldout": args.heldout}, args.data_dir, steps=args.steps, seed=args.seed)
     print(f"{fit.rsr.summary}\nfitted {args.steps} map steps in {fit.seconds:.1f} s")
     name = store.config(args.run).name
-    card = Comparison(vectors, fit.vectors, (name, f"{name} + fitted map"), rsr=fit.rsr,
-                      categories=load_categories(args.data_dir), benchmarks=load_benchmarks(args.data_dir))
-    print(card.markdown())
+    print(scorecard(vectors, fit, (name, f"{name} + fitted map"), args.data_dir).markdown())
     return 0
 
 

@@ -479,6 +479,15 @@ def _signed(x: float, digits: int = 3) -> str:
     return f"{x:+.{digits}f}".replace("-", "\u2212")
 
 
+def _judged(r: dict, down: str) -> str:
+    """How a transfer question's Δ reads, by its interval: "rose by ...: it transfers.", "changed by ...: <down>.",
+    no detectable change, or no interval."""
+    return {"up": f"rose by {_with_ci(r)}: it transfers.",
+            "down": f"changed by {_with_ci(r)}: {down}.",
+            "flat": f"changed by {_with_ci(r)}: no detectable change.",
+            "unknown": f"changed by {_with_ci(r)} (no interval)."}[_direction(r)]
+
+
 def _with_ci(r: dict) -> str:
     ci = "" if r["ci_low"] is None else f" [{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]"
     return _signed(r["delta"]) + ci
@@ -630,12 +639,7 @@ class Scorecard:
                 out.append(f"{who}, on concepts it never saw: category F1 could not be measured "
                            f"({self.unmeasured[(arm, 'f1_unseen')]}).")
             if r is not None:
-                d = _direction(r)
-                out.append(f"{who}, on concepts it never saw: category F1 "
-                           + {"up": f"rose by {_with_ci(r)}: it transfers.",
-                              "down": f"changed by {_with_ci(r)}: no transfer.",
-                              "flat": f"changed by {_with_ci(r)}: no detectable change.",
-                              "unknown": f"changed by {_with_ci(r)} (no interval)."}[d])
+                out.append(f"{who}, on concepts it never saw: category F1 " + _judged(r, "no transfer"))
             r = self._row(arm, "f1_notebook")
             if r is not None:
                 head = (f"{who}, on the notebook's split, which tests concepts RSR was trained on: F1 ")
@@ -647,12 +651,8 @@ class Scorecard:
                                if d == "down" else "no detectable change, even on the concepts it fitted."))
             r = self._row(arm, "rho_heldout")
             if r is not None:
-                d = _direction(r)
                 out.append(f"{who}, human similarity on held-out concepts: ρ "
-                           + {"up": f"rose by {_with_ci(r)}: it transfers.",
-                              "down": f"changed by {_with_ci(r)}: it moved away from human judgements there.",
-                              "flat": f"changed by {_with_ci(r)}: no detectable change.",
-                              "unknown": f"changed by {_with_ci(r)} (no interval)."}[d])
+                           + _judged(r, "it moved away from human judgements there"))
             bench = [r for r in (self._row(arm, m) for m in ("simlex999", "wordsim353", "men")) if r is not None]
             if bench:
                 parts = ", ".join(f"{_bench_name(r['metric'])} {_with_ci(r)}" for r in bench)

@@ -24,7 +24,7 @@ import torch
 from .config import LossSpec
 from .vectors import Vectors
 
-DEFAULT_STEPS = 2000  # Adam steps on M; a 5-epoch run on the built-in corpus takes about as many
+DEFAULT_STEPS = 2000  # Adam steps on M, each on fresh pairs (a training run steps M once per SGNS step)
 CHUNK = 50  # map steps per compiled call (progress and the lr schedule advance between calls)
 MAP_DEFAULTS = {"target": "things", "metric": "gauge_only", "heldout": 0.5, "seed": 0}  # the flagship's split
 
@@ -90,3 +90,16 @@ def fit_map(vectors: Vectors, params: dict | None = None, data_dir: str | None =
 
 def _heldout_rho(rsr, table: torch.Tensor) -> float:
     return float(rsr.evaluate(table @ rsr.output_map().cpu()).get("rsr/rho_heldout", float("nan")))
+
+
+def scorecard(vectors: Vectors, fit: MapFit, labels: tuple[str, str], data_dir: str | None = None,
+              benchmarks=None, **options):
+    """The twin `Comparison` of `vectors` (A) and `fit.vectors` (B) on RSR's split, with THINGS categories
+    and the word-pair benchmarks of `data_dir` (packaged THINGS and gensim's copies without one)."""
+    from .compare import Comparison
+    from .evaldata import load_benchmarks
+    from .human import load_categories
+
+    bench = benchmarks if benchmarks is not None else load_benchmarks(data_dir)
+    return Comparison(vectors, fit.vectors, labels, rsr=fit.rsr, categories=load_categories(data_dir),
+                      benchmarks=bench, **options)

@@ -30,14 +30,14 @@ from .config import RunConfig, TrainConfig
 from .corpus import ProgressFn, encode_corpus, prepare
 from .errors import W2VError
 
-SNAPSHOT_ROWS = 20_000  # = train.SNAPSHOT_ROWS (kept equal by a test; this module does not import torch)
-VAL_MAX_PAIRS = 100_000  # = train.VAL_MAX_PAIRS
-VAL_BATCH = 16_384  # = train.VAL_BATCH
+SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot (train.py uses these four)
+VAL_MAX_PAIRS = 100_000  # validation pairs drawn once per run (fixed, so the curve is comparable)
+VAL_BATCH = 16_384  # pairs scored at a time for the validation loss
 RUNTIME_BYTES = 500 * 2**20  # Python + torch + numba + the loss plug-ins in a worker (measured: ~490 MB)
 VOCAB_BYTES_PER_WORD = 200  # the word's str, its dict entry, counts, keep/noise/alias tables
 PAIR_BYTES = 56  # make_pairs: pieces + concatenation (2 x int64 each), the permutation, the shuffled copy
 MEMORY_SHARE = 0.9  # refuse a run estimated above this share of the available memory
-MAX_THREADS_AUTO = 16  # = train.resolve_threads' cap for threads=0
+MAX_THREADS_AUTO = 16  # threads=0 means one per core, at most this many
 
 
 @dataclass(frozen=True)

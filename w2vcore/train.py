@@ -30,20 +30,17 @@ import torch
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
 from .losses import LossSetup, build_evaluators, build_losses, output_map
-from .preflight import check_sizes
+from .preflight import MAX_THREADS_AUTO, SNAPSHOT_ROWS, VAL_BATCH, VAL_MAX_PAIRS, check_sizes
 from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
 
 _POSITION = ("epoch", "chunk", "batch", "chunk_words", "step", "words_done", "pairs_done", "best_val", "bad_epochs")
-VAL_MAX_PAIRS = 100_000  # validation pairs drawn once per run (fixed, so the curve is comparable)
-VAL_BATCH = 16_384  # pairs scored at a time for the validation loss
 EVAL_MAX_SHARE_INV = 10  # wait at least 10x an evaluation's cost before the next one
 KERNEL_SPAN_TOKENS = 100_000  # at most this many tokens per call into the Numba kernel (~0.1-0.5 s of work)
 KERNEL_SPANS_PER_EPOCH = 100  # at least this many calls per epoch, so small corpora still log and mix in extra losses
 KERNEL_MIN_SPAN = 2_000  # with extra losses: they run between spans, so spans stay short
 KERNEL_MIN_SPAN_PLAIN = 32_768  # without: each span has a fixed cost (its blocks' tail), see docs/KERNEL.md
 KERNEL_MIN_SPANS_PER_RUN = 50  # ...but a short run keeps this many spans, for its curve points and snapshots
-SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot
 DIVERGENCE_PROBE = 64  # rows of each table checked for NaN/inf at every log (most frequent + evenly spread)
 DIVERGENCE_MAX_ABS = 1e3  # a probed component above this has blown up (trained vectors stay O(1); the torch
                           # engine at lr 0.05 / window 10 on a small vocabulary reached 1e9 while staying finite)
@@ -122,7 +119,7 @@ def resolve_threads(cfg: TrainConfig, device: torch.device) -> int:
     if device.type != "cpu" or cfg.optimizer != "sgd":
         return 1
     return cfg.threads or max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                     else os.cpu_count() or 1, 16))
+                                     else os.cpu_count() or 1, MAX_THREADS_AUTO))
 
 
 def resolve_engine(cfg: TrainConfig, device: torch.device) -> str:
