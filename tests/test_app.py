@@ -306,7 +306,7 @@ def test_export_offers_every_format(env):
         assert fmt in labels
 
 
-class _Shrink:
+class _Shrink(losses.LossBase):
     """A test loss: pulls a few rows towards 0 and reports a score that grows with its weight."""
 
     def __init__(self, spec, setup):

@@ -271,7 +271,7 @@ def test_sizes_that_do_not_fit_the_corpus(lee_data, change, message):
 
 
 # ---------------------------------------------------------------- extra losses
-class PullTogether:
+class PullTogether(loss_registry.LossBase):
     """A real (if simple) extra loss: half the squared distance between two word vectors."""
 
     every = 1
@@ -380,7 +380,7 @@ def test_auto_engine_picks_the_kernel_on_cpu_sgd_only():
 
 
 # ----------------------------------------------------------------- output maps
-class FixedMap:
+class FixedMap(loss_registry.LossBase):
     """A loss that only carries a fixed output map (its own loss has no gradient); records what it evaluates."""
 
     every = 1
@@ -402,7 +402,7 @@ class FixedMap:
 
 
 class NoMap(FixedMap):
-    output_map = None
+    output_map = loss_registry.LossBase.output_map  # the default hook: no map
 
 
 class Snapshots(Recorder):
@@ -418,6 +418,24 @@ class Snapshots(Recorder):
 def map_losses(monkeypatch):
     for name, cls in (("fixedmap", FixedMap), ("nomap", NoMap)):
         monkeypatch.setitem(loss_registry.REGISTRY, name, loss_registry.LossInfo(name, "test", cls, {}))
+
+
+class Incomplete:
+    """A loss written without `LossBase`: it lacks the optional hooks."""
+
+    every = 1
+
+    def __init__(self, spec, setup):
+        self.name, self.weight = spec.name, spec.weight
+
+    def loss(self, ctx):
+        return torch.zeros(()), {}
+
+
+def test_a_loss_missing_hooks_is_refused_by_name(lee_data, monkeypatch):
+    monkeypatch.setitem(loss_registry.REGISTRY, "incomplete", loss_registry.LossInfo("incomplete", "test", Incomplete))
+    with pytest.raises(W2VError, match="incomplete.*lacks.*evaluate.*LossBase"):
+        train(TrainConfig(**FAST, losses=(LossSpec("incomplete", 0.1),)), lee_data)
 
 
 @both_engines
@@ -441,7 +459,7 @@ def test_output_map_is_applied_wherever_vectors_leave_training(lee_data, map_los
 
 @both_engines
 def test_without_a_map_the_output_is_unchanged(lee_data, map_losses, engine):
-    """A loss with no map (no hook, or a hook returning None) exports the raw tables bit for bit."""
+    """A loss with no map (the default hook, or its own returning None) exports the raw tables bit for bit."""
     runs = []
     for spec in (LossSpec("nomap", 0.5), LossSpec("fixedmap", 0.5)):  # 0.5: FixedMap's hook returns None
         rec = Snapshots()

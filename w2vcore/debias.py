@@ -46,7 +46,7 @@ from .biaslists import (GenderLists, find_pairs, find_words, load_gender_lists, 
                         resolve_path)
 from .config import LossSpec
 from .errors import TrainingDiverged, W2VError
-from .losses import LossSetup, Param, register, resolve_params
+from .losses import LossBase, LossSetup, Param, register, resolve_params
 from .vectors import Vectors
 
 PENALTIES = ("pairs", "projection", "subspace")
@@ -111,7 +111,7 @@ def torch_subspace(first: torch.Tensor, second: torch.Tensor, k: int = 0, explai
     return torch.cat([basis[:1] * sign, basis[1:]]), shares
 
 
-class Debias:
+class Debias(LossBase):
     """The debias loss over one `GenderLists`, aligned to a vocabulary (frequency order)."""
 
     def __init__(self, lists: GenderLists, index_to_key: Sequence[str], device: torch.device | str = "cpu", *,

@@ -45,6 +45,8 @@ class LossContext(Protocol):
 
 @runtime_checkable
 class ExtraLoss(Protocol):
+    """Every hook the trainer calls on a loss; `LossBase` gives the optional ones their no-op defaults."""
+
     name: str
     weight: float  # a in (1 - a) * L_w2v + a * L_extra
     every: int  # apply every N optimiser steps
@@ -57,9 +59,15 @@ class ExtraLoss(Protocol):
         """Periodic evaluation on the whole (V, dim) word vectors as exported (mapped), e.g. held-out rho."""
         ...
 
+    def ramp(self, progress: float) -> float:
+        """Factor on the weight at `progress` (0..1 of the run): a warm-up; 1.0 without one."""
+        ...
 
-class OptionalHooks(Protocol):
-    """Methods an `ExtraLoss` may also have; the trainer looks them up with getattr (absent: no effect)."""
+    def sgd_steps(self, table: torch.Tensor, step: float, times: int, gen: torch.Generator,
+                  progress: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]] | None:
+        """`times` in-place SGD applications of size `step` on the word table by a compiled path, returning
+        (summed loss, summed metrics); None when the loss has no such path (the trainer then uses autograd)."""
+        ...
 
     def output_map(self) -> torch.Tensor | None:
         """A (dim, dim) float32 matrix M on the loss's device, or None (identity).
@@ -72,16 +80,31 @@ class OptionalHooks(Protocol):
         ...
 
     def state_dict(self) -> dict:
-        """The loss's own learned state (e.g. M and its optimiser), saved in checkpoints."""
+        """The loss's own learned state (e.g. M and its optimiser), saved in checkpoints; {} if none."""
         ...
 
     def load_state_dict(self, state: dict) -> None: ...
 
 
-def output_map(loss) -> torch.Tensor | None:
-    """The loss's `output_map()`, or None when it has none."""
-    fn = getattr(loss, "output_map", None)
-    return fn() if fn is not None else None
+class LossBase:
+    """Defaults for the optional hooks of `ExtraLoss`: no warm-up, no compiled path, no map, no state."""
+
+    every: int = 1
+
+    def ramp(self, progress: float) -> float:
+        return 1.0
+
+    def sgd_steps(self, table, step, times, gen, progress=0.0):
+        return None
+
+    def output_map(self) -> torch.Tensor | None:
+        return None
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -181,14 +204,26 @@ def _info(spec: LossSpec) -> LossInfo:
     return info
 
 
+HOOKS = ("loss", "evaluate", "ramp", "sgd_steps", "output_map", "state_dict", "load_state_dict")
+
+
+def _checked(spec: LossSpec, loss: Any) -> ExtraLoss:
+    """`loss` if it has every hook of `ExtraLoss`; a message naming the missing ones otherwise."""
+    missing = [hook for hook in HOOKS if not callable(getattr(loss, hook, None))]
+    if missing:
+        raise W2VError(f"the loss '{spec.name}' lacks {', '.join(missing)}: subclass w2vcore.losses.LossBase, "
+                       "which has the optional hooks")
+    return loss
+
+
 def build_losses(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[ExtraLoss]:
     """Instantiate the configured losses that train (weight > 0); `build_evaluators` takes those at weight 0."""
     _load_builtin()
     infos = [(spec, _info(spec)) for spec in specs]
-    return [info.factory(spec, setup) for spec, info in infos if spec.weight > 0]
+    return [_checked(spec, info.factory(spec, setup)) for spec, info in infos if spec.weight > 0]
 
 
-class EvaluationOnly:
+class EvaluationOnly(LossBase):
     """A loss at weight 0, kept only for its `evaluate`: it never steps, never draws from the run's
     generators, has no output map and no state, so the run is bit-for-bit the run without it.
 
@@ -208,7 +243,7 @@ class EvaluationOnly:
 
 
 def build_evaluators(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[EvaluationOnly]:
-    """An `EvaluationOnly` instance of each loss at weight 0 that has an `evaluate` method.
+    """An `EvaluationOnly` instance of each loss at weight 0.
 
     The factory sees the spec at weight 0 (RSR then learns no map: it is the identity). A spec that
     cannot be built fails the run, as it fails its trained twin: the message says which loss.
@@ -224,8 +259,7 @@ def build_evaluators(specs: tuple[LossSpec, ...], setup: LossSetup) -> list[Eval
         except W2VError as e:
             raise W2VError(f"{e} (the loss '{spec.name}' is at weight 0, so the run only evaluates it; "
                            "fix its parameters or remove it)") from None
-        if callable(getattr(loss, "evaluate", None)):
-            out.append(EvaluationOnly(loss))
+        out.append(EvaluationOnly(_checked(spec, loss)))
     return out
 
 

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from .config import LossSpec
 from .errors import W2VError
 from .human import HumanSimilarity, align_concepts, load_target
-from .losses import LossSetup, Param, register, resolve_params
+from .losses import LossBase, LossSetup, Param, register, resolve_params
 from .ranking import RANK_METHODS, SPEARMAN_STRENGTH, pearson, rank, soft_spearman
 from .rsr_kernel import (_draw_np, _draw_pairs_np, _draw_two_np, _keep_cosines, _pair_cosines_grad_np,
                          _pair_cosines_np, _sgd_steps_np, in_disk_cache, njit)
@@ -103,7 +103,7 @@ def pair_cosines(rows: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.
     return (unit.index_select(0, a) * unit.index_select(0, b)).sum(1)
 
 
-class RSR:
+class RSR(LossBase):
     """The RSR loss over one `HumanSimilarity` target, aligned to a vocabulary."""
 
     def __init__(self, human: HumanSimilarity, key_to_index, device: torch.device | str = "cpu", *,

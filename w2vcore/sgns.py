@@ -174,10 +174,7 @@ class TorchSGD:
         run) is for losses whose own state follows the run (RSR's map step size). Returns the loss's
         (summed value, summed metrics), or None: then use `loss.loss` + `apply_extra`.
         """
-        fused = getattr(loss, "sgd_steps", None)
-        if fused is None:
-            return None
-        return fused(self.w_in, weight * lr * self.batch_size, times, generator, progress)
+        return loss.sgd_steps(self.w_in, weight * lr * self.batch_size, times, generator, progress)
 
     def state_dict(self):
         return {}

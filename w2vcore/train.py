@@ -29,7 +29,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import TrainingDiverged, W2VError
-from .losses import LossSetup, build_evaluators, build_losses, output_map
+from .losses import LossSetup, build_evaluators, build_losses
 from .preflight import MAX_THREADS_AUTO, SNAPSHOT_ROWS, VAL_BATCH, VAL_MAX_PAIRS, check_sizes
 from .sgns import NoiseSampler, alias_table, init_tables, make_engine, make_pairs, resolve_device, sgns_loss_sum, sgns_scores
 from .vectors import Vectors
@@ -207,7 +207,7 @@ class Trainer:
         """The composed (d, d) map of the losses that have one (in order), or None: no loss maps."""
         out = None
         for loss in self.losses:
-            m = output_map(loss)
+            m = loss.output_map()
             if m is not None:
                 out = m if out is None else out @ m
         return out
@@ -441,8 +441,7 @@ class Trainer:
         fused = getattr(self.engine, "apply_extra_steps", None)
         for loss in self.losses:
             due = (st.step // loss.every) - ((st.step - group) // loss.every)
-            ramp = getattr(loss, "ramp", None)
-            weight = loss.weight * (ramp(st.progress) if ramp is not None else 1.0)
+            weight = loss.weight * loss.ramp(st.progress)
             if due == 0 or weight <= 0:
                 continue
             done = fused(loss, weight, due, st.lr, ctx.generator, st.progress) if fused is not None else None
@@ -534,7 +533,7 @@ class Trainer:
 
         The raw tables stay raw in the checkpoint; a map is stored as its loss's state.
         """
-        states = {loss.name: loss.state_dict() for loss in self.losses if hasattr(loss, "state_dict")}
+        states = {loss.name: loss.state_dict() for loss in self.losses}
         states = {name: state for name, state in states.items() if state}
         return {"losses": states} if states else {}
 
@@ -550,7 +549,7 @@ class Trainer:
         self.engine.load_state_dict(ck.get("engine", {}))
         for loss in self.losses:
             state = ck.get("losses", {}).get(loss.name)
-            if state is not None and hasattr(loss, "load_state_dict"):
+            if state is not None:
                 loss.load_state_dict(state)
         for key in _POSITION:
             setattr(st, key, ck[key])

@@ -15,7 +15,7 @@ import torch
 
 from .config import LossSpec
 from .errors import W2VError
-from .losses import LossSetup, Param, register, resolve_params
+from .losses import LossBase, LossSetup, Param, register, resolve_params
 from .rsr import pair_cosines
 from .rsr_kernel import _draw_np, in_disk_cache
 from .valuevec_kernel import _value_grad_np, _value_sgd_steps_np, njit
@@ -48,7 +48,7 @@ class _Map:
             self.step(grad)
 
 
-class ValueVecLoss:
+class ValueVecLoss(LossBase):
     """The ValueVec loss on a vocabulary's valued words, as an `ExtraLoss` ("valuevec").
 
     `map_mode` (the `map` parameter): 0 scores cos(w_a, w_b) of the training words' input rows. 1 scores cos(w_a M, w_b M)
