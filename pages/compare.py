@@ -15,7 +15,7 @@ from pages import analysis, charts, common, panels, settings
 from w2vcore import mapfit, presets
 from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
-from w2vcore.evaluate import jaccard, neighbour_overlap
+from w2vcore.neighbours import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
 
 st.title("Compare")

@@ -375,7 +375,7 @@ def test_neighbour_overlap_of_a_run_with_itself_is_one():
     unit = rng.normal(size=(50, 4))
     unit /= np.linalg.norm(unit, axis=1, keepdims=True)
     keys = [f"w{i}" for i in range(50)]
-    from w2vcore.evaluate import neighbour_overlap
+    from w2vcore.neighbours import neighbour_overlap
     from w2vcore.vectors import Vectors
 
     same = Vectors(keys, unit.astype(np.float32))

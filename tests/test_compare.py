@@ -101,7 +101,7 @@ def test_paired_spearman_weights_equal_repeated_items_and_ci_is_paired():
     result = paired_spearman(a, b, np.round(human, 1), n_boot=300)  # rounded: ties in the human ranks
     assert result["a"] == pytest.approx(stats.spearmanr(a, np.round(human, 1))[0], abs=1e-12)
     assert result["delta"] > 0 and result["ci"][0] > 0  # b is clearly closer to human
-    from w2vcore.compare import _groups, _spearman
+    from w2vcore.compare.stats import _groups, _spearman
 
     w = rng.integers(0, 4, 200).astype(float)
     expanded = stats.spearmanr(np.repeat(a, w.astype(int)), np.repeat(np.round(human, 1), w.astype(int)))[0]

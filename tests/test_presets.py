@@ -47,7 +47,7 @@ def test_arm_of_reads_the_config_not_the_name():
 
 
 def test_the_heldout_split_does_not_depend_on_the_run_seed(lee_data):
-    from w2vcore.compare import _rsr_on
+    from w2vcore.compare.heldout import _rsr_on
 
     one, two = (flagship_configs(BASE, seeds=(s,))[1] for s in (1, 7))
     held = [_rsr_on(lee_data.vocab, c.train.losses[0], None, 16).heldout_concepts.tolist() for c in (one, two)]
