@@ -286,21 +286,44 @@ def category_coverage(key_to_index: dict[str, int], data_dir: str) -> pd.DataFra
 
 
 # ------------------------------------------------------------------ over training
-def trajectory(snapshots: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
-    """2-D coordinates of the same words at each snapshot, comparable across snapshots.
+ANCHOR_WORDS = 5000  # words beside the shown ones that fix each snapshot's rotation
+MIN_ANCHORS_PER_DIM = 5  # fewer anchors than this many per dimension: no rotation (it would fit noise)
 
-    Each snapshot (n, d) is rotated (Procrustes) onto the last one, then all are drawn in the
-    last one's PCA plane: what moves is the words relative to each other, not the axes.
+
+def trajectory(snapshots: Sequence[np.ndarray], shown: Sequence[int], seed: int = 0) -> tuple[list[np.ndarray], str]:
+    """2-D coordinates of the `shown` rows at each snapshot (n_words, d), comparable across snapshots,
+    and a sentence saying how they were aligned.
+
+    Each snapshot is rotated (orthogonal Procrustes) onto the last one, then all are drawn in the
+    last one's PCA plane of the shown words. The rotation is fitted on *other* words (up to
+    `ANCHOR_WORDS` of the rows not shown): fitted on the shown words themselves, d free dimensions
+    let a rotation bend even the random start onto the final map (pure noise then correlates
+    r ≈ 0.6 with it), so the animation would borrow the structure it is meant to show growing.
+    With too few other words to pin a rotation down, snapshots are drawn unrotated.
     """
     from sklearn.decomposition import PCA
 
     if not snapshots:
         raise W2VError("there are no snapshots to draw")
-    final = snapshots[-1] / np.maximum(np.linalg.norm(snapshots[-1], axis=1, keepdims=True), 1e-12)
-    if len(final) < 3:
-        raise W2VError(f"the map needs at least 3 words, got {len(final)}")
-    pca = PCA(n_components=2, random_state=seed).fit(final)
-    return [pca.transform(procrustes(s, final)) for s in snapshots]
+    shown = np.asarray(shown, dtype=np.int64)
+    if len(shown) < 3:
+        raise W2VError(f"the map needs at least 3 words, got {len(shown)}")
+    unit = [s / np.maximum(np.linalg.norm(s, axis=1, keepdims=True), 1e-12) for s in snapshots]
+    final = unit[-1]
+    others = np.setdiff1d(np.arange(len(final)), shown)[:ANCHOR_WORDS]
+    rotate = len(others) >= MIN_ANCHORS_PER_DIM * final.shape[1]
+    if rotate:
+        from scipy.linalg import orthogonal_procrustes
+
+        frames = [u[shown] @ orthogonal_procrustes(u[others], final[others])[0] for u in unit]
+        how = (f"Each snapshot is rotated onto the final vectors by a rotation fitted on {len(others):,} other "
+               "words, so the shown words' positions borrow nothing from the end.")
+    else:
+        frames = [u[shown] for u in unit]
+        how = (f"Snapshots are not rotated: only {len(others):,} other words are saved, too few to fit a rotation "
+               "that would not also bend the shown words onto the end.")
+    pca = PCA(n_components=2, random_state=seed).fit(frames[-1])
+    return [pca.transform(f) for f in frames], how
 
 
 # ------------------------------------------------------------------ RSR's split, marked

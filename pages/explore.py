@@ -220,9 +220,9 @@ def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, w
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def trajectory(root: str, run_id: str, points: tuple, words: tuple) -> list[np.ndarray]:
+def trajectory(root: str, run_id: str, points: tuple, words: tuple) -> tuple[list[np.ndarray], str]:
     snaps = [common.store().load_snapshot(run_id, p) for p in points]
-    return analysis.trajectory([snap.vectors[[snap.key_to_index[w] for w in words]] for snap in snaps])
+    return analysis.trajectory([snap.vectors for snap in snaps], [snaps[0].key_to_index[w] for w in words])
 
 
 def over_training_tab() -> None:
@@ -258,11 +258,10 @@ def draw_over_training() -> None:
         if len(words_t) < 3:
             st.info("The map needs at least 3 words.")
         else:
-            coords = trajectory(str(common.store().root), info.id, tuple(points), tuple(words_t))
+            coords, how = trajectory(str(common.store().root), info.id, tuple(points), tuple(words_t))
             st.plotly_chart(charts.trajectory_figure(coords, words_t, points, groups), key="explore.trajectory")
-            st.caption(f"{len(points)} snapshots from the random start (0%) to the end (100%). Each is rotated "
-                       "onto the final vectors (Procrustes) and drawn in the final PCA plane, so what moves is the "
-                       "words relative to each other. Press ▶ or drag the slider.")
+            st.caption(f"{len(points)} snapshots from the random start (0%) to the end (100%), drawn in the final "
+                       f"PCA plane of these words. {how} Press ▶ or drag the slider.")
 
 
 common.lazy_tabs({"Neighbours": neighbours_tab, "Similarity & analogies": similarity_tab, "Map": map_tab,
