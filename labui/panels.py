@@ -32,6 +32,22 @@ def lazy_tabs(tabs: dict[str, Callable[[], None]], key: str) -> None:
                 draw()
 
 
+def computed_or_clicked(args: tuple, memo: str, label: str, note: str, **button) -> bool:
+    """Whether a slow computation on `args` may run now: this session ran it before (its result is cached,
+    so it shows at once) or its primary button `label` is clicked now. Otherwise the button waits, with
+    `note` under it, so that opening a page or moving a slider never blocks on it. `memo`: the session
+    key of what ran (see `computed`); `button`: st.button's other arguments (key, icon, help)."""
+    if hash(args) in st.session_state.setdefault(memo, set()) or st.button(label, type="primary", **button):
+        return True
+    st.caption(note)
+    return False
+
+
+def computed(args: tuple, memo: str) -> None:
+    """Remember that the computation on `args` succeeded, so `computed_or_clicked` no longer waits for it."""
+    st.session_state.setdefault(memo, set()).add(hash(args))
+
+
 def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
     """Status, progress bar with ETA and words/s, a stop button while running, the error if failed or
     broken, and a Resume button for a stopped or failed run that left a checkpoint."""

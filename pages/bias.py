@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from labui import cached, runs, state, text
+from labui import cached, panels, runs, state, text
 from w2vcore.bias import bias_report, biased_words, gender_direction, weat
 from w2vcore.biaslists import builtin_weat_tests, gender_tests, load_gender_lists, load_weat_tests
 from w2vcore.debias import hard_debias
@@ -66,16 +66,16 @@ def reports(root: str, run_id: str, stamp: tuple, lists_choice: str, tests_choic
 
 args = (str(runs.store().root), run_id, cached.vectors_stamp(run_id), lists_choice, tests_choice, data_dir,
         permutations)
-measured = st.session_state.setdefault("bias.measured", set())  # reports this session computed (cached)
-if hash(args) not in measured and not st.button("Measure bias", type="primary", key="bias.measure",
-                                                help="WEAT permutations, k-means and an SVM on the run and two "
-                                                     "hard-debiased copies: a few seconds; the result is cached"):
-    st.caption("Waits for the button, so that opening the page never blocks on the measurements.")
+if not panels.computed_or_clicked(
+        args, "bias.measured", "Measure bias",
+        "Waits for the button, so that opening the page never blocks on the measurements.", key="bias.measure",
+        help="WEAT permutations, k-means and an SVM on the run and two hard-debiased copies: a few seconds; the "
+             "result is cached"):
     st.stop()
 try:
     with st.spinner("Measuring bias (WEAT permutations, k-means, SVM)…"):
         table, skipped = reports(*args)
-    measured.add(hash(args))
+    panels.computed(args, "bias.measured")
 except W2VError as e:
     st.error(text.plain(e))
     st.stop()

@@ -18,6 +18,8 @@ from w2vcore.errors import W2VError
 from w2vcore.evaluate import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
 
+WAITS = "Waits for the button, so that opening the page never blocks on the cross-validation."
+
 st.title("Compare")
 chosen = runs.readable(runs.infos(runs.selected()))
 
@@ -66,15 +68,15 @@ def fit_map_view(info) -> None:
                              help="Adam steps on the map, each on fresh pairs of training concepts")
     data_dir = state.settings()["data_dir"].strip()
     args = (str(runs.store().root), info.id, cached.vectors_stamp(info.id), data_dir, steps)
-    done = st.session_state.setdefault("compare.fitted", set())
-    if hash(args) not in done and not st.button("Fit the map and score it", type="primary", key="compare.fit"):
-        st.caption("Pick a second run in the sidebar to compare two runs instead.")
+    if not panels.computed_or_clicked(args, "compare.fitted", "Fit the map and score it",
+                                      "Pick a second run in the sidebar to compare two runs instead.",
+                                      key="compare.fit"):
         return
     try:
         with st.spinner("Fitting the map (the first fit also compiles RSR's kernels), then scoring…"):
             fit, cmp = fitted_map(*args)
             cmp.table()
-        done.add(hash(args))
+        panels.computed(args, "compare.fitted")
     except W2VError as e:
         st.error(text.plain(e))
         return
@@ -153,18 +155,17 @@ def scorecard_tab(order, group) -> None:
                                help="5 folds × this many seeded repeats; more repeats = steadier estimate, slower")
     ids = tuple(i.id for i in order)
     args = (str(runs.store().root), ids, tuple(cached.vectors_stamp(i) for i in ids), data_dir, repeats)
-    scored = st.session_state.setdefault("compare.scored", set())
-    if hash(args) not in scored and not st.button(
-            "Compute the scorecard", type="primary", key="compare.fl.score", icon=":material/fact_check:",
+    if not panels.computed_or_clicked(
+            args, "compare.scored", "Compute the scorecard", WAITS, key="compare.fl.score",
+            icon=":material/fact_check:",
             help="cross-validates category prediction for every RSR arm and seed: some seconds per run"):
-        st.caption("Waits for the button, so that opening the page never blocks on the cross-validation.")
         return
     try:
         with st.spinner(f"Scoring {len(ids) - sum(a == 'vanilla' for a, _ in group.values())} RSR run(s) against "
                         "vanilla on the same folds…"):
             card = group_scorecard(*args)
             verdict, rows = card.verdict(), card.chart_rows()
-        scored.add(hash(args))
+        panels.computed(args, "compare.scored")
     except W2VError as e:
         st.error(text.plain(e))
         return
@@ -336,17 +337,14 @@ with scorecard:
                                help="5 folds × this many seeded repeats; more repeats = steadier estimate, slower")
     stamps = (cached.vectors_stamp(run_a.id), cached.vectors_stamp(run_b.id))
     args = (str(runs.store().root), run_a.id, run_b.id, stamps, data_dir, repeats)
-    scored = st.session_state.setdefault("compare.scored", set())  # scorecards this session computed (cached)
-    if hash(args) not in scored and not st.button(
-            "Compute the scorecard", type="primary", key="compare.score",
+    if panels.computed_or_clicked(
+            args, "compare.scored", "Compute the scorecard", WAITS, key="compare.score",
             help="category prediction over 27 THINGS categories takes some seconds (about 20 s for 1,000 concepts)"):
-        st.caption("Waits for the button, so that opening the page never blocks on the cross-validation.")
-    else:
         try:
             with st.spinner("Scoring both runs on the same folds…"):
                 cmp = comparison(*args)
                 cmp.table()  # every part is computed inside the spinner
-            scored.add(hash(args))
+            panels.computed(args, "compare.scored")
         except W2VError as e:
             st.error(text.plain(e))
         else:

@@ -74,11 +74,11 @@ except W2VError as e:
     st.info(text.plain(e))
     st.stop()
 
-read = st.session_state.setdefault("data.read", set())  # (source, tokenizer) pairs read in this session
-if source.kind != "default" and (source, tokenizer) not in read:
-    if not st.button("Read the corpus", type="primary", help="tokenize once; later reads come from the cache"):
-        st.caption("Reading tokenizes the corpus once and caches it, so runs on it start fast.")
-        st.stop()
+if source.kind != "default" and not panels.computed_or_clicked(
+        (source, tokenizer), "data.read", "Read the corpus",
+        "Reading tokenizes the corpus once and caches it, so runs on it start fast.",
+        help="tokenize once; later reads come from the cache"):
+    st.stop()
 bar = st.progress(0.0, text="reading the corpus")
 try:
     encoded = encode_corpus(source, tokenizer, run_store.cache_dir,
@@ -89,7 +89,7 @@ except W2VError as e:
     st.error(text.plain(e))
     st.stop()
 bar.empty()
-read.add((source, tokenizer))
+panels.computed((source, tokenizer), "data.read")
 
 for note in encoded.stats.get("warnings", []):
     st.warning(text.plain(note))

@@ -184,15 +184,14 @@ def map_tab() -> None:
         min_dist = b.slider("UMAP min_dist", 0.0, 0.99, 0.1, 0.01, key="explore.md", help="smaller = tighter clusters")
         args = (str(runs.store().root), info.id, cached.vectors_stamp(info.id), tuple(shown), "umap", n_neighbors,
                 min_dist)
-        drawn = st.session_state.setdefault("explore.drawn", set())  # UMAPs this session has computed (and cached)
-        if hash(args) not in drawn and not st.button(
-                f"Compute the UMAP of {len(shown):,} words", type="primary", key="explore.umap",
+        if panels.computed_or_clicked(
+                args, "explore.drawn", f"Compute the UMAP of {len(shown):,} words",
+                "UMAP keeps local neighbourhoods. It waits for this button so that moving a slider never blocks "
+                "the page; once computed it is cached.", key="explore.umap",
                 help="UMAP takes seconds to minutes depending on the machine (the first one also compiles numba "
-                     "code); the result is cached for this run and word set"):
-            st.caption("UMAP keeps local neighbourhoods. It waits for this button so that moving a slider never "
-                       "blocks the page; once computed it is cached.")
-        elif draw_map(shown, "umap", n_neighbors, min_dist, which, table):
-            drawn.add(hash(args))
+                     "code); the result is cached for this run and word set") and draw_map(
+                shown, "umap", n_neighbors, min_dist, which, table):
+            panels.computed(args, "explore.drawn")
 
 
 def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, which: str,

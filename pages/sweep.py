@@ -6,7 +6,7 @@ from the Train page; it is picked for you."""
 import pandas as pd
 import streamlit as st
 
-from labui import analysis, cached, charts, runs, state, text
+from labui import analysis, cached, charts, panels, runs, state, text
 from w2vcore.compare import sweep_table
 from w2vcore.errors import W2VError
 
@@ -43,17 +43,17 @@ def headline_metrics() -> None:
                                help="5 folds × this many seeded repeats for honest ΔF1; more = steadier, slower")
     ids = tuple(sorted(configs))
     args = (str(runs.store().root), ids, tuple(cached.vectors_stamp(i) for i in ids), data_dir, repeats)
-    done = st.session_state.setdefault("sweep.scored", set())
-    if hash(args) not in done and not st.button(
-            "Compute the headline metrics", type="primary", key="sweep.score", icon=":material/query_stats:",
+    if not panels.computed_or_clicked(
+            args, "sweep.scored", "Compute the headline metrics",
+            "Honest ΔF1, held-out ρ, SimLex-999 and WordSim-353 per α, each the mean across seeds with its CI. "
+            "Waits for the button, so that opening the page never blocks on the cross-validation.",
+            key="sweep.score", icon=":material/query_stats:",
             help="honest ΔF1 cross-validates THINGS categories for every run with α > 0: some seconds per run"):
-        st.caption("Honest ΔF1, held-out ρ, SimLex-999 and WordSim-353 per α, each the mean across seeds with its "
-                   "CI. Waits for the button, so that opening the page never blocks on the cross-validation.")
         return
     try:
         with st.spinner(f"Scoring {len(ids)} runs…"):
             rows = headline(*args)
-        done.add(hash(args))
+        panels.computed(args, "sweep.scored")
     except W2VError as e:
         st.error(text.plain(e))
         return
