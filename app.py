@@ -1,18 +1,19 @@
 """Word2Vec Lab: the Streamlit entry point. Run with `streamlit run app.py`.
 
 This file only sets up navigation and the sidebar run picker; each page is a file in
-pages/, and the helpers they share (pages/common.py, panels.py, charts.py, ...) are
-plain modules, not pages.
+pages/ (pages only), and the Streamlit helpers they share live in the package labui/
+beside it (Streamlit puts this file's folder on sys.path, so pages import `labui`).
 """
 import streamlit as st
 
-from pages.common import keep_worker_warm, sidebar_run_picker
+from labui.runs import keep_worker_warm, sidebar_run_picker
 
 st.set_page_config(page_title="Word2Vec Lab", page_icon=":material/hub:", layout="wide")
 
-# URL paths deliberately differ from the file names: Streamlit still knows the legacy
-# pages/-folder mode, which would run e.g. pages/train.py on its own (without this file,
-# so without the sidebar) for a request of /train before st.navigation has run once.
+# URL paths deliberately differ from the file names: while a folder named pages/ sits beside
+# this file, Streamlit starts in its legacy pages/-folder mode until st.navigation has run
+# once, and would serve a first request of e.g. /train by running pages/train.py on its own
+# (without this file, so without the sidebar). These paths are also the public URLs.
 nav = st.navigation({
     "Lab": [
         st.Page("pages/home.py", title="Runs", icon=":material/home:", default=True, url_path="runs"),

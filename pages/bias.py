@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from pages import common
+from labui import cached, panels, runs, state, text
 from w2vcore.bias import bias_report, biased_words, gender_direction, weat
 from w2vcore.biaslists import builtin_weat_tests, gender_tests, load_gender_lists, load_weat_tests
 from w2vcore.debias import hard_debias
@@ -15,14 +15,14 @@ from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
 
 st.title("Bias")
-chosen = [i for i in common.readable(common.infos(common.selected())) if common.has_vectors(i)]
+chosen = [i for i in runs.readable(runs.infos(runs.selected())) if runs.has_vectors(i)]
 if not chosen:
     st.info("Pick a finished run in the sidebar: its gender-bias metrics are measured here. To train with the "
             "debias loss, set its weight on the Train page (Losses tab).")
     st.stop()
-names = {i.id: common.run_label(i) for i in chosen}
+names = {i.id: runs.run_label(i) for i in chosen}
 run_id = st.selectbox("Run", list(names), format_func=names.get, key="bias.run")
-data_dir = common.settings()["data_dir"].strip()
+data_dir = state.settings()["data_dir"].strip()
 published = Path(data_dir, "bias", "bolukbasi.json") if data_dir else None
 have_published = published is not None and published.is_file()
 a, b, c = st.columns([2, 2, 1])
@@ -41,7 +41,7 @@ permutations = c.select_slider("permutations", [1_000, 10_000, 100_000], 10_000,
 @st.cache_data(show_spinner=False, max_entries=8)
 def reports(root: str, run_id: str, stamp: tuple, lists_choice: str, tests_choice: str, data_dir: str,
             permutations: int) -> tuple[pd.DataFrame, list[str]]:
-    vectors = common.vectors(run_id)
+    vectors = cached.vectors(run_id)
     lists = load_gender_lists(str(published) if lists_choice == "bolukbasi" else "builtin", data_dir=data_dir or None)
     tests = builtin_weat_tests() if tests_choice == "builtin" else gender_tests(load_weat_tests(weat_file))
     usable, skipped = [], []
@@ -64,23 +64,23 @@ def reports(root: str, run_id: str, stamp: tuple, lists_choice: str, tests_choic
     return pd.DataFrame(rows).rename(index=lambda k: k.removeprefix("bias/")), skipped
 
 
-args = (str(common.store().root), run_id, common.vectors_stamp(run_id), lists_choice, tests_choice, data_dir,
+args = (str(runs.store().root), run_id, cached.vectors_stamp(run_id), lists_choice, tests_choice, data_dir,
         permutations)
-measured = st.session_state.setdefault("bias.measured", set())  # reports this session computed (cached)
-if hash(args) not in measured and not st.button("Measure bias", type="primary", key="bias.measure",
-                                                help="WEAT permutations, k-means and an SVM on the run and two "
-                                                     "hard-debiased copies: a few seconds; the result is cached"):
-    st.caption("Waits for the button, so that opening the page never blocks on the measurements.")
+if not panels.computed_or_clicked(
+        args, "bias.measured", "Measure bias",
+        "Waits for the button, so that opening the page never blocks on the measurements.", key="bias.measure",
+        help="WEAT permutations, k-means and an SVM on the run and two hard-debiased copies: a few seconds; the "
+             "result is cached"):
     st.stop()
 try:
     with st.spinner("Measuring bias (WEAT permutations, k-means, SVM)…"):
         table, skipped = reports(*args)
-    measured.add(hash(args))
+    panels.computed(args, "bias.measured")
 except W2VError as e:
-    st.error(common.plain(e))
+    st.error(text.plain(e))
     st.stop()
 for reason in skipped:
-    st.warning(f"WEAT test left out: {common.plain(reason)}")
+    st.warning(f"WEAT test left out: {text.plain(reason)}")
 for variant in ("hard debias", "hard debias, all pairs"):
     table[f"{variant} − run"] = table[variant] - table["run"]
 st.dataframe(table, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns})
@@ -92,7 +92,7 @@ st.caption("direct_bias: mean |cos(profession, g)| (Bolukbasi, c = 1). weat_d: W
            "direction; \"all pairs\" removes the span of every definitional and equalize pair. The Spearman rows "
            "show the information kept.")
 try:
-    debiased = any(s.name == "debias" and s.weight > 0 for s in common.config(run_id).train.losses)
+    debiased = any(s.name == "debias" and s.weight > 0 for s in cached.config(run_id).train.losses)
 except W2VError:
     debiased = False  # the run's settings are unreadable: nothing to point at
 if debiased:

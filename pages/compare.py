@@ -11,15 +11,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import analysis, charts, common, panels, settings
+from labui import analysis, cached, charts, panels, runs, settings, state, text
 from w2vcore import mapfit, presets
 from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
 from w2vcore.neighbours import jaccard, neighbour_overlap
 from w2vcore.evaldata import load_benchmarks
 
+WAITS = "Waits for the button, so that opening the page never blocks on the cross-validation."
+
 st.title("Compare")
-chosen = common.readable(common.infos(common.selected()))
+chosen = runs.readable(runs.infos(runs.selected()))
 
 
 def show_comparison(cmp: Comparison, label_a: str, label_b: str) -> None:
@@ -42,15 +44,15 @@ def show_comparison(cmp: Comparison, label_a: str, label_b: str) -> None:
             col: st.column_config.NumberColumn(format="%.3f") for col in per.columns if col != "category"})
         if c.a.skipped:
             with st.expander(f"{len(c.a.skipped)} categories not scored"):
-                st.markdown("\n".join(f"- **{common.plain(k)}**: {common.plain(v)}" for k, v in c.a.skipped.items()))
+                st.markdown("\n".join(f"- **{text.plain(k)}**: {text.plain(v)}" for k, v in c.a.skipped.items()))
     for note in cmp.notes:
-        st.caption(common.plain(note))
+        st.caption(text.plain(note))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def fitted_map(root: str, run_id: str, stamp: tuple, data_dir: str, steps: int) -> tuple[mapfit.MapFit, Comparison]:
     """RSR's learned map fitted alone on the run's vectors, and its scorecard against them."""
-    vectors = common.vectors(run_id)
+    vectors = cached.vectors(run_id)
     fit = mapfit.fit_map(vectors, data_dir=data_dir or None, steps=steps)
     bench = dataclasses.replace(load_benchmarks(data_dir or None), analogies={})  # analogies take long
     return fit, mapfit.scorecard(vectors, fit, ("run", "run + fitted map"), data_dir or None, benchmarks=bench)
@@ -58,32 +60,32 @@ def fitted_map(root: str, run_id: str, stamp: tuple, data_dir: str, steps: int) 
 
 def fit_map_view(info) -> None:
     """One finished run: fit RSR's learned map on its vectors alone and score it (no corpus, no retraining)."""
-    st.markdown(f"**{common.plain(info.name)}**: fit RSR's learned map on this run's vectors alone")
+    st.markdown(f"**{text.plain(info.name)}**: fit RSR's learned map on this run's vectors alone")
     st.caption("RSR's map M is shared by every word, so it can be learned on finished vectors without the corpus. "
                "Half of the THINGS concepts the run knows are held out of the fit (RSR's own split); category F1 "
                "and human ρ are tested on those only. B = the run's vectors times the fitted map.")
     steps = st.select_slider("map steps", [250, 500, 1000, 2000, 4000], 1000, key="compare.fit.steps",
                              help="Adam steps on the map, each on fresh pairs of training concepts")
-    data_dir = common.settings()["data_dir"].strip()
-    args = (str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir, steps)
-    done = st.session_state.setdefault("compare.fitted", set())
-    if hash(args) not in done and not st.button("Fit the map and score it", type="primary", key="compare.fit"):
-        st.caption("Pick a second run in the sidebar to compare two runs instead.")
+    data_dir = state.settings()["data_dir"].strip()
+    args = (str(runs.store().root), info.id, cached.vectors_stamp(info.id), data_dir, steps)
+    if not panels.computed_or_clicked(args, "compare.fitted", "Fit the map and score it",
+                                      "Pick a second run in the sidebar to compare two runs instead.",
+                                      key="compare.fit"):
         return
     try:
         with st.spinner("Fitting the map (the first fit also compiles RSR's kernels), then scoring…"):
             fit, cmp = fitted_map(*args)
             cmp.table()
-        done.add(hash(args))
+        panels.computed(args, "compare.fitted")
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
-    st.caption(common.plain(f"{fit.rsr.summary}. Fitted {steps} steps in {fit.seconds:.1f} s."))
+    st.caption(text.plain(f"{fit.rsr.summary}. Fitted {steps} steps in {fit.seconds:.1f} s."))
     show_comparison(cmp, info.name, f"{info.name} + fitted map")
 
 
 if len(chosen) < 2:
-    if len(chosen) == 1 and common.has_vectors(chosen[0]):
+    if len(chosen) == 1 and runs.has_vectors(chosen[0]):
         fit_map_view(chosen[0])
     else:
         st.info("Pick two runs in the sidebar to compare them (a twin launched from the Train page is picked for "
@@ -94,7 +96,7 @@ if len(chosen) < 2:
 def group_of(infos) -> dict[str, tuple[str, int]] | None:
     """run id -> (arm, seed) when the picked runs form a flagship group (else None)."""
     try:
-        return analysis.flagship_group({i.id: common.config(i.id) for i in infos})
+        return presets.flagship_group({i.id: cached.config(i.id) for i in infos})
     except W2VError:
         return None
 
@@ -104,7 +106,7 @@ def group_scorecard(root: str, ids: tuple, stamps: tuple, data_dir: str, repeats
     """The backend's scorecard of a flagship group; its parts are computed on first use and kept with it."""
     bench = load_benchmarks(data_dir or None)
     bench = dataclasses.replace(bench, analogies={})
-    return Scorecard.from_runs(common.store(), list(ids), data_dir or None, benchmarks=bench, repeats=repeats)
+    return Scorecard.from_runs(runs.store(), list(ids), data_dir or None, benchmarks=bench, repeats=repeats)
 
 
 def arm_rank(row: dict) -> int:
@@ -123,10 +125,10 @@ def flagship_view(infos, group: dict[str, tuple[str, int]]) -> None:
 
     @st.fragment(run_every=1.0 if live else None)
     def progress() -> None:
-        now = common.infos(ids)
+        now = runs.infos(ids)
         for info in now:
-            panels.run_progress(info, common.metrics(info.id), key="compare.fl")
-        if not all(common.has_vectors(i) for i in now):
+            panels.run_progress(info, cached.metrics(info.id), key="compare.fl")
+        if not all(runs.has_vectors(i) for i in now):
             panels.curves_panel(now, key="compare.fl.live")
         if live and not any(i.active for i in now):
             st.rerun()  # all finished: draw the scorecard button
@@ -134,17 +136,17 @@ def flagship_view(infos, group: dict[str, tuple[str, int]]) -> None:
     progress()
     for info in order:
         if info.status == "failed":
-            st.error(f"**{common.plain(info.name)}** failed: {common.plain(info.error)}")
-    if not all(common.has_vectors(i) for i in order):
+            st.error(f"**{text.plain(info.name)}** failed: {text.plain(info.error)}")
+    if not all(runs.has_vectors(i) for i in order):
         st.info("The scorecard is ready when every run of the group has finished (or been stopped).")
         return
-    common.lazy_tabs({"Scorecard": lambda: scorecard_tab(order, group),
+    panels.lazy_tabs({"Scorecard": lambda: scorecard_tab(order, group),
                       "Neighbours": lambda: flagship_neighbours(order, group),
                       "Curves": lambda: panels.curves_panel(order, key="compare.fl")}, key="compare.fl.tab")
 
 
 def scorecard_tab(order, group) -> None:
-    data_dir = common.settings()["data_dir"].strip()
+    data_dir = state.settings()["data_dir"].strip()
     st.caption("Each RSR arm against the vanilla run of the same seed. Category F1 (repeated stratified 5-fold CV "
                "on THINGS categories) is tested only on concepts RSR never saw; the notebook's single split, which "
                "tests concepts RSR trained on too, is shown for contrast. Held-out ρ: the runs' similarities "
@@ -152,33 +154,32 @@ def scorecard_tab(order, group) -> None:
     repeats = st.select_slider("CV repeats", [1, 2, 3, 5, 10], 5, key="compare.fl.repeats",
                                help="5 folds × this many seeded repeats; more repeats = steadier estimate, slower")
     ids = tuple(i.id for i in order)
-    args = (str(common.store().root), ids, tuple(common.vectors_stamp(i) for i in ids), data_dir, repeats)
-    scored = st.session_state.setdefault("compare.scored", set())
-    if hash(args) not in scored and not st.button(
-            "Compute the scorecard", type="primary", key="compare.fl.score", icon=":material/fact_check:",
+    args = (str(runs.store().root), ids, tuple(cached.vectors_stamp(i) for i in ids), data_dir, repeats)
+    if not panels.computed_or_clicked(
+            args, "compare.scored", "Compute the scorecard", WAITS, key="compare.fl.score",
+            icon=":material/fact_check:",
             help="cross-validates category prediction for every RSR arm and seed: some seconds per run"):
-        st.caption("Waits for the button, so that opening the page never blocks on the cross-validation.")
         return
     try:
         with st.spinner(f"Scoring {len(ids) - sum(a == 'vanilla' for a, _ in group.values())} RSR run(s) against "
                         "vanilla on the same folds…"):
             card = group_scorecard(*args)
             verdict, rows = card.verdict(), card.chart_rows()
-        scored.add(hash(args))
+        panels.computed(args, "compare.scored")
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
     st.markdown("#### Verdict")
     for sentence in verdict[:-1]:
         if sentence.startswith("Underpowered"):
-            st.warning(common.plain(sentence), icon=":material/warning:")
+            st.warning(text.plain(sentence), icon=":material/warning:")
     arms = [a for a in presets.ARMS if a != "vanilla" and any(r["arm"] == a for r in rows)]
     for arm, column in zip(arms, st.columns(max(1, len(arms)))):  # one column per RSR arm, side by side
         label = presets.ARM_LABELS[arm]
-        column.markdown(f"**{common.plain(label)}** against vanilla")
-        column.markdown("\n".join("- " + common.plain(s[len(label) + 2:][:1].upper() + s[len(label) + 3:])
+        column.markdown(f"**{text.plain(label)}** against vanilla")
+        column.markdown("\n".join("- " + text.plain(s[len(label) + 2:][:1].upper() + s[len(label) + 3:])
                                    for s in verdict[:-1] if s.startswith(label + ", ")))
-    st.caption(common.plain(verdict[-1]))
+    st.caption(text.plain(verdict[-1]))
     rows = sorted(rows, key=arm_rank)  # stable: each arm's metrics keep the scorecard's order
     if rows:
         st.plotly_chart(charts.scorecard_figure(rows, presets.ARM_LABELS), key="compare.fl.chart")
@@ -198,37 +199,37 @@ def scorecard_tab(order, group) -> None:
         **{c: st.column_config.NumberColumn(format="%+.3f") for c in ("Δ mean", "CI low", "CI high")},
         "interval": st.column_config.TextColumn(width="medium")})
     if card.power is not None:
-        st.caption("Power: " + common.plain(card.power.summary()))
+        st.caption("Power: " + text.plain(card.power.summary()))
     for note in card.notes + [f"{presets.ARM_LABELS.get(a, a)}, {m}: not measured ({why})"
                               for (a, m), why in card.unmeasured.items()]:
-        st.caption(common.plain(note))
+        st.caption(text.plain(note))
     st.download_button("Download the scorecard (Markdown)", card.markdown(), file_name="scorecard.md",
                        mime="text/markdown", key="compare.fl.download")
 
 
 def flagship_neighbours(order, group) -> None:
-    data_dir = common.settings()["data_dir"].strip()
+    data_dir = state.settings()["data_dir"].strip()
     seeds = sorted({seed for _, seed in group.values()})
     left, mid, right = st.columns([4, 1, 1])
     seed = mid.selectbox("seed", seeds, key="compare.fl.seed") if len(seeds) > 1 else seeds[0]
-    runs = [i for i in order if group[i.id][1] == seed]
+    seed_runs = [i for i in order if group[i.id][1] == seed]
     k = right.slider("k", 3, 30, 10, key="compare.fl.k")
     try:
-        vecs = {i.id: common.vectors(i.id) for i in runs}
+        vecs = {i.id: cached.vectors(i.id) for i in seed_runs}
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
-    treated = next(i.id for i in runs if group[i.id][0] != "vanilla") if any(
-        group[i.id][0] != "vanilla" for i in runs) else runs[0].id
-    marks = common.rsr_marks(treated, data_dir)
-    first = vecs[runs[0].id]
+    treated = next(i.id for i in seed_runs if group[i.id][0] != "vanilla") if any(
+        group[i.id][0] != "vanilla" for i in seed_runs) else seed_runs[0].id
+    marks = cached.rsr_marks(treated, data_dir)
+    first = vecs[seed_runs[0].id]
     known = [w for w in settings.NOTEBOOK_WORDS if all(w in v for v in vecs.values())] or first.index_to_key[100:103]
-    words = analysis.parse_words(common.fold(runs[0].id)(left.text_input("Words", ", ".join(known),
+    words = analysis.parse_words(cached.fold(seed_runs[0].id)(left.text_input("Words", ", ".join(known),
                                                                          key="compare.fl.words")))
     for word in words:
         columns, counts = {}, []
         try:
-            for info in runs:
+            for info in seed_runs:
                 found = vecs[info.id].most_similar(word, topn=k)
                 label = presets.ARM_LABELS.get(group[info.id][0], info.name)
                 columns[label] = [analysis.marked(w, marks) for w, _ in found]
@@ -238,8 +239,8 @@ def flagship_neighbours(order, group) -> None:
             panels.word_error(e)
             continue
         status = analysis.mark(word, marks) if marks else ""
-        st.markdown(f"**{common.plain(word)}**" + (f" ({common.plain(status)})" if status else "")
-                    + (f" · neighbours RSR trained on: {common.plain(', '.join(counts))}" if marks else ""))
+        st.markdown(f"**{text.plain(word)}**" + (f" ({text.plain(status)})" if status else "")
+                    + (f" · neighbours RSR trained on: {text.plain(', '.join(counts))}" if marks else ""))
         frame = pd.DataFrame(columns)
         cosines = [c for c in frame.columns if c.startswith("cos")]
         st.dataframe(frame, hide_index=True, column_config={
@@ -262,17 +263,17 @@ if group is not None:
 if len(chosen) > 2:
     left, right = st.columns(2)
     ids = [i.id for i in chosen]
-    names = {i.id: common.run_label(i) for i in chosen}
+    names = {i.id: runs.run_label(i) for i in chosen}
     a_id = left.selectbox("Run A", ids, index=0, format_func=names.get, key="compare.a")
     b_id = right.selectbox("Run B", [i for i in ids if i != a_id], index=0, format_func=names.get, key="compare.b")
     run_a, run_b = (next(i for i in chosen if i.id == x) for x in (a_id, b_id))
 else:
     run_a, run_b = chosen
-st.markdown(f"**A** = {common.plain(run_a.name)} ({run_a.status}) · **B** = {common.plain(run_b.name)} "
+st.markdown(f"**A** = {text.plain(run_a.name)} ({run_a.status}) · **B** = {text.plain(run_b.name)} "
             f"({run_b.status})")
 for info in (run_a, run_b):
     if info.status == "failed":
-        st.error(f"**{common.plain(info.name)}** failed: {common.plain(info.error)}")
+        st.error(f"**{text.plain(info.name)}** failed: {text.plain(info.error)}")
 
 curves, config, scorecard, neighbours, benchmarks, projection = st.tabs(
     ["Curves", "Settings", "Scorecard", "Neighbours", "Benchmarks", "Aligned map"])
@@ -281,7 +282,7 @@ live = run_a.active or run_b.active
 
 @st.fragment(run_every=1.0 if live else None)
 def overlaid() -> None:
-    panels.curves_panel(common.infos([run_a.id, run_b.id]), key="compare")
+    panels.curves_panel(runs.infos([run_a.id, run_b.id]), key="compare")
 
 
 with curves:
@@ -291,9 +292,9 @@ def settings_diff() -> None:
     """The two runs' settings side by side (only those that differ, unless asked)."""
     everything = st.toggle("show every setting", key="compare.all")
     try:
-        ca, cb = (common.config(i.id).to_dict() for i in (run_a, run_b))
+        ca, cb = (cached.config(i.id).to_dict() for i in (run_a, run_b))
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
     diff = analysis.config_diff(ca, cb, only_different=not everything)
     if diff.empty:
@@ -305,15 +306,15 @@ def settings_diff() -> None:
 with config:
     settings_diff()
 
-if not (common.has_vectors(run_a) and common.has_vectors(run_b)):
+if not (runs.has_vectors(run_a) and runs.has_vectors(run_b)):
     for tab in (scorecard, neighbours, benchmarks, projection):
         tab.info("Neighbours, benchmarks and maps need both runs to have finished (or been stopped).")
     st.stop()
 try:
-    va, vb = common.vectors(run_a.id), common.vectors(run_b.id)
+    va, vb = cached.vectors(run_a.id), cached.vectors(run_b.id)
 except W2VError as e:
     for tab in (scorecard, neighbours, benchmarks, projection):
-        tab.error(common.plain(e))
+        tab.error(text.plain(e))
     st.stop()
 shared = [w for w in va.index_to_key if w in vb.key_to_index]  # in A's frequency order
 
@@ -324,42 +325,39 @@ def comparison(root: str, a_id: str, b_id: str, stamps: tuple, data_dir: str, re
     """The backend's twin comparison; parts are computed on first use and kept with this object."""
     bench = load_benchmarks(data_dir or None)
     bench = dataclasses.replace(bench, analogies={})  # analogies: the Benchmarks tab (they take long)
-    return Comparison.from_runs(common.store(), a_id, b_id, data_dir or None, benchmarks=bench, repeats=repeats)
+    return Comparison.from_runs(runs.store(), a_id, b_id, data_dir or None, benchmarks=bench, repeats=repeats)
 
 
 with scorecard:
-    data_dir = common.settings()["data_dir"].strip()
+    data_dir = state.settings()["data_dir"].strip()
     st.caption("B − A for every score, with a 95% paired bootstrap CI. Category F1 uses repeated stratified "
                "k-fold on THINGS concepts; when B trained with RSR, only concepts RSR never saw are tested, and "
                "human ρ is measured on RSR's held-out concepts. The notebook's single split is shown for reference.")
     repeats = st.select_slider("CV repeats", [1, 2, 3, 5, 10], 5, key="compare.repeats",
                                help="5 folds × this many seeded repeats; more repeats = steadier estimate, slower")
-    stamps = (common.vectors_stamp(run_a.id), common.vectors_stamp(run_b.id))
-    args = (str(common.store().root), run_a.id, run_b.id, stamps, data_dir, repeats)
-    scored = st.session_state.setdefault("compare.scored", set())  # scorecards this session computed (cached)
-    if hash(args) not in scored and not st.button(
-            "Compute the scorecard", type="primary", key="compare.score",
+    stamps = (cached.vectors_stamp(run_a.id), cached.vectors_stamp(run_b.id))
+    args = (str(runs.store().root), run_a.id, run_b.id, stamps, data_dir, repeats)
+    if panels.computed_or_clicked(
+            args, "compare.scored", "Compute the scorecard", WAITS, key="compare.score",
             help="category prediction over 27 THINGS categories takes some seconds (about 20 s for 1,000 concepts)"):
-        st.caption("Waits for the button, so that opening the page never blocks on the cross-validation.")
-    else:
         try:
             with st.spinner("Scoring both runs on the same folds…"):
                 cmp = comparison(*args)
                 cmp.table()  # every part is computed inside the spinner
-            scored.add(hash(args))
+            panels.computed(args, "compare.scored")
         except W2VError as e:
-            st.error(common.plain(e))
+            st.error(text.plain(e))
         else:
             show_comparison(cmp, run_a.name, run_b.name)
 
 with neighbours:
     left, right = st.columns([4, 1])
     known = [w for w in settings.NOTEBOOK_WORDS if w in va and w in vb] or shared[100:103]
-    words = analysis.parse_words(common.fold(run_a.id)(left.text_input("Words", ", ".join(known),
+    words = analysis.parse_words(cached.fold(run_a.id)(left.text_input("Words", ", ".join(known),
                                                                        key="compare.words")))
     k = right.slider("k", 3, 30, 10, key="compare.k")
-    data_dir = common.settings()["data_dir"].strip()
-    marks = common.rsr_marks(run_b.id, data_dir) or common.rsr_marks(run_a.id, data_dir)
+    data_dir = state.settings()["data_dir"].strip()
+    marks = cached.rsr_marks(run_b.id, data_dir) or cached.rsr_marks(run_a.id, data_dir)
     grid = st.columns(2)
     for i, word in enumerate(words):
         cell = grid[i % 2]
@@ -370,7 +368,7 @@ with neighbours:
                 panels.word_error(e)
             continue
         overlap = jaccard([w for w, _ in na], [w for w, _ in nb])
-        cell.markdown(f"**{common.plain(word)}**: Jaccard@{k} = {overlap:.2f}")
+        cell.markdown(f"**{text.plain(word)}**: Jaccard@{k} = {overlap:.2f}")
         both = set(w for w, _ in na) & set(w for w, _ in nb)
         table = pd.DataFrame({"A": [analysis.marked(w, marks) + (" ●" if w in both else "") for w, _ in na],
                               "cos A": [c for _, c in na],
@@ -394,12 +392,12 @@ with neighbours:
 
 
 with benchmarks:
-    data_dir = common.settings()["data_dir"].strip()
+    data_dir = state.settings()["data_dir"].strip()
     with_analogies = st.toggle("include Google analogies (3CosAdd, ~20k questions: slower)", key="compare.analogies")
     try:
-        sa, sb = (common.benchmark_scores(i.id, data_dir, with_analogies) for i in (run_a, run_b))
+        sa, sb = (cached.benchmark_scores(i.id, data_dir, with_analogies) for i in (run_a, run_b))
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
     else:
         rows = []
         for name in sa:
@@ -414,7 +412,7 @@ with benchmarks:
         fmt |= {c: st.column_config.NumberColumn(format="percent") for c in ("OOV A", "OOV B")}
         st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=fmt)
         st.caption("Word pairs with a word outside a run's vocabulary are skipped (OOV). "
-                   + (f"Benchmarks from {common.plain(data_dir)}." if data_dir else
+                   + (f"Benchmarks from {text.plain(data_dir)}." if data_dir else
                       "Benchmarks: gensim's bundled SimLex-999 and WordSim-353; set the reference data folder on "
                       "the Data page (Reference data tab) for MEN and your own copies."))
 
@@ -430,7 +428,7 @@ with projection:
         rows_b = np.array([vb.key_to_index[w] for w in words])
         xy_a, xy_b, moved = analysis.aligned_pca(va.vectors[rows_a], vb.vectors[rows_b])
         left, right = st.columns([4, 1])
-        labels = (common.plain_chart(f"A: {run_a.name}"), common.plain_chart(f"B: {run_b.name}"))
+        labels = (text.plain_chart(f"A: {run_a.name}"), text.plain_chart(f"B: {run_b.name}"))
         left.plotly_chart(charts.aligned_figure(xy_a, xy_b, words, moved, labels),
                           key="compare.map")
         left.caption("B is rotated onto A (orthogonal Procrustes over these words) and both are drawn in A's PCA "

@@ -3,9 +3,9 @@ benchmark coverage). The choices are the session's settings, which the Train pag
 import pandas as pd
 import streamlit as st
 
-from pages import analysis, charts, common, settings
-from pages.common import bind, bind_choice
-from w2vcore import things as w2v_things
+from labui import analysis, charts, panels, runs, settings, state, text
+from labui.state import bind, bind_choice
+from w2vcore import things
 from w2vcore.corpus import build_vocab, encode_corpus, keep_probs
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
@@ -15,8 +15,8 @@ PAGE = "data"
 SAMPLE_OPTIONS = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 
 st.title("Data")
-s = common.settings()
-runs = common.store()
+s = state.settings()
+run_store = runs.store()
 
 st.subheader("Corpus")
 kind = bind_choice(st.radio, "Source", list(settings.SOURCE_CHOICES), "source", PAGE, horizontal=True,
@@ -31,15 +31,15 @@ elif kind == "upload":
     if upload is not None:
         try:
             warnings: list[str] = []
-            source = save_upload(upload.getvalue(), upload.name, runs.cache_dir / "uploads", warnings)
-            common.update_setting("upload_name", source.name)
-            common.update_setting("upload_path", source.path)
+            source = save_upload(upload.getvalue(), upload.name, run_store.cache_dir / "uploads", warnings)
+            state.update_setting("upload_name", source.name)
+            state.update_setting("upload_path", source.path)
             for note in warnings:
-                st.warning(common.plain(note))
+                st.warning(text.plain(note))
         except W2VError as e:
-            st.error(common.plain(e))
+            st.error(text.plain(e))
     if s["upload_name"]:
-        st.caption(f"Using the upload **{common.plain(s['upload_name'])}**.")
+        st.caption(f"Using the upload **{text.plain(s['upload_name'])}**.")
 elif kind == "brown":
     bind(st.text_input, "Brown corpus folder", "brown_path", PAGE, placeholder="~/nltk_data/corpora/brown",
          help="NLTK's tagged Brown corpus: files ca01 … cr09 (500 texts in 15 genres) and cats.txt; tags are removed")
@@ -71,28 +71,28 @@ sample = bind(c.select_slider, "subsampling threshold", "sample", PAGE, options=
 try:
     source, tokenizer = settings.corpus_source(s), settings.tokenizer_config(s)
 except W2VError as e:
-    st.info(common.plain(e))
+    st.info(text.plain(e))
     st.stop()
 
-read = st.session_state.setdefault("data.read", set())  # (source, tokenizer) pairs read in this session
-if source.kind != "default" and (source, tokenizer) not in read:
-    if not st.button("Read the corpus", type="primary", help="tokenize once; later reads come from the cache"):
-        st.caption("Reading tokenizes the corpus once and caches it, so runs on it start fast.")
-        st.stop()
+if source.kind != "default" and not panels.computed_or_clicked(
+        (source, tokenizer), "data.read", "Read the corpus",
+        "Reading tokenizes the corpus once and caches it, so runs on it start fast.",
+        help="tokenize once; later reads come from the cache"):
+    st.stop()
 bar = st.progress(0.0, text="reading the corpus")
 try:
-    encoded = encode_corpus(source, tokenizer, runs.cache_dir,
+    encoded = encode_corpus(source, tokenizer, run_store.cache_dir,
                             progress=lambda stage, f: bar.progress(min(1.0, f), text=stage))
     vocab = build_vocab(encoded, min_count, max_vocab or None)
 except W2VError as e:
     bar.empty()
-    st.error(common.plain(e))
+    st.error(text.plain(e))
     st.stop()
 bar.empty()
-read.add((source, tokenizer))
+panels.computed((source, tokenizer), "data.read")
 
 for note in encoded.stats.get("warnings", []):
-    st.warning(common.plain(note))
+    st.warning(text.plain(note))
 kept = len(vocab)
 covered = int(vocab.counts.sum())
 after_sampling = float((vocab.counts * keep_probs(vocab.counts, sample)).sum())
@@ -125,24 +125,24 @@ def reference_tab() -> None:
     data_dir = bind(st.text_input, "Reference data folder", "data_dir", PAGE, placeholder="e.g. ../shared/data",
                     help="a folder with wordsim/ (SimLex-999, WordSim-353, MEN, analogies) and things/ (THINGS); "
                          "defaults to $W2V_DATA_DIR. Without it, gensim's bundled SimLex-999 and WordSim-353 are used.")
-    things = settings.things_available(data_dir)
-    if things:
+    has_things = things.available(data_dir)
+    if has_things:
         try:
-            where = w2v_things.describe(data_dir.strip() or None)
+            where = things.describe(data_dir)
         except W2VError as e:
-            st.error(common.plain(e))
-            things = False
+            st.error(text.plain(e))
+            has_things = False
         else:
-            st.caption(f"THINGS: {common.plain(where)}. A `things/` folder in the reference data folder overrides "
+            st.caption(f"THINGS: {text.plain(where)}. A `things/` folder in the reference data folder overrides "
                        "the packaged copy.")
             with st.expander("THINGS licences and attribution"):
-                st.text(w2v_things.ATTRIBUTION)
+                st.text(things.ATTRIBUTION)
     else:
         st.caption("THINGS: not found (a `things/` folder with the SPoSE embedding and unique_id.txt).")
     try:
         bench = load_benchmarks(data_dir.strip() or None)
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
     fold = str.lower if s["lowercase"] else str
     rows, missing = [], {}
@@ -159,15 +159,15 @@ def reference_tab() -> None:
         if absent:
             with st.expander(f"{name}: {len(absent)} words not in the vocabulary"):
                 st.text(", ".join(absent))
-    if things:
+    if has_things:
         st.markdown("**THINGS concepts in this vocabulary** (the RSR target and the category-prediction labels)")
         try:
             frame, alignment = analysis.concept_table(vocab.key_to_index, data_dir.strip())
             coverage = analysis.category_coverage(vocab.key_to_index, data_dir.strip())
         except W2VError as e:
-            st.error(common.plain(e))
+            st.error(text.plain(e))
         else:
-            st.caption(common.plain(alignment.summary()) + ". Multi-word concepts (air conditioner) match only when the tokenizer "
+            st.caption(text.plain(alignment.summary()) + ". Multi-word concepts (air conditioner) match only when the tokenizer "
                        "joins THINGS phrases (Train page, tokenizer options).")
             left, right = st.columns([3, 2])
             left.dataframe(coverage, hide_index=True, height=300,
@@ -180,9 +180,9 @@ def reference_tab() -> None:
                     st.text(", ".join(alignment.missing))
             if alignment.collisions:
                 with st.expander(f"{len(alignment.collisions)} words matched by several concepts"):
-                    st.markdown("; ".join(f"**{common.plain(w)}**: {common.plain(', '.join(c))}"
+                    st.markdown("; ".join(f"**{text.plain(w)}**: {text.plain(', '.join(c))}"
                                           for w, c in alignment.collisions.items()))
 
 
-common.lazy_tabs({"Vocabulary": vocabulary_tab, "Reference data": reference_tab}, key="data.tab")
+panels.lazy_tabs({"Vocabulary": vocabulary_tab, "Reference data": reference_tab}, key="data.tab")
 st.page_link("pages/train.py", label="Train on this corpus", icon=":material/model_training:")

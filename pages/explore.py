@@ -6,32 +6,33 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import analysis, charts, common, panels, settings
+from labui import analysis, cached, charts, panels, runs, settings, state, text
+from w2vcore import things
 from w2vcore.errors import W2VError
 
 st.title("Explore")
-chosen = common.readable(common.infos(common.selected()))
-candidates = [i for i in chosen if common.has_vectors(i)]
+chosen = runs.readable(runs.infos(runs.selected()))
+candidates = [i for i in chosen if runs.has_vectors(i)]
 for info in chosen:
-    if info.status == "failed" and not common.has_vectors(info):
-        st.error(f"**{common.plain(info.name)}** failed: {common.plain(info.error)}")
+    if info.status == "failed" and not runs.has_vectors(info):
+        st.error(f"**{text.plain(info.name)}** failed: {text.plain(info.error)}")
 if not candidates:
     st.info("Pick a run that has finished (or was stopped) in the sidebar: its vectors are explored here.")
     st.stop()
 if len(candidates) > 1:
     pick = st.segmented_control("Run", [i.id for i in candidates], default=candidates[0].id, required=True,
-                                format_func=lambda i: common.plain(next(c.name for c in candidates if c.id == i)),
+                                format_func=lambda i: text.plain(next(c.name for c in candidates if c.id == i)),
                                 key="explore.run")
     info = next(c for c in candidates if c.id == pick)
 else:
     info = candidates[0]
 try:
-    vec = common.vectors(info.id)
+    vec = cached.vectors(info.id)
 except W2VError as e:
-    st.error(common.plain(e))
+    st.error(text.plain(e))
     st.stop()
-st.caption(f"**{common.plain(info.name)}**: {len(vec):,} words × {vec.vector_size} dimensions ({info.status}).")
-fold = common.fold(info.id)  # typed words are lower-cased when the run's tokenizer did so
+st.caption(f"**{text.plain(info.name)}**: {len(vec):,} words × {vec.vector_size} dimensions ({info.status}).")
+fold = cached.fold(info.id)  # typed words are lower-cased when the run's tokenizer did so
 
 
 def default_words(n: int = 4, min_count: int = 100) -> str:
@@ -47,17 +48,17 @@ def default_words(n: int = 4, min_count: int = 100) -> str:
 
 
 try:
-    data_dir = common.settings()["data_dir"].strip() or (common.config(info.id).data_dir or "")
+    data_dir = state.settings()["data_dir"].strip() or (cached.config(info.id).data_dir or "")
 except W2VError as e:
-    st.warning(common.plain(e))
+    st.warning(text.plain(e))
     data_dir = ""
-things = settings.things_available(data_dir)
+has_things = things.available(data_dir)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def concepts(root: str, run_id: str, stamp: tuple, data_dir: str) -> tuple[pd.DataFrame, str]:
     """THINGS concepts in this run's vocabulary (word, concept, category) and the alignment summary."""
-    frame, alignment = analysis.concept_table(common.vectors(run_id).key_to_index, data_dir)
+    frame, alignment = analysis.concept_table(cached.vectors(run_id).key_to_index, data_dir)
     return frame, alignment.summary()
 
 
@@ -71,7 +72,7 @@ def neighbours_tab() -> None:
     topn = right.slider("neighbours", 5, 50, 10, key="explore.topn")
     if not words:
         st.info("Type one or more words.")
-    marks = common.rsr_marks(info.id, data_dir)  # {} unless the run has an RSR spec
+    marks = cached.rsr_marks(info.id, data_dir)  # {} unless the run has an RSR spec
     cols = st.columns(min(4, max(1, len(words))))
     for i, word in enumerate(words):
         with cols[i % len(cols)]:
@@ -82,8 +83,8 @@ def neighbours_tab() -> None:
                 continue
             if marks:
                 table["neighbour"] = [analysis.marked(w, marks) for w in table["neighbour"]]
-            status = f" ({common.plain(analysis.mark(word, marks))})" if marks else ""
-            st.markdown(f"**{common.plain(word)}**{status}")
+            status = f" ({text.plain(analysis.mark(word, marks))})" if marks else ""
+            st.markdown(f"**{text.plain(word)}**{status}")
             st.dataframe(table, hide_index=True, column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})
     if marks and words:
         st.caption("▲ = a THINGS concept RSR trained on; △ = a THINGS concept RSR never saw (held out).")
@@ -124,7 +125,7 @@ def similarity_tab() -> None:
 def project(root: str, run_id: str, stamp: tuple, words: tuple, method: str, n_neighbors: int,
             min_dist: float) -> pd.DataFrame:
     """2-D coordinates of `words`, cached per run (and vectors file version), word set and method."""
-    v = common.vectors(run_id)
+    v = cached.vectors(run_id)
     rows = np.array([v.key_to_index[w] for w in words])
     xy = analysis.project(v.vectors[rows], method, n_neighbors=n_neighbors, min_dist=min_dist)
     frame = pd.DataFrame({"word": words, "x": xy[:, 0], "y": xy[:, 1]})
@@ -144,9 +145,9 @@ umap_warm_up()
 
 def map_tab() -> None:
     a, c = st.columns([2, 3])
-    which = a.radio("Words", ["frequent", "pasted"] + (["things"] if things else []), horizontal=True,
+    which = a.radio("Words", ["frequent", "pasted"] + (["things"] if has_things else []), horizontal=True,
                     key="explore.set", format_func=WORD_SETS.get,
-                    help=None if things else "THINGS concepts coloured by category appear here when the reference "
+                    help=None if has_things else "THINGS concepts coloured by category appear here when the reference "
                                              "data folder (Data page, Reference data tab) has things/")
     table = None
     if which == "frequent":
@@ -155,15 +156,15 @@ def map_tab() -> None:
                        help=f"beyond {analysis.MAX_POINTS:,} words the map shows a random sample")
         words = vec.index_to_key[:top]
     elif which == "things":
-        table, summary = concepts(str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir)
-        c.caption(f"THINGS: {common.plain(summary)}. Colour = the concept's category (\"several\" when it has more than one).")
+        table, summary = concepts(str(runs.store().root), info.id, cached.vectors_stamp(info.id), data_dir)
+        c.caption(f"THINGS: {text.plain(summary)}. Colour = the concept's category (\"several\" when it has more than one).")
         words = table["word"].tolist()
     else:
-        text = c.text_area("one word per line or comma separated", key="explore.paste", height=100)
-        pasted = analysis.parse_words(fold(text))
+        typed = c.text_area("one word per line or comma separated", key="explore.paste", height=100)
+        pasted = analysis.parse_words(fold(typed))
         words, unknown = analysis.split_known(pasted, vec.key_to_index)
         if unknown:
-            st.warning(f"{len(unknown)} word(s) not in the vocabulary, left out: {common.plain(', '.join(unknown[:30]))}"
+            st.warning(f"{len(unknown)} word(s) not in the vocabulary, left out: {text.plain(', '.join(unknown[:30]))}"
                        + (" …" if len(unknown) > 30 else ""))
     shown, sampled = analysis.sample_words(words)
     if sampled:
@@ -181,17 +182,16 @@ def map_tab() -> None:
         a, b = st.columns(2)
         n_neighbors = a.slider("UMAP neighbours", 2, 100, 15, key="explore.nn", help="larger = more global structure")
         min_dist = b.slider("UMAP min_dist", 0.0, 0.99, 0.1, 0.01, key="explore.md", help="smaller = tighter clusters")
-        args = (str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), "umap", n_neighbors,
+        args = (str(runs.store().root), info.id, cached.vectors_stamp(info.id), tuple(shown), "umap", n_neighbors,
                 min_dist)
-        drawn = st.session_state.setdefault("explore.drawn", set())  # UMAPs this session has computed (and cached)
-        if hash(args) not in drawn and not st.button(
-                f"Compute the UMAP of {len(shown):,} words", type="primary", key="explore.umap",
+        if panels.computed_or_clicked(
+                args, "explore.drawn", f"Compute the UMAP of {len(shown):,} words",
+                "UMAP keeps local neighbourhoods. It waits for this button so that moving a slider never blocks "
+                "the page; once computed it is cached.", key="explore.umap",
                 help="UMAP takes seconds to minutes depending on the machine (the first one also compiles numba "
-                     "code); the result is cached for this run and word set"):
-            st.caption("UMAP keeps local neighbourhoods. It waits for this button so that moving a slider never "
-                       "blocks the page; once computed it is cached.")
-        elif draw_map(shown, "umap", n_neighbors, min_dist, which, table):
-            drawn.add(hash(args))
+                     "code); the result is cached for this run and word set") and draw_map(
+                shown, "umap", n_neighbors, min_dist, which, table):
+            panels.computed(args, "explore.drawn")
 
 
 def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, which: str,
@@ -199,16 +199,16 @@ def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, w
     """One projection of `shown`, coloured by frequency or THINGS category; False (and a message) on failure."""
     try:
         with st.spinner(f"{method.upper()} of {len(shown):,} words…"):
-            frame = project(str(common.store().root), info.id, common.vectors_stamp(info.id), tuple(shown), method,
+            frame = project(str(runs.store().root), info.id, cached.vectors_stamp(info.id), tuple(shown), method,
                             n_neighbors, min_dist)
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return False
     colour, symbol = ("log10 count" if "log10 count" in frame.columns else None), None
     if which == "things":
         frame = frame.merge(table[["word", "concept", "category"]], on="word", how="left")
         colour = "category"
-        marks = common.rsr_marks(info.id, data_dir)  # {} unless the run has an RSR spec (a flagship run's vanilla too)
+        marks = cached.rsr_marks(info.id, data_dir)  # {} unless the run has an RSR spec (a flagship run's vanilla too)
         if marks:
             frame["RSR"] = [analysis.mark(w, marks) for w in frame["word"]]
             symbol = "RSR"
@@ -221,30 +221,30 @@ def draw_map(shown: list[str], method: str, n_neighbors: int, min_dist: float, w
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def trajectory(root: str, run_id: str, points: tuple, words: tuple) -> tuple[list[np.ndarray], str]:
-    snaps = [common.store().load_snapshot(run_id, p) for p in points]
+    snaps = [runs.store().load_snapshot(run_id, p) for p in points]
     return analysis.trajectory([snap.vectors for snap in snaps], [snaps[0].key_to_index[w] for w in words])
 
 
 def over_training_tab() -> None:
     try:
         draw_over_training()
-    except common.READ_ERRORS as e:  # W2VError included: a missing or damaged snapshot file
-        st.error(common.plain(f"The snapshots of this run cannot be read: {e}"))
+    except runs.READ_ERRORS as e:  # W2VError included: a missing or damaged snapshot file
+        st.error(text.plain(f"The snapshots of this run cannot be read: {e}"))
 
 
 def draw_over_training() -> None:
-    points = common.store().snapshots(info.id)
+    points = runs.store().snapshots(info.id)
     if len(points) < 2:
         st.info("This run saved fewer than two snapshots (runs save `snapshots` of them, 10 by default, as they "
                 "train; runs from before snapshots existed have none).")
     else:
-        first = common.store().load_snapshot(info.id, points[0])
+        first = runs.store().load_snapshot(info.id, points[0])
         a, b = st.columns([2, 3])
-        which_t = a.radio("Words", ["frequent", "things"] if things else ["frequent"], horizontal=True,
+        which_t = a.radio("Words", ["frequent", "things"] if has_things else ["frequent"], horizontal=True,
                           key="explore.t.set", format_func=WORD_SETS.get)
         groups = None
         if which_t == "things":
-            table, _ = concepts(str(common.store().root), info.id, common.vectors_stamp(info.id), data_dir)
+            table, _ = concepts(str(runs.store().root), info.id, cached.vectors_stamp(info.id), data_dir)
             table = table[table["word"].isin(first.key_to_index)]
             top_cats = table["category"].value_counts().index[:8]
             table = table[table["category"].isin(top_cats)].head(400)
@@ -258,11 +258,11 @@ def draw_over_training() -> None:
         if len(words_t) < 3:
             st.info("The map needs at least 3 words.")
         else:
-            coords, how = trajectory(str(common.store().root), info.id, tuple(points), tuple(words_t))
+            coords, how = trajectory(str(runs.store().root), info.id, tuple(points), tuple(words_t))
             st.plotly_chart(charts.trajectory_figure(coords, words_t, points, groups), key="explore.trajectory")
             st.caption(f"{len(points)} snapshots from the random start (0%) to the end (100%), drawn in the final "
                        f"PCA plane of these words. {how} Press ▶ or drag the slider.")
 
 
-common.lazy_tabs({"Neighbours": neighbours_tab, "Similarity & analogies": similarity_tab, "Map": map_tab,
+panels.lazy_tabs({"Neighbours": neighbours_tab, "Similarity & analogies": similarity_tab, "Map": map_tab,
                   "Over training": over_training_tab}, key="explore.tab")

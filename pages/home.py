@@ -6,8 +6,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages import analysis, common, settings
-from w2vcore import compare, losses, presets
+from labui import analysis, cached, runs, settings, state, text
+from w2vcore import compare, losses, presets, things
 from w2vcore.corpus import build_vocab, encode_corpus
 from w2vcore.errors import W2VError
 
@@ -22,9 +22,9 @@ st.markdown(
 
 def start(configs) -> None:
     try:
-        common.launch(configs)
+        runs.launch(configs)
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
     st.switch_page("pages/train.py")
 
@@ -33,18 +33,18 @@ def start_flagship(configs) -> None:
     """Launch the flagship's runs, make them the sidebar selection and open Compare, which shows their
     progress and then the scorecard."""
     try:
-        ids = common.launch(configs)
+        ids = runs.launch(configs)
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         return
-    common.select(ids)
+    runs.select(ids)
     st.switch_page("pages/compare.py")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _power(key: str, data_dir: str, _corpus) -> compare.Power:
     """What the flagship can measure on this corpus (`key`: the corpus settings as JSON, the cache key)."""
-    encoded = encode_corpus(_corpus.source, _corpus.tokenizer, common.store().cache_dir)
+    encoded = encode_corpus(_corpus.source, _corpus.tokenizer, runs.store().cache_dir)
     vocab = build_vocab(encoded, _corpus.min_count, _corpus.max_vocab_size)
     return compare.power(vocab.key_to_index, data_dir or None, presets.HELDOUT, presets.SPLIT_SEED)
 
@@ -55,7 +55,7 @@ def show_power(cfg) -> None:
         with st.spinner("Counting the THINGS concepts this corpus aligns (the first time reads the corpus)…"):
             pw = _power(json.dumps(cfg.to_dict()["corpus"], sort_keys=True), cfg.data_dir or "", cfg.corpus)
     except W2VError as e:
-        st.warning(common.plain(f"Cannot count the concepts before launch: {e}"))
+        st.warning(text.plain(f"Cannot count the concepts before launch: {e}"))
         return
     a, b, c = st.columns(3)
     a.metric("concepts align", f"{pw.aligned:,}", help="THINGS concepts with a word in the vocabulary")
@@ -65,25 +65,25 @@ def show_power(cfg) -> None:
     c.metric("categories scored", f"{len(pw.categories)} of {len(pw.categories) + len(pw.skipped)}",
              help=f"THINGS categories with at least {pw.folds} members and non-members among the tested concepts")
     if pw.underpowered:
-        st.warning(common.plain("Underpowered: " + "; ".join(pw.reasons) + ". The verdict will say the category-F1 "
+        st.warning(text.plain("Underpowered: " + "; ".join(pw.reasons) + ". The verdict will say the category-F1 "
                                 "result is weak evidence. A larger corpus aligns more concepts: set the Brown corpus "
                                 "folder (or your own corpus) on the Data page."), icon=":material/warning:")
 
 
-s = common.settings()
+s = state.settings()
 registered = {info.name for info in losses.available()}
-things = settings.things_available(s["data_dir"])
+has_things = things.available(s["data_dir"])
 power_slot = None
 
 with st.container(border=True):
     st.markdown("**Does RSR transfer? Vanilla vs RSR on THINGS**  \nThree runs from one seed, identical but for "
-                f"RSR (REG_STRENGTH {settings.RSR_DEFAULT_WEIGHT}): vanilla, RSR per-row (the notebook's method) and "
+                f"RSR (REG_STRENGTH {presets.RSR_DEFAULT_WEIGHT}): vanilla, RSR per-row (the notebook's method) and "
                 "RSR with a learned map. RSR aligns cosine similarities with THINGS human similarity on half of the "
                 "concepts; the other half is held out, and the scorecard asks whether the runs improved there.")
     missing = []
     if "rsr" not in registered:
         missing.append("the RSR loss is not in this version of w2vcore yet")
-    if not things:
+    if not has_things:
         missing.append("THINGS is neither packaged with this copy of w2vcore nor in the reference data folder "
                        "(Data page, Reference data tab)")
     if missing:
@@ -98,11 +98,11 @@ with st.container(border=True):
         n_seeds = seeds.number_input("seeds", min_value=1, max_value=5, value=1, key="preset.seeds",
                                      help="three runs per seed (seeds 1, 2, …); with 2 or more the scorecard's "
                                           "intervals cover training noise too")
-        flagship = settings.things_twin(s["data_dir"], "", corpus_path, brown_path, tuple(range(1, n_seeds + 1)))
+        flagship = settings.flagship_preset(s["data_dir"], corpus_path, brown_path, tuple(range(1, n_seeds + 1)))
         source = flagship[0].corpus.source
         reason = ("gensim's Lee corpus: tiny test settings (W2V_TINY_PRESETS is set)" if settings.tiny_presets()
-                  else settings.flagship_reason(source, corpus_path, brown_path))
-        corpus_line.markdown(f"Corpus: **{common.plain(source.label)}**, {common.plain(reason)}.")
+                  else presets.flagship_reason(source, corpus_path, brown_path))
+        corpus_line.markdown(f"Corpus: **{text.plain(source.label)}**, {text.plain(reason)}.")
         if launch.button(f"Start the {len(flagship)} runs", type="primary", key="preset.things",
                          icon=":material/rocket_launch:"):
             start_flagship(flagship)
@@ -113,17 +113,17 @@ with demo.container(border=True):
     st.markdown("**Quick demo**  \nThe built-in offline corpus (gensim's Wikipedia sample + Lee, ~0.5M tokens), "
                 "50 dimensions, 5 epochs, 5% held out for a validation curve. About 5–10 s on a 2-core CPU.")
     if st.button("Start the quick demo", key="preset.demo"):
-        start([settings.preset_config("quick-demo", settings.QUICK_DEMO)])
+        start([settings.preset_config("quick-demo", presets.QUICK_DEMO)])
 with notebook.container(border=True):
     st.markdown("**Reproduce the notebook**  \nAdam (lr 0.001), 100 dimensions, window 5, 5 negatives, "
                 "min_count 5, 5 epochs, batch 4,096, a–z tokens, on the built-in corpus. The notebook's exact "
                 "epochs and batch size are not recorded here: these two are our choice. Adam trains much "
                 "slower than SGD here: expect minutes.")
     if st.button("Train with the notebook's settings", key="preset.notebook"):
-        start([settings.preset_config("notebook", settings.NOTEBOOK)])
+        start([settings.preset_config("notebook", presets.NOTEBOOK)])
 
 st.subheader("Runs")
-any_active = any(r.active for r in common.runs())
+any_active = any(r.active for r in runs.runs())
 
 
 def table_key(ids: list[str]) -> str:
@@ -137,7 +137,7 @@ def table_rows(infos) -> list[dict]:
     now = time.time()
     rows = []
     for r in infos:
-        m = common.metrics(r.id)
+        m = cached.metrics(r.id)
         progress = analysis.fraction(r.progress)
         created = r.created if isinstance(r.created, (int, float)) else now
         rows.append({"name": r.name, "status": r.status, "progress": progress,
@@ -150,9 +150,9 @@ def table_rows(infos) -> list[dict]:
 
 @st.fragment(run_every=2.0 if any_active else None)
 def runs_table() -> None:
-    infos = common.runs()
+    infos = runs.runs()
     if not infos:
-        st.info(f"No runs yet in {common.plain(common.store().root)}. Start a preset above, set up a run on the "
+        st.info(f"No runs yet in {text.plain(runs.store().root)}. Start a preset above, set up a run on the "
                 "Train page, or use `python -m w2vcore train --corpus default` on the command line.")
         return
     ids = [r.id for r in infos]
@@ -175,30 +175,30 @@ def runs_table() -> None:
 
 def actions(chosen, key: str) -> None:
     """Buttons for the ticked runs; `key` is the table's, cleared after a delete so no tick survives it."""
-    runs = common.store()
+    run_store = runs.store()
     pick, stop, resume, delete = st.columns(4)
     if pick.button(f"Show {len(chosen)} in the sidebar", icon=":material/visibility:", key="home.pick"):
-        common.select([r.id for r in chosen])
+        runs.select([r.id for r in chosen])
         st.rerun(scope="app")
     active = [r for r in chosen if r.active]
     if stop.button("Stop", icon=":material/stop_circle:", disabled=not active, key="home.stop",
                    help="running runs save a checkpoint and their vectors, then end as 'stopped'"):
         for r in active:
-            runs.stop(r.id)
-    resumable = [r for r in chosen if common.resumable(r)]
+            run_store.stop(r.id)
+    resumable = [r for r in chosen if runs.resumable(r)]
     if resume.button("Resume", icon=":material/play_arrow:", disabled=not resumable, key="home.resume",
                      help="continue stopped or crashed runs from their last checkpoint"):
         try:
             for r in resumable:
-                common.resume(r.id)
+                runs.resume(r.id)
         except W2VError as e:
-            st.error(common.plain(e))
+            st.error(text.plain(e))
         else:
             st.rerun(scope="app")
     finished = [r for r in chosen if not r.active]
     with delete.popover("Delete", icon=":material/delete:", disabled=not finished):
         st.markdown(f"Delete these {len(finished)} run(s) and their files? This cannot be undone.\n\n"
-                    + "\n".join(f"- **{common.plain(r.name)}** ({common.plain(r.id)})" for r in finished))
+                    + "\n".join(f"- **{text.plain(r.name)}** ({text.plain(r.id)})" for r in finished))
         if st.button("Delete for good", type="primary", key="home.delete"):
             delete_runs(finished, key)
 
@@ -208,12 +208,12 @@ def delete_runs(finished, key: str) -> None:
     problems = []
     for r in finished:
         try:
-            common.store().delete(r.id)
+            runs.store().delete(r.id)
         except (W2VError, OSError) as e:
             problems.append(f"{r.name}: {e}")
     st.session_state.pop(key, None)
     if problems:
-        st.error(common.plain("Not deleted: " + "; ".join(problems)))
+        st.error(text.plain("Not deleted: " + "; ".join(problems)))
         return
     st.rerun(scope="app")
 

@@ -5,9 +5,9 @@ import os
 import streamlit as st
 import torch
 
-from pages import common, panels, settings
-from pages.common import bind, bind_choice
-from w2vcore import losses
+from labui import cached, panels, runs, settings, state, text
+from labui.state import bind, bind_choice
+from w2vcore import losses, presets
 from w2vcore.config import ENGINES
 from w2vcore.errors import W2VError
 
@@ -16,17 +16,17 @@ BATCH_SIZES = [2 ** k for k in range(6, 17)]
 SAMPLE_OPTIONS = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 MODES = {"single": "single run", "twin": "twin: vanilla + loss", "sweep": "α sweep"}
 
-s = common.settings()
+s = state.settings()
 registered = sorted(losses.available(), key=lambda info: info.name != "rsr")  # REG_STRENGTH first
 st.title("Train")
 try:
     corpus = settings.corpus_source(s).label
 except W2VError as e:
     corpus = None
-    st.warning(common.plain(f"Corpus: {e}."))
+    st.warning(text.plain(f"Corpus: {e}."))
 if corpus:
-    reference = f"reference data {common.plain(s['data_dir'])}" if s["data_dir"].strip() else "no reference data folder"
-    st.caption(f"Corpus: **{common.plain(corpus)}**, min_count {s['min_count']}; {reference}. Change them on the Data page.")
+    reference = f"reference data {text.plain(s['data_dir'])}" if s["data_dir"].strip() else "no reference data folder"
+    st.caption(f"Corpus: **{text.plain(corpus)}**, min_count {s['min_count']}; {reference}. Change them on the Data page.")
 
 
 def model_tab() -> None:
@@ -108,7 +108,7 @@ def advanced_tab() -> None:
 
 setup, live = st.columns([1, 1], gap="large")
 with setup:
-    common.lazy_tabs({"Model": model_tab, f"Losses ({len(registered)})": losses_tab, "Optimiser": optimiser_tab,
+    panels.lazy_tabs({"Model": model_tab, f"Losses ({len(registered)})": losses_tab, "Optimiser": optimiser_tab,
                       "Vocab": vocabulary_tab, "Machine": machine_tab, "Advanced": advanced_tab}, key="train.tab")
     s["lr"] = s[f"lr_{s['optimizer']}"]
     if s["val_fraction"] == 0:
@@ -129,7 +129,7 @@ with setup:
             target = st.selectbox("loss", names, key="train.target") if len(names) > 1 else names[0]
             spec = next(x for x in specs if x.name == target)
             base = tuple(x for x in specs if x.weight > 0 or x.name == target)
-            n_seeds = st.number_input("seeds", min_value=1, max_value=settings.MAX_SEEDS,
+            n_seeds = st.number_input("seeds", min_value=1, max_value=presets.MAX_SEEDS,
                                       value=1 if mode == "twin" else 3, key=f"train.seeds.{mode}",
                                       help=f"each α is trained with seeds {s['seed']}, {s['seed'] + 1}, … (the "
                                            "Machine tab's seed first); the scorecard and the sweep plot show the "
@@ -140,15 +140,15 @@ with setup:
                                    "trains one run at that weight and one at 0")
                 weights = [0.0, spec.weight]
             else:
-                weights = settings.parse_weights(bind(st.text_input, "α values", "sweep", PAGE,
+                weights = presets.parse_weights(bind(st.text_input, "α values", "sweep", PAGE,
                                                       help="one run per value and seed, all else identical"))
             base_cfg = settings.run_config(s, base)
-            configs = settings.sweep_configs(base_cfg, weights, tuple(range(s["seed"], s["seed"] + n_seeds)),
+            configs = presets.sweep_configs(base_cfg, weights, tuple(range(s["seed"], s["seed"] + n_seeds)),
                                              loss=target)
         problem = None
     except W2VError as e:
         configs, problem = [], str(e)
-        st.error(common.plain(problem))
+        st.error(text.plain(problem))
     label = {"single": "Train", "twin": "Train the twin" if len(configs) <= 2 else f"Train the {len(configs)} runs",
              "sweep": f"Train {len(configs) or 'the'} runs"}[mode]
     if len(configs) > 4:
@@ -156,23 +156,23 @@ with setup:
     if st.button(label, type="primary", icon=":material/rocket_launch:", disabled=problem is not None,
                  key="train.launch"):
         try:
-            common.launch(configs)
+            runs.launch(configs)
             st.rerun()
         except W2VError as e:
-            st.error(common.plain(e))
+            st.error(text.plain(e))
 
 with live:
-    watched = common.selected()
-    active_now = any(i.active for i in common.infos(watched))
+    watched = runs.selected()
+    active_now = any(i.active for i in runs.infos(watched))
 
     @st.fragment(run_every=0.5 if active_now else None)  # curves redraw twice a second while a run trains
     def monitor() -> None:
-        infos = common.infos(common.selected())
+        infos = runs.infos(runs.selected())
         if not infos:
             st.info("Launch a run, or pick runs in the sidebar, to watch their curves here.")
             return
         for info in infos:
-            panels.run_progress(info, common.metrics(info.id), key=PAGE)
+            panels.run_progress(info, cached.metrics(info.id), key=PAGE)
         panels.curves_panel(infos, key=PAGE)
         if active_now and not any(i.active for i in infos):
             st.rerun()  # all finished: redraw the page once, which stops this polling

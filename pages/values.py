@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import analysis, charts, common, settings
+from labui import analysis, cached, charts, runs, state, text
+from w2vcore import things
 from w2vcore.errors import W2VError
 from w2vcore.sources import save_upload
 from w2vcore.values import load_values, value_scores
@@ -18,10 +19,10 @@ RATINGS = ("pleasant", "arousing", "natural", "moves", "manmade", "precious", "l
            "be.moved")
 
 st.title("Values")
-data_dir = common.settings()["data_dir"].strip()
-things = settings.things_available(data_dir)
+data_dir = state.settings()["data_dir"].strip()
+has_things = things.available(data_dir)
 left, right = st.columns([3, 2])
-kind = left.radio("Values", [k for k in SOURCES if k != "things" or things], horizontal=True, key="values.source",
+kind = left.radio("Values", [k for k in SOURCES if k != "things" or has_things], horizontal=True, key="values.source",
                   format_func=SOURCES.get)
 source = kind
 if kind == "things":
@@ -32,14 +33,14 @@ elif kind == "csv":
         st.info("Upload a CSV with one `word,value` per line (a header line is optional).")
         st.stop()
     try:
-        source = save_upload(upload.getvalue(), upload.name, common.store().cache_dir / "uploads").path
+        source = save_upload(upload.getvalue(), upload.name, runs.store().cache_dir / "uploads").path
     except W2VError as e:
-        st.error(common.plain(e))
+        st.error(text.plain(e))
         st.stop()
 try:
     values = load_values(source, data_dir or None)
 except W2VError as e:
-    st.error(common.plain(e))
+    st.error(text.plain(e))
     st.stop()
 st.caption(f"{len(values):,} words, values {min(values.values()):.3g} … {max(values.values()):.3g}.")
 
@@ -64,7 +65,7 @@ with standalone:
                 result = train_valuevec(subset, ValueVecConfig(mode=mode, dim=dim, window=window))
             st.session_state["values.result"] = (source, mode, result)
         except W2VError as e:
-            st.error(common.plain(e))
+            st.error(text.plain(e))
     stored = st.session_state.get("values.result")
     if stored and stored[0] == source:
         _, trained_mode, result = stored
@@ -79,16 +80,16 @@ with standalone:
         st.plotly_chart(charts.projection_figure(frame, "value", f"{trained_mode} ValueVec, PCA"), key="values.map")
 
 with on_run:
-    chosen = [i for i in common.infos(common.selected()) if common.has_vectors(i)]
+    chosen = [i for i in runs.infos(runs.selected()) if runs.has_vectors(i)]
     if not chosen:
         st.info("Pick a finished run in the sidebar to see how well its geometry follows these values.")
     else:
         rows = []
         for info in chosen:
             try:
-                rows.append({"run": info.name, **value_scores(common.vectors(info.id), values)})
+                rows.append({"run": info.name, **value_scores(cached.vectors(info.id), values)})
             except W2VError as e:
-                st.warning(common.plain(f"{info.name}: {e}"))
+                st.warning(text.plain(f"{info.name}: {e}"))
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
                 "oov_ratio": st.column_config.NumberColumn(format="percent"),

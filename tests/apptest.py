@@ -28,7 +28,7 @@ def texts(at: AppTest) -> str:
 
 
 def unescape(text: str) -> str:
-    """Markdown as shown: without the backslashes and zero-width spaces of `common.plain`."""
+    """Markdown as shown: without the backslashes and zero-width spaces of `text.plain`."""
     return text.replace("\\", "").replace("\u200b", "")
 
 

@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from apptest import app, open_tab, texts, unescape
 
-from pages import analysis, common, settings
-from pages import charts as chart_builders
-from w2vcore import losses
+from labui import analysis, settings, state
+from labui import charts as chart_builders
+from w2vcore import losses, presets, things
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TrainConfig
 from w2vcore.runs import RunStore, default_cache_dir
 
@@ -52,7 +52,7 @@ def lab(tmp_path_factory):
 @pytest.fixture
 def env(lab, monkeypatch):
     store, ids = lab
-    (store.root / common.SETTINGS_FILE).unlink(missing_ok=True)  # each test starts from the default settings
+    (store.root / state.SETTINGS_FILE).unlink(missing_ok=True)  # each test starts from the default settings
     monkeypatch.setenv("W2V_RUNS_DIR", str(store.root))
     monkeypatch.setenv("W2V_CACHE_DIR", str(store.cache_dir))
     if SHARED_DATA.is_dir():
@@ -76,8 +76,8 @@ def test_home_lists_runs_with_status_error_and_presets(env):
     assert "not found" in table.set_index("name").loc["broken", "error"]
     labels = [b.label for b in at.button]
     assert "Start the quick demo" in labels and "Train with the notebook's settings" in labels
-    things = "rsr" in {i.name for i in losses.available()} and settings.things_available("")
-    assert ("Start the 3 runs" in labels) == bool(things)  # THINGS is packaged: no data folder needed
+    has_things = "rsr" in {i.name for i in losses.available()} and things.available("")
+    assert ("Start the 3 runs" in labels) == has_things  # THINGS is packaged: no data folder needed
     assert [t.value for t in at.title] == ["Word2Vec Lab"]
     assert at.multiselect(key="selected_runs").value  # the newest finished run is picked on arrival
 
@@ -386,7 +386,7 @@ def test_neighbour_overlap_of_a_run_with_itself_is_one():
                                            ("0, 1.5", "[0, 1]")])
 def test_sweep_weights_are_validated(text, message):
     with pytest.raises(Exception, match=message.replace("[", r"\[").replace("]", r"\]")):
-        settings.parse_weights(text)
+        presets.parse_weights(text)
 
 
 def test_projections_beyond_the_limit_are_sampled():
@@ -396,8 +396,8 @@ def test_projections_beyond_the_limit_are_sampled():
     assert analysis.sample_words(words[:10]) == (words[:10], False)
 
 
-def test_the_things_twin_differs_only_in_reg_strength():
-    vanilla, rsr, _ = settings.things_twin("", settings.things_phrases(""))  # vanilla, RSR per-row, RSR map
+def test_the_flagship_arms_differ_only_in_reg_strength():
+    vanilla, rsr, _ = settings.flagship_preset("")  # vanilla, RSR per-row, RSR map
     assert "air conditioner" in vanilla.corpus.tokenizer.phrases
     diff = analysis.config_diff(vanilla.to_dict(), rsr.to_dict())
     assert list(diff["setting"]) == ["name", "train.losses.rsr.params.metric", "train.losses.rsr.weight"]

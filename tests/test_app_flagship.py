@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest import app as _app, texts
 
-from pages import analysis, charts, common
+from labui import analysis, charts, state
 from w2vcore import presets
 from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.presets import arm_of, flagship_configs
@@ -49,7 +49,7 @@ def group(tmp_path_factory):
 @pytest.fixture
 def lab(group, monkeypatch):
     store, ids = group
-    (store.root / common.SETTINGS_FILE).unlink(missing_ok=True)
+    (store.root / state.SETTINGS_FILE).unlink(missing_ok=True)
     monkeypatch.setenv("W2V_RUNS_DIR", str(store.root))
     monkeypatch.setenv("W2V_CACHE_DIR", str(store.cache_dir))
     monkeypatch.delenv("W2V_DATA_DIR", raising=False)  # THINGS and the benchmarks ship with the packages
@@ -221,16 +221,6 @@ def test_sweep_rows_are_means_with_t_intervals_across_seeds():
     assert rows[0.0]["mean"] == 2.0 and rows[0.0]["ci_low"] < 1.0 and rows[0.0]["n_seeds"] == 2
     assert rows[0.1]["ci_low"] == rows[0.1]["ci_high"] == 2.0
     assert rows[0.2]["ci_low"] is None  # one run: no interval
-
-
-def test_a_flagship_group_needs_vanilla_and_an_rsr_arm_once_per_seed():
-    base = RunConfig(corpus=CorpusConfig(min_count=3), train=TrainConfig(dim=16))
-    configs = flagship_configs(base, seeds=(1, 2))
-    group = analysis.flagship_group({str(i): c for i, c in enumerate(configs)})
-    assert sorted(group.values()) == sorted((a, s) for a in presets.ARMS for s in (1, 2))
-    assert analysis.flagship_group({"a": configs[1], "b": configs[2]}) is None  # no vanilla
-    assert analysis.flagship_group({"a": configs[0], "b": configs[3]}) is None  # vanilla only
-    assert analysis.flagship_group({"a": configs[0], "b": configs[1], "c": configs[1]}) is None  # twice the same
 
 
 def test_a_sweep_may_repeat_each_weight_over_seeds():

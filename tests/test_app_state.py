@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest import app
 
-from pages import analysis, common
+from labui import analysis, runs, state, text
 from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.runs import RunStore
@@ -133,15 +133,15 @@ def test_show_in_the_sidebar_picks_the_ticked_runs(runs_dir):
     at = app()
     tick(at, [1, 3])
     at.button(key="home.pick").click().run()
-    assert at.multiselect(key=common.SELECTED).value == [ids[1], ids[3]]
+    assert at.multiselect(key=runs.SELECTED).value == [ids[1], ids[3]]
 
 
 # ---------------------------------------------------------------- item 6: user text is text
 def test_plain_escapes_markdown_images_colours_latex_and_icons():
-    text = common.plain(NASTY + " :material/home: <b>")
+    shown = text.plain(NASTY + " :material/home: <b>")
     for raw in ("![", "](", "**", ":red[", "$x$", ":material/", "<b>"):
-        assert raw not in text, raw
-    assert text.replace("\\", "").replace("\u200b", "") == NASTY + " :material/home: <b>"
+        assert raw not in shown, raw
+    assert shown.replace("\\", "").replace("\u200b", "") == NASTY + " :material/home: <b>"
 
 
 def test_a_run_name_with_markdown_shows_literally_on_every_page(runs_dir):
@@ -152,7 +152,7 @@ def test_a_run_name_with_markdown_shows_literally_on_every_page(runs_dir):
     status = json.loads((runs_dir / failed / "status.json").read_text())
     (runs_dir / failed / "status.json").write_text(json.dumps(status | {"error": "no file ![e](http://x.invalid/e)"}))
     at = app(runs=[nasty, other, failed])
-    labels = [at.multiselect(key=common.SELECTED).format_func(i) for i in (nasty, other)]
+    labels = [at.multiselect(key=runs.SELECTED).format_func(i) for i in (nasty, other)]
     assert labels[0].startswith(NASTY)  # the sidebar's options are plain text: shown as typed
     assert NASTY in set(runs_table(at).value["name"])
     tick(at, [0, 1])
@@ -176,7 +176,7 @@ def test_settings_survive_a_refresh(runs_dir, tmp_path):
     at.run()
     at.text_input(key="data.data_dir").input(str(tmp_path / "reference")).run()
     assert not at.exception
-    saved = json.loads((runs_dir / common.SETTINGS_FILE).read_text())
+    saved = json.loads((runs_dir / state.SETTINGS_FILE).read_text())
     assert saved["dim"] == 37 and saved["data_dir"] == str(tmp_path / "reference")
     again = app("pages/train.py")  # a new session: what a browser refresh or an app restart gives
     assert again.slider(key="train.dim").value == 37
@@ -189,7 +189,7 @@ def test_settings_survive_a_refresh(runs_dir, tmp_path):
 @pytest.mark.parametrize("content", [b"{\"dim\": 3", b"[]", b"\xff\xfe", b"{\"dim\": \"x\", \"epochs\": 7000}"],
                          ids=["truncated", "not-an-object", "not-utf8", "wrong-types"])
 def test_a_broken_settings_file_is_ignored_without_a_crash(runs_dir, content):
-    (runs_dir / common.SETTINGS_FILE).write_bytes(content)
+    (runs_dir / state.SETTINGS_FILE).write_bytes(content)
     at = app()
     if content.startswith(b"{\"dim\": \"x\""):  # readable, but a wrong type and a value beyond the slider
         assert not any("cannot be read" in w.value for w in at.warning)  # (the flagship card may warn on power)
@@ -207,12 +207,12 @@ def test_a_broken_settings_file_is_ignored_without_a_crash(runs_dir, content):
 def test_launching_adds_the_run_to_the_sidebar_selection(runs_dir, started):
     first = write_run(runs_dir, "2026-first", "first")
     at = app("pages/train.py")
-    assert at.multiselect(key=common.SELECTED).value == [first]
+    assert at.multiselect(key=runs.SELECTED).value == [first]
     at.text_input(key="train.name").input("second").run()
     at.button(key="train.launch").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     launched = [run_id for run_id, _ in started]
-    assert len(launched) == 1 and at.multiselect(key=common.SELECTED).value == [first, launched[0]]
+    assert len(launched) == 1 and at.multiselect(key=runs.SELECTED).value == [first, launched[0]]
 
 
 def test_train_page_resumes_a_stopped_run(runs_dir, started):
@@ -225,7 +225,7 @@ def test_train_page_resumes_a_stopped_run(runs_dir, started):
     assert f"train.resume.{done}" not in keys and f"train.resume.{no_ckpt}" not in keys  # nothing to resume from
     at.button(key=f"train.resume.{stopped}").click().run()
     assert not at.exception and started == [(stopped, True)]
-    assert stopped in at.multiselect(key=common.SELECTED).value
+    assert stopped in at.multiselect(key=runs.SELECTED).value
 
 
 def test_train_page_shows_why_a_resume_was_refused(runs_dir, monkeypatch):
@@ -259,7 +259,7 @@ def test_every_page_opens_with_a_broken_run_beside_a_good_one(broken_lab):
     table = runs_table(at).value.set_index("id")
     assert table.loc[bad, "status"] == "broken" and table.loc[bad, "error"]
     assert table.loc[good, "status"] == "done"
-    at.multiselect(key=common.SELECTED).set_value([bad, good]).run()
+    at.multiselect(key=runs.SELECTED).set_value([bad, good]).run()
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])

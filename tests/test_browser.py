@@ -3,7 +3,7 @@ by Python Playwright; never `playwright install`). One opens every page, launche
 Train page and waits until its loss curve has points; the other walks the flagship path of a fresh
 install with no data folder: the Runs page's preset launches vanilla / RSR per-row / RSR learned map, they
 finish, and Compare shows the scorecard's verdict and its chart. That one sets W2V_TINY_PRESETS=1
-(`pages.settings.TINY_PRESET`: Lee, 16 dimensions, 1 epoch) so it takes seconds, not the preset's
+(`labui.settings.TINY_PRESET`: Lee, 16 dimensions, 1 epoch) so it takes seconds, not the preset's
 minutes; everything else is the path a user takes. Screenshots go to $W2V_SCREENSHOT_DIR (default:
 the test's tmp folder)."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Presets and run naming (`w2vcore.presets`): the flagship's three arms differ only in the RSR spec,
 arms are read back from configs, the held-out split never depends on the run seed, sweeps with seeds,
-the corpus rule, and pages.settings re-exporting all of it."""
+the corpus rule and its reason, flagship groups, and labui.settings' flagship preset."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pages import analysis, settings
+from labui import analysis, settings
 from w2vcore import presets
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TrainConfig
 from w2vcore.errors import W2VError
@@ -91,12 +91,28 @@ def test_sweep_configs_cross_weights_and_seeds():
             sweep_configs(base, weights, seeds)
 
 
-def test_pages_settings_reexport_the_presets():
-    assert settings.QUICK_DEMO is presets.QUICK_DEMO and settings.NOTEBOOK is presets.NOTEBOOK
-    assert settings.RSR_DEFAULT_WEIGHT == presets.RSR_DEFAULT_WEIGHT == 0.1
-    assert settings.with_weight is presets.with_weight and settings.variant_name("r", "rsr", 0.1) == "r-rsr-a0.1"
-    assert settings.parse_weights("0, 0.1") == [0.0, 0.1]
-    configs = settings.things_twin("", settings.things_phrases(""), seeds=(1, 2))
+def test_flagship_reason_says_which_rule_chose_the_corpus(tmp_path):
+    text = tmp_path / "mine.txt"
+    text.write_text("a b c\n")
+    source = flagship_source(str(text))
+    assert presets.flagship_reason(source, str(text)).startswith("your corpus")
+    assert presets.flagship_reason(CorpusSource("brown", "b"), "", "b").startswith("the Brown corpus folder")
+    assert presets.flagship_reason(flagship_source()).endswith("no corpus file or Brown folder is set on the Data page")
+    assert presets.flagship_reason(flagship_source("gone.txt"), "gone.txt").endswith("does not exist")
+
+
+def test_a_flagship_group_needs_vanilla_and_an_rsr_arm_once_per_seed():
+    base = RunConfig(corpus=CorpusConfig(min_count=3), train=TrainConfig(dim=16))
+    configs = flagship_configs(base, seeds=(1, 2))
+    group = presets.flagship_group({str(i): c for i, c in enumerate(configs)})
+    assert sorted(group.values()) == sorted((a, s) for a in presets.ARMS for s in (1, 2))
+    assert presets.flagship_group({"a": configs[1], "b": configs[2]}) is None  # no vanilla
+    assert presets.flagship_group({"a": configs[0], "b": configs[3]}) is None  # vanilla only
+    assert presets.flagship_group({"a": configs[0], "b": configs[1], "c": configs[1]}) is None  # twice the same
+
+
+def test_the_flagship_preset_is_three_arms_per_seed_on_the_default_corpus():
+    configs = settings.flagship_preset("", seeds=(1, 2))
     assert [arm_of(c) for c in configs[:3]] == [("vanilla", 1), ("rsr-rows", 1), ("rsr-map", 1)] and len(configs) == 6
     assert configs[0].corpus.source == CorpusSource("default")  # no corpus or Brown folder set
 

@@ -127,6 +127,12 @@ def test_a_user_folder_overrides_the_packaged_copy(tmp_path):
     assert target.words == t.ids and target.source == f"THINGS (SPoSE 49-d, {folder.resolve()})"
 
 
+def test_a_typed_data_folder_may_carry_spaces(tmp_path):
+    folder = _write_tiny(tmp_path / "data" / "things")
+    assert things.find(f"  {tmp_path / 'data'} ") == folder and things.available(f" {folder}\n")
+    assert things.find("   ") is None and things.find(None) is None
+
+
 def test_a_changed_user_folder_is_read_again(tmp_path):
     folder = _write_tiny(tmp_path / "things")
     assert things.load(tmp_path).spose[0, 0] == 0.5

@@ -6,7 +6,7 @@ import pytest
 from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.distance import pdist
 
-from pages import analysis
+from labui import analysis
 
 N_WORDS, DIM, SHOWN = 3000, 100, np.arange(100)  # the app's default dim and number of words
 

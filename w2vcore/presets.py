@@ -11,7 +11,8 @@ The flagship asks one question: does RSR make word vectors better on concepts it
 
 The held-out split is the RSR `seed` parameter (`SPLIT_SEED`), never the run's seed, so every
 seed and arm is scored on the same unseen concepts. `arm_of` reads the arm back from a config.
-Pages import these through `pages.settings`; nothing here imports streamlit.
+The pages import these directly (`labui.settings` fills them from the user's settings); nothing here
+imports streamlit.
 """
 from __future__ import annotations
 
@@ -102,6 +103,18 @@ def flagship_source(corpus_path: str = "", brown_path: str = "") -> CorpusSource
     return CorpusSource("default")
 
 
+def flagship_reason(source: CorpusSource, corpus_path: str = "", brown_path: str = "") -> str:
+    """Why `flagship_source(corpus_path, brown_path)` chose `source`: its rule, in words, for the page."""
+    if source.kind == "text":
+        return "your corpus (set on the Data page): a corpus you chose is taken to be the one you want scored"
+    if source.kind == "brown":
+        return ("the Brown corpus folder (set or found on the Data page, ~1M tokens): the largest corpus "
+                "available here")
+    why = ("no corpus file or Brown folder is set on the Data page" if not (corpus_path.strip() or brown_path.strip())
+           else "the corpus or Brown folder set on the Data page does not exist")
+    return f"the built-in corpus (~0.5M tokens): {why}"
+
+
 def flagship_params(base: RunConfig, loss: str = "rsr") -> dict:
     """The RSR parameters the three arms share: `base`'s own RSR params (if any) with the THINGS target,
     the held-out share and the split seed fixed, and `metric` removed (each arm sets its own)."""
@@ -156,6 +169,19 @@ def arm_of(cfg: RunConfig, loss: str = "rsr") -> tuple[str, int]:
         raise W2VError(f"run '{cfg.name}' uses RSR with metric={metric!r}, which is not one of the flagship's "
                        "arms (none: per-row, gauge_only: the learned map)")
     return arms[metric], cfg.train.seed
+
+
+def flagship_group(configs: dict[str, RunConfig], loss: str = "rsr") -> dict[str, tuple[str, int]] | None:
+    """run id -> (arm, seed) when the runs' configs form a flagship group: each an arm (`arm_of`), one run
+    per (arm, seed), at least one vanilla and one RSR arm; else None."""
+    try:
+        arms = {run_id: arm_of(cfg, loss) for run_id, cfg in configs.items()}
+    except W2VError:
+        return None
+    kinds = {arm for arm, _ in arms.values()}
+    if len(set(arms.values())) != len(arms) or "vanilla" not in kinds or len(kinds) < 2:
+        return None
+    return arms
 
 
 # ------------------------------------------------------------------ sweeps

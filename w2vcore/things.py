@@ -115,7 +115,8 @@ def find(data_dir: str | Path | None) -> Path | None:
     """The user's THINGS folder: `data_dir/things`, or `data_dir` itself if it holds unique_id.txt; else None."""
     if data_dir is None or not str(data_dir).strip():
         return None
-    for folder in (Path(data_dir).expanduser() / "things", Path(data_dir).expanduser()):
+    root = Path(str(data_dir).strip()).expanduser()  # a typed folder name may carry stray spaces
+    for folder in (root / "things", root):
         if (folder / IDS_FILE).is_file():
             return folder
     return None

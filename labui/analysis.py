@@ -373,18 +373,3 @@ def marked(word: str, marks: dict[str, str]) -> str:
     """`word` with ▲ when RSR trained on its concept, △ when its concept is held out, as is otherwise."""
     symbol = MARK_SYMBOL.get(marks.get(word, ""), "")
     return f"{word} {symbol}" if symbol else word
-
-
-def flagship_group(configs: dict[str, Any]) -> dict[str, tuple[str, int]] | None:
-    """run id -> (arm, seed) when the runs' configs form a flagship group: each an arm of
-    `presets.arm_of`, one run per (arm, seed), at least one vanilla and one RSR arm; else None."""
-    from w2vcore.presets import arm_of
-
-    try:
-        arms = {run_id: arm_of(cfg) for run_id, cfg in configs.items()}
-    except W2VError:
-        return None
-    kinds = {arm for arm, _ in arms.values()}
-    if len(set(arms.values())) != len(arms) or "vanilla" not in kinds or len(kinds) < 2:
-        return None
-    return arms

@@ -1,5 +1,8 @@
-"""Reusable pieces of pages: a run's progress line, the curves panel, one loss's controls."""
+"""Reusable pieces of pages: a run's progress line, the curves panel, one loss's controls, lazy tabs,
+a word error."""
 from __future__ import annotations
+
+from typing import Callable
 
 import streamlit as st
 
@@ -8,7 +11,8 @@ from w2vcore.errors import W2VError
 from w2vcore.losses import LossInfo
 from w2vcore.runs import RunInfo
 
-from . import analysis, charts, common, settings
+from . import analysis, cached, charts, runs, settings, state
+from .text import plain, plain_chart
 
 STATUS_ICONS = {"queued": ":grey[:material/schedule:]", "running": ":blue[:material/directions_run:]",
                 "done": ":green[:material/check_circle:]", "stopped": ":orange[:material/stop_circle:]",
@@ -16,11 +20,39 @@ STATUS_ICONS = {"queued": ":grey[:material/schedule:]", "running": ":blue[:mater
                 "broken": ":red[:material/broken_image:]"}
 
 
+def lazy_tabs(tabs: dict[str, Callable[[], None]], key: str) -> None:
+    """Tabs of which only the open one runs its function (st.tabs with on_change="rerun").
+
+    A page switch then computes and draws one tab, not all; opening another tab is one rerun.
+    Settings a closed tab would show live in `state.settings()`, so they still reach the backend.
+    """
+    for tab, draw in zip(st.tabs(list(tabs), key=key, on_change="rerun"), tabs.values()):
+        if tab.open:
+            with tab:
+                draw()
+
+
+def computed_or_clicked(args: tuple, memo: str, label: str, note: str, **button) -> bool:
+    """Whether a slow computation on `args` may run now: this session ran it before (its result is cached,
+    so it shows at once) or its primary button `label` is clicked now. Otherwise the button waits, with
+    `note` under it, so that opening a page or moving a slider never blocks on it. `memo`: the session
+    key of what ran (see `computed`); `button`: st.button's other arguments (key, icon, help)."""
+    if hash(args) in st.session_state.setdefault(memo, set()) or st.button(label, type="primary", **button):
+        return True
+    st.caption(note)
+    return False
+
+
+def computed(args: tuple, memo: str) -> None:
+    """Remember that the computation on `args` succeeded, so `computed_or_clicked` no longer waits for it."""
+    st.session_state.setdefault(memo, set()).add(hash(args))
+
+
 def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
     """Status, progress bar with ETA and words/s, a stop button while running, the error if failed or
     broken, and a Resume button for a stopped or failed run that left a checkpoint."""
     icon = STATUS_ICONS.get(info.status, "")
-    name = f"**{common.plain(info.name)}**"
+    name = f"**{plain(info.name)}**"
     if info.active:
         p = analysis.progress_summary(analysis.fraction(info.progress), rows)
         if not rows:
@@ -33,31 +65,31 @@ def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
         bar.progress(min(1.0, analysis.fraction(info.progress)), text=text)
         if stop.button("Stop", key=f"{key}.stop.{info.id}", icon=":material/stop_circle:",
                        help="saves a checkpoint and the vectors, then ends as 'stopped'"):
-            common.store().stop(info.id)
-            st.toast(f"asked {common.plain(info.name)} to stop")
+            runs.store().stop(info.id)
+            st.toast(f"asked {plain(info.name)} to stop")
         return
     line, button = st.columns([4, 1], vertical_alignment="center")
     if info.status in ("failed", "broken"):
-        line.error(f"{icon} {name} {info.status}: {common.plain(info.error)}")
+        line.error(f"{icon} {name} {info.status}: {plain(info.error)}")
     else:
         seconds = analysis.latest(rows, "time")
         line.markdown(f"{icon} {name}: {info.status.replace('_', ' ')} after "
                       f"{analysis.duration(seconds)} ({analysis.fraction(info.progress):.0%} of the planned epochs)")
-    if common.resumable(info) and button.button("Resume", key=f"{key}.resume.{info.id}",
+    if runs.resumable(info) and button.button("Resume", key=f"{key}.resume.{info.id}",
                                                 icon=":material/play_arrow:",
                                                 help="continue from the last checkpoint, in the background"):
         try:
-            common.resume(info.id)
+            runs.resume(info.id)
         except W2VError as e:
-            line.error(common.plain(e))
+            line.error(plain(e))
         else:
             st.rerun(scope="app")  # the page starts polling the run again
 
 
 def curves_panel(infos: list[RunInfo], key: str) -> None:
     """Curves of every metric the runs logged, overlaid by run, with metric/x-axis/smoothing controls."""
-    frames = {common.plain_chart(f"{i.name} ({i.id[-6:]})" if _duplicate(i, infos) else i.name):
-              analysis.metrics_frame(common.metrics(i.id)) for i in infos}
+    frames = {plain_chart(f"{i.name} ({i.id[-6:]})" if _duplicate(i, infos) else i.name):
+              analysis.metrics_frame(cached.metrics(i.id)) for i in infos}
     keys = analysis.curve_keys(list(frames.values()))
     if not keys:
         st.info("No metric points yet: the first ones appear about a second after training starts.")
@@ -83,7 +115,7 @@ def _duplicate(info: RunInfo, infos: list[RunInfo]) -> bool:
 
 def loss_spec(info: LossInfo) -> LossSpec:
     """The loss as the settings hold it (the Losses tab's controls write them), defaults filled in."""
-    s = common.settings()
+    s = state.settings()
     prefix = f"loss.{info.name}."
     _default_unless_fits(s, prefix + "weight", 0.0)
     for name, p in info.params.items():
@@ -104,7 +136,7 @@ def loss_controls(info: LossInfo, page: str) -> LossSpec:
     loss_spec(info)  # fills in the defaults
     prefix = f"loss.{info.name}."
     label = "REG_STRENGTH (α)" if info.name == "rsr" else f"{info.name} weight (α)"
-    weight = common.bind(st.slider, label, prefix + "weight", page, min_value=0.0, max_value=1.0, step=0.01,
+    weight = state.bind(st.slider, label, prefix + "weight", page, min_value=0.0, max_value=1.0, step=0.01,
                          help=f"{info.description}. Training minimises (1 − α)·L_w2v + α·L_{info.name}; "
                               "α = 0 turns the loss off (the run is then exactly the vanilla run).")
     params = {}
@@ -118,21 +150,21 @@ def loss_controls(info: LossInfo, page: str) -> LossSpec:
 
 def _param_widget(setting: str, label: str, p, page: str):
     if isinstance(p.default, bool):
-        return common.bind(st.checkbox, label, setting, page, help=p.help)
+        return state.bind(st.checkbox, label, setting, page, help=p.help)
     if isinstance(p.default, str) and p.choices:
-        return common.bind_choice(st.selectbox, label, list(p.choices), setting, page, help=p.help)
+        return state.bind_choice(st.selectbox, label, list(p.choices), setting, page, help=p.help)
     if isinstance(p.default, str):
-        return common.bind(st.text_input, label, setting, page, help=p.help)
+        return state.bind(st.text_input, label, setting, page, help=p.help)
     if isinstance(p.default, int):
         low = int(p.low) if p.low is not None else None
         high = int(p.high) if p.high is not None else None
-        return common.bind(st.number_input, label, setting, page, min_value=low, max_value=high, step=1, help=p.help)
+        return state.bind(st.number_input, label, setting, page, min_value=low, max_value=high, step=1, help=p.help)
     low = float(p.low) if p.low is not None else None
     high = float(p.high) if p.high is not None else None
-    return common.bind(st.number_input, label, setting, page, min_value=low, max_value=high, format="%g",
+    return state.bind(st.number_input, label, setting, page, min_value=low, max_value=high, format="%g",
                        help=p.help)
 
 
 def word_error(e: W2VError) -> None:
     """An unknown word or a bad query, as a warning (the message carries the suggestion)."""
-    st.warning(common.plain(e), icon=":material/search_off:")
+    st.warning(plain(e), icon=":material/search_off:")

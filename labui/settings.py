@@ -1,9 +1,10 @@
 """The settings a user edits across pages, and the run configs they turn into.
 
-Pages keep one flat dict of settings per browser session (see `common.settings`); this
+Pages keep one flat dict of settings per browser session (see `labui.state`); this
 module holds its defaults (taken from the config dataclasses, so the UI never drifts
 from the backend) and turns it into `CorpusConfig` / `TrainConfig` / `RunConfig`.
-Presets and run naming live in `w2vcore.presets` (re-exported here). No streamlit: everything is testable on its own.
+Presets, run naming and the flagship's corpus rule live in `w2vcore.presets`; this module only
+fills them from the settings. No streamlit: everything is testable on its own.
 """
 from __future__ import annotations
 
@@ -13,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
-from w2vcore import things
 from w2vcore.errors import W2VError
-from w2vcore.presets import (MAX_SEEDS, NOTEBOOK, QUICK_DEMO, RSR_DEFAULT_WEIGHT, flagship_configs,  # noqa: F401
-                             flagship_source, parse_weights, sweep_configs, variant_name, with_weight)
+from w2vcore.presets import flagship_configs, flagship_source
 
 SOURCE_CHOICES = {  # the Data page's choices -> what each means
     "default": "built-in sample (offline)",
@@ -50,7 +49,7 @@ def defaults() -> dict[str, Any]:
 def restore(saved: dict[str, Any]) -> dict[str, Any]:
     """The defaults, overlaid with each saved setting whose type fits (a hand-edited or stale settings
     file cannot break a page). Extra-loss settings ("loss.<name>.<param>") are kept when they are plain
-    values; `pages.panels.loss_spec` checks them against the loss's parameters."""
+    values; `labui.panels.loss_spec` checks them against the loss's parameters."""
     out = defaults()
     for key, value in saved.items():
         if key in out and same_kind(value, out[key]):
@@ -146,38 +145,16 @@ def flagship_paths(s: dict[str, Any]) -> tuple[str, str]:
     return corpus, s["brown_path"]
 
 
-def flagship_reason(source: CorpusSource, corpus_path: str, brown_path: str) -> str:
-    """Why the flagship trains on `source` (flagship_source's rule, in words)."""
-    if source.kind == "text":
-        return "your corpus (set on the Data page): a corpus you chose is taken to be the one you want scored"
-    if source.kind == "brown":
-        return ("the Brown corpus folder (set or found on the Data page, ~1M tokens): the largest corpus "
-                "available here")
-    why = ("no corpus file or Brown folder is set on the Data page" if not (corpus_path.strip() or brown_path.strip())
-           else "the corpus or Brown folder set on the Data page does not exist")
-    return f"the built-in corpus (~0.5M tokens): {why}"
-
-
-def things_twin(data_dir: str, phrases: str = "", corpus_path: str = "", brown_path: str = "",
-                seeds: tuple[int, ...] = (1,)) -> list[RunConfig]:
+def flagship_preset(data_dir: str, corpus_path: str = "", brown_path: str = "",
+                    seeds: tuple[int, ...] = (1,)) -> list[RunConfig]:
     """The flagship preset: vanilla, RSR per-row and RSR with the learned map per seed
-    (`presets.flagship_configs`), on the largest corpus available (`presets.flagship_source`:
-    `corpus_path` if set, else `brown_path`, else the built-in one), every other setting at its default
-    (tiny ones under $W2V_TINY_PRESETS)."""
-    s = defaults() | {"source": "default", "data_dir": data_dir, "phrases": phrases}
+    (`presets.flagship_configs`, which also joins THINGS' multi-word concepts), on the largest corpus
+    available (`presets.flagship_source`: `corpus_path` if set, else `brown_path`, else the built-in one),
+    every other setting at its default (tiny ones under $W2V_TINY_PRESETS)."""
+    s = defaults() | {"source": "default", "data_dir": data_dir}
     if tiny_presets():
         s |= TINY_PRESET
     base = run_config(s, name="things")
     base = dataclasses.replace(base, corpus=dataclasses.replace(base.corpus,
                                                                source=flagship_source(corpus_path, brown_path)))
     return flagship_configs(base, seeds)
-
-
-def things_available(data_dir: str) -> bool:
-    """True when THINGS can be used: the user's folder in `data_dir`, else the copy packaged with w2vcore."""
-    return things.available(data_dir.strip() or None)
-
-
-def things_phrases(data_dir: str) -> str:
-    """THINGS multi-word concepts as tokenizer phrases ("air_conditioner" -> "air conditioner")."""
-    return "\n".join(things.load(data_dir.strip() or None).phrases())
