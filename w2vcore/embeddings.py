@@ -28,8 +28,8 @@ from .errors import W2VError
 
 FORMATS = ("auto", "word2vec", "word2vec-binary", "glove", "fasttext", "keyedvectors")
 ENCODINGS = ("utf-8", "latin-1", "cp1252", "auto")  # of the words; "auto": UTF-8 if valid, else cp1252
-TEXT_BLOCK = 1 << 24  # bytes of text parsed per numpy call
-BINARY_BLOCK = 1 << 20
+TEXT_BLOCK = 1 << 24  # bytes of text parsed per numpy call, at most (a block costs ~5x its size while parsed)
+BINARY_BLOCK = 1 << 20  # bytes read at a time from a binary file, and when counting lines
 SNIFF = 1 << 16
 _HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
 _ENCODING_HINT = "pick the file's encoding (--encoding latin-1, cp1252 or auto; the import form's Encoding)"
@@ -153,9 +153,9 @@ def _read_text(f: BinaryIO, path: Path, fmt: str, limit: int | None, codec: str,
     matrix = np.empty((n, d), dtype=np.float32)
     words: list[str] = []
     seen: dict[str, int] = {}
-    leftover = b""
+    leftover, block_bytes = b"", int(min(TEXT_BLOCK, max(1 << 16, matrix.nbytes // 16)))  # within ~1/3 of the matrix
     while len(words) < n:
-        block = f.read(TEXT_BLOCK)
+        block = f.read(block_bytes)
         data = leftover + block
         cut = data.rfind(b"\n") if block else len(data)
         if cut < 0:
@@ -178,7 +178,7 @@ def _read_text(f: BinaryIO, path: Path, fmt: str, limit: int | None, codec: str,
 def _count_lines(f: BinaryIO, limit: int | None) -> int:
     """Lines in the file (a last line without a newline counts), stopping once past `limit`."""
     n, last = 0, b"\n"
-    while block := f.read(TEXT_BLOCK):
+    while block := f.read(BINARY_BLOCK):
         n += block.count(b"\n")
         last = block[-1:]
         if limit and n > limit:
