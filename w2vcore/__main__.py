@@ -63,7 +63,8 @@ def _progress_bar():
     return Bar()
 
 
-def cmd_train(args, store: RunStore) -> int:
+def run_config(args) -> RunConfig:
+    """The RunConfig `train`'s arguments describe."""
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     tcfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in train_fields and v is not None},
                        losses=tuple(LossSpec(n, _float(w)) for n, w in args.loss))
@@ -72,7 +73,11 @@ def cmd_train(args, store: RunStore) -> int:
                         tokenizer=TokenizerConfig(phrases=phrases, letters=args.letters),
                         min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
                         val_fraction=args.val_fraction)
-    cfg = RunConfig(name=args.name, corpus=ccfg, train=tcfg, data_dir=args.data_dir)
+    return RunConfig(name=args.name, corpus=ccfg, train=tcfg, data_dir=args.data_dir)
+
+
+def cmd_train(args, store: RunStore) -> int:
+    cfg = run_config(args)
     summary = validate(cfg, store.cache_dir, store.root)  # refused runs get no folder
     print(f"{summary.corpus}: {summary.vocab_size:,} words, {summary.train_tokens:,} training tokens, "
           f"about {summary.memory_bytes / 2**30:.1f} GB of memory")
