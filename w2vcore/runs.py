@@ -6,8 +6,8 @@ embeddings (`w2vcore.embeddings_store`) sit beside them as read-only entries of 
 "imported": listed and loaded like a finished run, while what needs a training (config,
 start/resume, stop, checkpoint) says that they have none.
 
-A run is trained by `w2vcore.worker` in a subprocess (the app never trains in its
-own process, so a page refresh or app restart leaves the run going) or in a thread
+A run is trained by `w2vcore.worker` in a subprocess started by `w2vcore.launch` (the
+app never trains in its own process, so a page refresh or app restart leaves the run going) or in a thread
 (tests, notebooks). Neither imports streamlit.
 
 Reading (`info`, `list`, `metrics`, `config`, `load_vectors`) never writes. A run whose
@@ -26,8 +26,6 @@ import itertools
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import launch
 from . import runfolder as rf
 from .config import RunConfig
 from .errors import W2VError
@@ -43,6 +42,7 @@ from .errors import W2VError
 ACTIVE = ("queued", "running")
 BROKEN = "broken"
 FINISHED = ("done", "stopped", "early_stopped", "failed", BROKEN)
+STANDBY = ".standby"  # the warm spare worker's folder inside the runs folder (w2vcore.launch)
 QUEUED_TIMEOUT_S = 120.0  # a started run that no worker took up within this long is failed
 _IDENTITY = ("status", "pid", "pid_start", "thread", "started", "queued")  # which attempt a status belongs to
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -208,66 +208,19 @@ class RunStore:
         if thread is not None:
             thread.start()
             return
-        pid = self._hand_to_standby(p, resume)
+        pid = launch.hand_to_standby(self.root / STANDBY, p, self.cache_dir, resume)
         if pid is None:
             args = [str(p), "--cache-dir", str(self.cache_dir)] + (["--resume"] if resume else [])
-            pid = self._spawn(args, p / rf.LOG, cwd=p)
+            pid = launch.spawn(args, p / rf.LOG, cwd=p)
         rf.update_status(p, pid=pid, pid_start=rf.process_start(pid))
 
-    def _spawn(self, args: list[str], log_path: Path, cwd: Path) -> int:
-        """`python -m w2vcore.worker ARGS` in its own session, so the app's end does not end it."""
-        env = dict(os.environ)
-        pkg_root = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
-        with open(log_path, "ab") as log:
-            # cwd = a folder of ours: `-m` puts cwd on sys.path, and a stray `timeit.py` (say) in the
-            # caller's folder must not shadow a module inside the worker
-            proc = subprocess.Popen([sys.executable, "-m", "w2vcore.worker", *args], stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                    start_new_session=True)
-        return proc.pid
-
     # ------------------------------------------------------------- standby
-    @property
-    def _standby_dir(self) -> Path:
-        return self.root / ".standby"
-
     def warm(self, idle_s: float = 1800.0) -> None:
         """Keep one warm worker waiting (torch imported, kernel loaded), so the next start is instant.
 
         It exits after `idle_s` unclaimed seconds or when this process ends. Cheap to call often.
         """
-        folder = self._standby_dir
-        folder.mkdir(exist_ok=True)
-        for f in [*folder.glob("*.pid"), *folder.glob("*.ready")]:  # spares that were killed
-            if f.stem.isdigit() and not rf.pid_alive(int(f.stem)):
-                f.unlink(missing_ok=True)
-        fresh = time.time() - 120  # a spare still warming up has no .ready yet: count its recent pid file
-        if any(f.suffix == ".ready" and rf.pid_alive(int(f.stem)) for f in folder.glob("*.ready")) or \
-                any(f.stat().st_mtime > fresh and rf.pid_alive(int(f.stem)) for f in folder.glob("*.pid")):
-            return
-        pid = self._spawn(["--standby", str(folder), "--parent", str(os.getpid()), "--idle", str(idle_s)],
-                          folder / "standby.log", cwd=folder)
-        (folder / f"{pid}.pid").touch()
-
-    def _hand_to_standby(self, p: Path, resume: bool) -> int | None:
-        """Give the run to a warm spare if one is ready; its pid, or None."""
-        folder = self._standby_dir
-        for ready in folder.glob("*.ready") if folder.is_dir() else ():
-            pid = int(ready.stem)
-            try:
-                os.replace(ready, folder / f"{pid}.claimed")  # atomic: one claimer wins
-            except FileNotFoundError:
-                continue
-            (folder / f"{pid}.pid").unlink(missing_ok=True)
-            if not rf.pid_alive(pid):
-                (folder / f"{pid}.claimed").unlink(missing_ok=True)
-                continue
-            rf.write_json(folder / f"{pid}.job.json", {"run_dir": str(p), "cache_dir": str(self.cache_dir),
-                                                           "resume": resume})
-            self.warm()  # the next spare
-            return pid
-        return None
+        launch.warm(self.root / STANDBY, idle_s)
 
     def stop(self, run_id: str) -> None:
         """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'.
