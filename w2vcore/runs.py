@@ -7,8 +7,8 @@ embeddings (`w2vcore.embeddings_store`) sit beside them as read-only entries of 
 start/resume, stop, checkpoint) says that they have none.
 
 A run is trained by `w2vcore.worker` in a subprocess started by `w2vcore.launch` (the
-app never trains in its own process, so a page refresh or app restart leaves the run going) or in a thread
-(tests, notebooks). Neither imports streamlit.
+app never trains in its own process, so a page refresh or app restart leaves the run
+going) or in a thread (tests, notebooks). Neither imports streamlit.
 
 Reading (`info`, `list`, `metrics`, `config`, `load_vectors`) never writes. A run whose
 status says queued/running but whose worker is gone (the pid has exited or now belongs
