@@ -192,3 +192,15 @@ def test_unknown_run_and_missing_corpus(tmp_path):
     assert proc.returncode == 2 and "no run 'no-such-run'" in proc.stderr
     proc = cli(tmp_path, "train", "--corpus", str(tmp_path / "missing.txt"), ok=False)
     assert proc.returncode == 2 and "not found" in proc.stderr
+
+
+def test_train_takes_the_letters_and_the_encoding():
+    from w2vcore.__main__ import build_parser, run_config
+
+    cfg = run_config(build_parser().parse_args(["train", "--corpus", "notes.txt", "--letters", "unicode",
+                                                "--encoding", "cp1252"]))
+    assert cfg.corpus.tokenizer.letters == "unicode" and cfg.corpus.source.encoding == "cp1252"
+    default = run_config(build_parser().parse_args(["train"]))
+    assert default.corpus.tokenizer.letters == "ascii" and default.corpus.source.encoding == "utf-8"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--encoding", "ebcdic"])

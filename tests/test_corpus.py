@@ -1,6 +1,8 @@
 """Sources, encoded corpora, vocabularies and training chunks on tiny corpora (plus Brown)."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -127,8 +129,10 @@ def test_a_latin1_upload_is_flagged_at_once_and_reported_by_its_own_name(tmp_pat
     upload_notes, read_notes = [], []
     source = save_upload(data, "menu.txt", tmp_path / "up", upload_notes)
     assert len(upload_notes) == 1 and "menu.txt is not valid UTF-8" in upload_notes[0] and "offset 6" in upload_notes[0]
+    assert "pick its encoding" in upload_notes[0] and "save it as utf-8" not in upload_notes[0].lower()
     list(iter_documents(source, read_notes))
-    assert read_notes == ["menu.txt: 6 undecodable bytes replaced (the file is not valid UTF-8)"]
+    assert len(read_notes) == 1 and read_notes[0].startswith("menu.txt: 6 undecodable bytes replaced (the file "
+                                                             "is not valid UTF-8); pick its encoding")
     clean = []
     save_upload("Un caf\xe9.\n".encode(), "ok.txt", tmp_path / "up", clean)
     assert clean == []
@@ -399,3 +403,62 @@ def test_validation_split_needs_two_documents(tmp_path):
     enc = encode_corpus(src, TokenizerConfig(), tmp_path / "cache")
     with pytest.raises(W2VError, match="need at least 2 documents for a validation split"):
         prepare(enc, CorpusConfig(min_count=1, val_fraction=0.5))
+
+
+TEXT = "Un café crème, s'il vous plaît. Ελληνικά und Straße.\n\nSecond paragraph: naïve.\n"
+
+
+@pytest.mark.parametrize("encoding, codec", [
+    ("utf-8", "utf-8"), ("utf-16", "utf-16"), ("utf-16", "utf-16-be"), ("latin-1", "latin-1"),
+    ("cp1252", "cp1252"), ("auto", "utf-8"), ("auto", "utf-8-sig"), ("auto", "utf-16"), ("auto", "utf-16-le"),
+    ("auto", "utf-16-be"), ("auto", "cp1252"),
+], ids=lambda x: x)
+def test_each_encoding_decodes_a_file_written_in_it(tmp_path, encoding, codec):
+    text = TEXT if codec not in ("latin-1", "cp1252") else TEXT.replace("Ελληνικά", "Grec")
+    if codec == "cp1252":
+        text = text.replace("crème", "crème – €5")  # cp1252's own characters, absent from Latin-1
+    path = write(tmp_path / "t.txt", text.encode(codec))
+    notes = []
+    docs = list(iter_documents(CorpusSource(kind="text", path=str(path), encoding=encoding), notes))
+    assert docs == [[line for line in para.splitlines()] for para in text.strip().split("\n\n")]
+    assert all("undecodable" not in n for n in notes)
+    if encoding == "auto" and codec == "cp1252":
+        assert notes == ["t.txt: not UTF-8; read as Windows-1252 (cp1252). If accented letters look wrong, pick its "
+                         "encoding (the Data page's Encoding choice, or --encoding; 'auto' detects UTF-16 and "
+                         "Windows-1252)"]
+
+
+def test_utf16_as_utf8_says_to_pick_the_encoding(tmp_path):
+    path = write(tmp_path / "u.txt", TEXT.encode("utf-16"))
+    with pytest.raises(W2VError, match=r"NUL bytes\); if it is UTF-16 text, pick UTF-16 or auto"):
+        list(iter_documents(text_source(path)))
+    upload = save_upload(TEXT.encode("utf-16"), "u.txt", tmp_path / "up", encoding="auto")
+    assert upload.encoding == "auto" and list(iter_documents(upload))[0][0].startswith("Un café")
+
+
+def test_an_unknown_encoding_is_refused():
+    with pytest.raises(W2VError, match="encoding must be one of"):
+        CorpusSource(kind="text", path="x.txt", encoding="ebcdic")
+
+
+def test_the_cache_key_distinguishes_encoding_and_letters(tmp_path):
+    path = write(tmp_path / "t.txt", "Un caf\xe9 cr\xe8me.\n".encode("latin-1") * 3)
+    as_utf8 = encode_corpus(text_source(path), TokenizerConfig(letters="unicode"), tmp_path / "cache")
+    as_latin = encode_corpus(CorpusSource(kind="text", path=str(path), encoding="latin-1"),
+                             TokenizerConfig(letters="unicode"), tmp_path / "cache")
+    ascii_only = encode_corpus(CorpusSource(kind="text", path=str(path), encoding="latin-1"), TokenizerConfig(),
+                               tmp_path / "cache")
+    assert len({as_utf8.path, as_latin.path, ascii_only.path}) == 3
+    assert "café" in as_latin.words and "crème" in as_latin.words and "caf" in ascii_only.words
+    assert "café" not in as_utf8.words
+
+
+def test_default_settings_keep_the_cache_key_they_had_before_the_new_options(tmp_path):
+    from w2vcore.corpus import _cache_key
+
+    path = write(tmp_path / "t.txt", "one two")
+    source = text_source(path)
+    old = json.dumps({"source": json.dumps({"kind": "text", "files": [["t.txt", 7, path.stat().st_mtime_ns]]}),
+                      "tokenizer": {"lowercase": True, "keep_digits": False, "min_token_len": 1, "sentences": "line",
+                                    "phrases": []}, "format": 1}, sort_keys=True)
+    assert _cache_key(source, TokenizerConfig()) == hashlib.sha256(old.encode()).hexdigest()

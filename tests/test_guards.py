@@ -55,8 +55,8 @@ def test_every_field_refuses_wrong_types_naming_the_field(cls, name, bad):
 
 RANGE_CASES = [
     (TokenizerConfig, "min_token_len", 0), (TokenizerConfig, "min_token_len", 10**6),
-    (TokenizerConfig, "sentences", "word"),
-    (CorpusSource, "kind", "zip"), (CorpusSource, "path", "a\x00b"),
+    (TokenizerConfig, "sentences", "word"), (TokenizerConfig, "letters", "latin"),
+    (CorpusSource, "kind", "zip"), (CorpusSource, "path", "a\x00b"), (CorpusSource, "encoding", "ebcdic"),
     (CorpusConfig, "min_count", 0), (CorpusConfig, "max_vocab_size", 1), (CorpusConfig, "sample", -0.1),
     (CorpusConfig, "ns_exponent", 50.0), (CorpusConfig, "val_fraction", 0.95), (CorpusConfig, "split_seed", -1),
     (LossSpec, "name", ""), (LossSpec, "weight", 1.5), (LossSpec, "weight", -0.1),

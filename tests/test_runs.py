@@ -188,3 +188,21 @@ def test_a_warm_standby_worker_takes_the_next_run(store):
         os.kill(pid, signal.SIGTERM)
     wait_for(lambda: not list(folder.glob("*.ready")) and not any(pid_alive(pid) for pid in spares), timeout=60)
     assert [r.id for r in store.list()] == [run_id]  # the spare folder is not a run
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b'{"name": "glove"', "source.json is truncated or not JSON"),
+    (b'["glove"]', "source.json holds list, not a JSON object"),
+    (b'{"name": 3, "format": "glove", "origin": "/x"}', "source.json field 'name' is 3, not text"),
+], ids=["truncated", "not-an-object", "bad-field"])
+def test_a_damaged_import_is_listed_as_broken(store, tmp_path, content, reason):
+    from w2vcore.embeddings_store import import_embedding
+
+    (tmp_path / "g.txt").write_text("alpha 1 2\nbeta 3 4\n")
+    good = import_embedding(store, tmp_path / "g.txt")
+    bad = import_embedding(store, tmp_path / "g.txt", name="other")
+    (store.path(bad) / "source.json").write_bytes(content)
+    listed = {r.id: r for r in store.list()}
+    assert listed[good].status == "done" and listed[good].kind == "imported"
+    assert listed[bad].status == "broken" and reason in listed[bad].error
+    assert store.load_vectors(good).index_to_key == ["alpha", "beta"]

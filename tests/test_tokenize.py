@@ -75,3 +75,34 @@ def test_empty_and_punctuation_only_text_gives_no_sentences(mode):
 
 def test_words_flattens_sentences():
     assert Tokenizer(TokenizerConfig(phrases=("ice cream",))).words("Ice cream.\nYes") == ["ice_cream", "yes"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Un café naïve", ["un", "café", "naïve"]),
+    ("cafe\u0301 CAFE\u0301", ["café", "café"]),  # decomposed é: NFC gives the one code point
+    ("Ελληνικά, γλώσσα!", ["ελληνικά", "γλώσσα"]),
+    ("русский_язык", ["русский", "язык"]),
+    ("日本 語。", ["日本", "語"]),
+    ("हिन्दी भाषा", ["हिन्दी", "भाषा"]),  # vowel signs and virama are combining marks, kept
+], ids=["french", "decomposed", "greek", "russian", "japanese", "devanagari"])
+def test_unicode_letters_keep_every_script(text, expected):
+    assert Tokenizer(TokenizerConfig(letters="unicode")).words(text) == expected
+
+
+def test_unicode_letters_are_nfc_and_follow_keep_digits():
+    words = Tokenizer(TokenizerConfig(letters="unicode")).words("cafe\u0301 42 ٣ x")
+    assert words == ["café", "x"] and words[0] == "caf\u00e9"
+    assert Tokenizer(TokenizerConfig(letters="unicode", keep_digits=True)).words("42 ٣ B2") == ["42", "٣", "b2"]
+    assert Tokenizer(TokenizerConfig(letters="unicode", lowercase=False)).words("Café") == ["Café"]
+
+
+def test_unicode_punct_mode_splits_at_cjk_full_stops():
+    cfg = TokenizerConfig(letters="unicode", sentences="punct")
+    assert Tokenizer(cfg).sentences("日本です。次！ Un café. Deux") == [["日本です"], ["次"], ["un", "café"], ["deux"]]
+
+
+def test_ascii_letters_stay_the_default():
+    assert TokenizerConfig().letters == "ascii"
+    assert sentences("Un café Ελληνικά") == [["un", "caf"]]
+    with pytest.raises(Exception, match="letters must be one of"):
+        TokenizerConfig(letters="latin")

@@ -1,11 +1,15 @@
 """Command line for headless machines.
 
     python -m w2vcore train --corpus default --epochs 5          # or a .txt file/folder, or brown:PATH
+    python -m w2vcore import FILE [--name NAME] [--limit N] [--format auto|word2vec|glove|...]
     python -m w2vcore list
     python -m w2vcore eval RUN [--data-dir ../shared/data]
     python -m w2vcore fit-map RUN [--steps 2000]                 # RSR's learned map fitted alone on the run's vectors
     python -m w2vcore export RUN --format word2vec|word2vec-bin|tsv|ckpt|npz [--out PATH] [--force]
     python -m w2vcore stop RUN | resume RUN | delete RUN
+
+An imported embedding is an entry like a run: list, eval, fit-map, export and delete take it;
+stop and resume say it has no training.
 """
 from __future__ import annotations
 
@@ -18,19 +22,22 @@ import threading
 import time
 from pathlib import Path
 
-from .config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
+from .charset import ENCODINGS
+from .config import LETTERS, CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
+from .embeddings import ENCODINGS as EMBEDDING_ENCODINGS
+from .embeddings import FORMATS
 from .errors import W2VError
 from .preflight import validate
 from .runs import RunStore
 from .sources import read_phrases
 
 
-def _source(text: str) -> CorpusSource:
+def _source(text: str, encoding: str = "utf-8") -> CorpusSource:
     if text == "default":
         return CorpusSource("default")
     if text.startswith("brown:"):
-        return CorpusSource("brown", text[len("brown:"):])
-    return CorpusSource("text", text)
+        return CorpusSource("brown", text[len("brown:"):], encoding=encoding)
+    return CorpusSource("text", text, encoding=encoding)
 
 
 def _progress_bar():
@@ -56,15 +63,21 @@ def _progress_bar():
     return Bar()
 
 
-def cmd_train(args, store: RunStore) -> int:
+def run_config(args) -> RunConfig:
+    """The RunConfig `train`'s arguments describe."""
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     tcfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in train_fields and v is not None},
                        losses=tuple(LossSpec(n, _float(w)) for n, w in args.loss))
     phrases = tuple(read_phrases(args.phrases)) if args.phrases else ()
-    ccfg = CorpusConfig(source=_source(args.corpus), tokenizer=TokenizerConfig(phrases=phrases),
+    ccfg = CorpusConfig(source=_source(args.corpus, args.encoding),
+                        tokenizer=TokenizerConfig(phrases=phrases, letters=args.letters),
                         min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
                         val_fraction=args.val_fraction)
-    cfg = RunConfig(name=args.name, corpus=ccfg, train=tcfg, data_dir=args.data_dir)
+    return RunConfig(name=args.name, corpus=ccfg, train=tcfg, data_dir=args.data_dir)
+
+
+def cmd_train(args, store: RunStore) -> int:
+    cfg = run_config(args)
     summary = validate(cfg, store.cache_dir, store.root)  # refused runs get no folder
     print(f"{summary.corpus}: {summary.vocab_size:,} words, {summary.train_tokens:,} training tokens, "
           f"about {summary.memory_bytes / 2**30:.1f} GB of memory")
@@ -83,6 +96,26 @@ def cmd_train(args, store: RunStore) -> int:
     return 0
 
 
+def cmd_import(args, store: RunStore) -> int:
+    """Add a pretrained embedding file to the store, with a progress bar over the bytes read."""
+    from tqdm import tqdm
+
+    from .embeddings_store import import_embedding
+
+    with tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]") as bar:
+        def progress(fraction: float) -> None:
+            bar.n = round(100 * fraction, 1)
+            bar.refresh()
+
+        run_id = import_embedding(store, args.file, args.name, args.format, args.limit, args.encoding, progress)
+    src = store.source(run_id)
+    in_file = f" of {src['words_in_file']:,}" if src["words_in_file"] else ""
+    print(f"imported {src['words']:,}{in_file} words x {src['dim']} dimensions ({src['format']}) as {run_id}")
+    for note in src["notes"]:
+        print(note)
+    return 0
+
+
 def _float(text: str) -> float:
     try:
         return float(text)
@@ -97,7 +130,7 @@ def cmd_fit_map(args, store: RunStore) -> int:
     vectors = store.load_vectors(args.run)
     fit = fit_map(vectors, {"heldout": args.heldout}, args.data_dir, steps=args.steps, seed=args.seed)
     print(f"{fit.rsr.summary}\nfitted {args.steps} map steps in {fit.seconds:.1f} s")
-    name = store.config(args.run).name
+    name = store.info(args.run).name
     print(scorecard(vectors, fit, (name, f"{name} + fitted map"), args.data_dir).markdown())
     return 0
 
@@ -114,11 +147,13 @@ def cmd_eval(args, store: RunStore) -> int:
 
 
 def cmd_export(args, store: RunStore) -> int:
-    cfg = store.config(args.run)
     vectors = store.load_vectors(args.run)
     run_dir = store.path(args.run)
-    t = cfg.train
     if args.format == "ckpt":
+        if store.info(args.run).kind == "imported":
+            raise W2VError(f"'{args.run}' is an imported embedding: it has no training checkpoint; export "
+                           "word2vec, word2vec-bin, tsv or npz instead")
+        t = store.config(args.run).train
         name = f"model_dim-{t.dim}_radius-{t.window}_ratio-{t.negative}-batch-{t.batch_size}-epoch-{t.epochs}.ckpt"
         out = _target(args, run_dir / name)
         homework = _homework_checkpoint(store, args.run, vectors)
@@ -203,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--name", default="cli")
     tr.add_argument("--phrases", help="file of multi-word expressions, one per line")
     tr.add_argument("--data-dir", help="reference data folder for extra losses")
+    tr.add_argument("--letters", choices=LETTERS, default="ascii",
+                    help="ascii: the notebook's a-z (default); unicode: letters of any script, NFC-normalised")
+    tr.add_argument("--encoding", choices=ENCODINGS, default="utf-8",
+                    help="of the corpus files (default utf-8; auto detects UTF-16 and Windows-1252)")
     defaults_c, defaults_t = CorpusConfig(), TrainConfig()
     tr.add_argument("--min-count", type=int, default=defaults_c.min_count)
     tr.add_argument("--max-vocab-size", type=int, default=None)
@@ -217,7 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--loss", nargs=2, action="append", default=[], metavar=("NAME", "WEIGHT"),
                     help="add an extra loss with weight alpha, e.g. --loss rsr 0.1")
 
-    sub.add_parser("list", help="list runs")
+    im = sub.add_parser("import", help="add a pretrained embedding file (word2vec, GloVe, fastText .vec, gensim)")
+    im.add_argument("file")
+    im.add_argument("--name", help="display name (default: the file name)")
+    im.add_argument("--limit", type=int, help="keep only the first N words (the files list the most frequent first)")
+    im.add_argument("--format", choices=FORMATS, default="auto", help="default: detected from the content")
+    im.add_argument("--encoding", choices=EMBEDDING_ENCODINGS, default="utf-8",
+                    help="of the words (default utf-8; auto: UTF-8 if valid, else cp1252)")
+    sub.add_parser("list", help="list runs and imported embeddings")
     for name, text in (("stop", "ask a background run to stop"), ("resume", "resume a run from its checkpoint"),
                        ("delete", "delete a finished run")):
         p = sub.add_parser(name, help=text)
@@ -248,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         store = RunStore(args.runs_dir, args.cache_dir)
         if args.cmd == "train":
             return cmd_train(args, store)
+        if args.cmd == "import":
+            return cmd_import(args, store)
         if args.cmd == "eval":
             return cmd_eval(args, store)
         if args.cmd == "fit-map":
@@ -257,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "list":
             for r in store.list():
                 age = time.time() - r.created
-                print(f"{r.id:<40}{r.status:<14}{r.progress:>6.0%}  {age / 60:>6.0f} min ago  {r.error}")
+                print(f"{r.id:<40}{r.kind:<10}{r.status:<14}{r.progress:>6.0%}  {age / 60:>6.0f} min ago  {r.error}")
             return 0
         if args.cmd == "stop":
             store.stop(args.run)

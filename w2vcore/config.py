@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from .charset import ENCODINGS
 from .errors import W2VError
 
 SOURCE_KINDS = ("default", "text", "brown")
 SENTENCE_MODES = ("line", "punct")
+LETTERS = ("ascii", "unicode")
 OPTIMIZERS = ("sgd", "adam")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ENGINES = ("auto", "torch", "numba")
@@ -149,10 +151,12 @@ class TokenizerConfig:
     min_token_len: int = 1  # drop shorter tokens
     sentences: str = "line"  # "line": each line is a sentence; "punct": also split at . ! ?
     phrases: tuple[str, ...] = ()  # multi-word expressions joined into one token: "air conditioner" -> air_conditioner
+    letters: str = "ascii"  # "ascii": the notebook's a-z; "unicode": letters of any script, NFC-normalised
 
     def __post_init__(self):
         _check_types(self)
         _one_of("sentences", self.sentences, SENTENCE_MODES)
+        _one_of("letters", self.letters, LETTERS)
         _in_range("min_token_len", self.min_token_len, 1, MAX_TOKEN_LEN)
 
 
@@ -161,9 +165,11 @@ class CorpusSource:
     kind: str = "default"  # "default" (gensim's bundled wiki sample + Lee), "text" (file or folder), "brown"
     path: str = ""  # file or folder for "text" and "brown"; uploads are saved to a file first
     name: str = ""  # display name (e.g. the uploaded file's name)
+    encoding: str = "utf-8"  # of the files: utf-8, utf-16, latin-1, cp1252 or auto (w2vcore.charset)
 
     def __post_init__(self):
         _check_types(self)
+        _one_of("encoding", self.encoding, ENCODINGS)
         if self.kind not in SOURCE_KINDS:
             raise W2VError(f"corpus kind must be one of {SOURCE_KINDS}, got {self.kind!r}")
         if self.kind != "default" and not self.path:

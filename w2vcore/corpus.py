@@ -113,6 +113,8 @@ def _temp_folder(cache_dir: Path) -> Path:
 def _cache_key(source: CorpusSource, tokenizer: TokenizerConfig) -> str:
     settings = dataclasses.asdict(tokenizer)
     settings["phrases"] = sorted(set(settings["phrases"]))  # their order does not change the output
+    if settings["letters"] == "ascii":  # the notebook's default: caches made before the option keep their key
+        del settings["letters"]
     blob = json.dumps({"source": source_fingerprint(source), "tokenizer": settings, "format": FORMAT_VERSION},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -126,7 +128,8 @@ def _encode_into(folder: Path, source: CorpusSource, cfg: TokenizerConfig, progr
     n_tokens = sent_starts[-1]
     if n_tokens == 0:
         raise W2VError(f"{source.label} has no tokens after tokenization (settings: {_describe(cfg)}); "
-                       "the default tokenizer keeps only a-z, so non-English text yields nothing")
+                       "the default tokenizer keeps only a-z, so non-English text yields nothing (letters='unicode' keeps "
+                       "every script)")
     order, counts = _renumber_by_count(folder / "provisional.int32", folder / "tokens.int32",
                                        len(first_seen), progress)
     np.save(folder / "sent_starts.npy", np.frombuffer(sent_starts, dtype=np.int64))

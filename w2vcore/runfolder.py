@@ -15,6 +15,11 @@ starts runs) and `worker` (the process that trains one) both go through it:
     .reserve         256 KB a worker holds while it runs and frees first when it fails, so a full disk
                      still leaves room for the run's last status
 
+An imported embedding (`w2vcore.embeddings_store`) is a folder of the same store without a
+training: status.json (done, kind "imported"), vectors.npz, and source.json (the origin file,
+its format, the limit, word counts) in place of config.json; it has no metrics, checkpoint or
+snapshots.
+
 Every file except the two append-only logs is written to a temporary name in the same folder,
 fsynced and renamed over the old one, so a kill at any moment leaves the previous complete file
 (or none), never a truncated one. Readers never write: `read_status` and `read_config` validate
@@ -41,6 +46,7 @@ from .config import RunConfig
 from .errors import W2VError
 
 CONFIG = "config.json"
+SOURCE = "source.json"  # an imported embedding's origin, in place of config.json
 STATUS = "status.json"
 STATUS_LOCK = ".status.lock"
 METRICS = "metrics.jsonl"
@@ -60,6 +66,7 @@ _FIELD_KINDS = {  # status.json fields whose type is checked (others are kept as
     "created": _NUMBER, "updated": _NUMBER, "started": _NUMBER, "queued": _NUMBER, "progress": _NUMBER,
     "pid": _INT, "pid_start": _INT, "vocab_size": _INT, "train_tokens": _INT, "val_tokens": _INT,
     "error": _TEXT, "phase": _TEXT, "thread": _TEXT, "corpus": _TEXT, "last": _OBJECT, "summary": _OBJECT,
+    "kind": _TEXT,
 }
 
 
@@ -176,6 +183,17 @@ def read_config(run_dir: Path) -> RunConfig:
         raise Broken(f"config.json: {e}") from None
     except (TypeError, ValueError, AttributeError) as e:
         raise Broken(f"config.json does not describe a run: {e}") from None
+
+
+def read_source(run_dir: Path) -> dict:
+    """An imported embedding's source.json: an object with its name, format and origin."""
+    d = _read_json(run_dir / SOURCE)
+    if not isinstance(d, dict):
+        raise Broken(f"source.json holds {type(d).__name__}, not a JSON object")
+    for key in ("name", "format", "origin"):
+        if not isinstance(d.get(key), str):
+            raise Broken(f"source.json field '{key}' is {d.get(key)!r}, not text")
+    return d
 
 
 def read_metrics(path: Path) -> list[dict]:

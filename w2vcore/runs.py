@@ -1,11 +1,14 @@
 """Runs on disk: create, start in the background, watch, stop, load, delete.
 
 Each run lives in `<root>/<id>/`, in the format `w2vcore.runfolder` owns (config.json,
-status.json, metrics.jsonl, vectors.npz, checkpoint.pt, snapshots/, log.txt).
+status.json, metrics.jsonl, vectors.npz, checkpoint.pt, snapshots/, log.txt). Imported
+embeddings (`w2vcore.embeddings_store`) sit beside them as read-only entries of kind
+"imported": listed and loaded like a finished run, while what needs a training (config,
+start/resume, stop, checkpoint) says that they have none.
 
-A run is trained by `w2vcore.worker` in a subprocess (the app never trains in its
-own process, so a page refresh or app restart leaves the run going) or in a thread
-(tests, notebooks). Neither imports streamlit.
+A run is trained by `w2vcore.worker` in a subprocess started by `w2vcore.launch` (the
+app never trains in its own process, so a page refresh or app restart leaves the run
+going) or in a thread (tests, notebooks). Neither imports streamlit.
 
 Reading (`info`, `list`, `metrics`, `config`, `load_vectors`) never writes. A run whose
 status says queued/running but whose worker is gone (the pid has exited or now belongs
@@ -23,8 +26,6 @@ import itertools
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import launch
 from . import runfolder as rf
 from .config import RunConfig
 from .errors import W2VError
@@ -40,6 +42,7 @@ from .errors import W2VError
 ACTIVE = ("queued", "running")
 BROKEN = "broken"
 FINISHED = ("done", "stopped", "early_stopped", "failed", BROKEN)
+STANDBY = ".standby"  # the warm spare worker's folder inside the runs folder (w2vcore.launch)
 QUEUED_TIMEOUT_S = 120.0  # a started run that no worker took up within this long is failed
 _IDENTITY = ("status", "pid", "pid_start", "thread", "started", "queued")  # which attempt a status belongs to
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -77,6 +80,11 @@ def _absolute_paths(cfg: RunConfig) -> RunConfig:
                                data_dir=absolute(cfg.data_dir) if cfg.data_dir else cfg.data_dir)
 
 
+def _is_entry(p: Path) -> bool:
+    """A complete run (config.json) or imported embedding (source.json): each is written last."""
+    return os.path.lexists(p / rf.CONFIG) or os.path.lexists(p / rf.SOURCE)
+
+
 def _identity(st: dict | None) -> dict:
     return {key: (st or {}).get(key) for key in _IDENTITY}
 
@@ -92,6 +100,7 @@ class RunInfo:
     error: str = ""
     progress: float = 0.0
     last: dict[str, Any] = field(default_factory=dict)  # the latest logged metrics
+    kind: str = "trained"  # "trained" | "imported" (a pretrained embedding: vectors only)
 
     @property
     def active(self) -> bool:
@@ -125,23 +134,34 @@ class RunStore:
         if p.is_symlink():
             raise W2VError(f"run '{run_id}' is a symbolic link to {os.readlink(p)}, which is not followed; "
                            "delete it to remove the link")
-        if not p.is_dir() or not os.path.lexists(p / rf.CONFIG):
+        if not p.is_dir() or not _is_entry(p):
             raise W2VError(f"no run '{run_id}' in {self.root}")
         return p
 
+    def _trained(self, run_id: str, what: str) -> Path:
+        """The folder of a trained run; W2VError saying an imported embedding has no `what`."""
+        p = self._existing(run_id)
+        if os.path.lexists(p / rf.SOURCE):
+            raise W2VError(f"'{run_id}' is an imported embedding (vectors only, no training): it has no {what}")
+        return p
+
     # ------------------------------------------------------------- lifecycle
-    def create(self, cfg: RunConfig) -> str:
-        """A new run folder (queued); its corpus and data paths are stored absolute."""
-        cfg = _absolute_paths(cfg)
-        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(cfg.name)}"
+    def new_folder(self, name: str) -> tuple[str, Path]:
+        """(id, folder) for a new entry named `name`; not listed until its config.json/source.json exists."""
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(name)}"
         for n in itertools.count(1):
             run_id = base if n == 1 else f"{base}-{n}"
             p = self.path(run_id)
             try:
                 p.mkdir()  # atomic: of several creators of one name, exactly one gets each id
-                break
+                return run_id, p
             except FileExistsError:
                 continue
+
+    def create(self, cfg: RunConfig) -> str:
+        """A new run folder (queued); its corpus and data paths are stored absolute."""
+        cfg = _absolute_paths(cfg)
+        run_id, p = self.new_folder(cfg.name)
         try:
             now = time.time()
             rf.write_json(p / rf.STATUS, {"status": "queued", "created": now, "updated": now})
@@ -162,7 +182,7 @@ class RunStore:
         """
         if mode not in ("process", "thread"):
             raise W2VError(f"mode must be 'process' or 'thread', got {mode!r}")
-        p = self._existing(run_id)
+        p = self._trained(run_id, "training to start or resume")
         stored, info = self._look(run_id, p)
         if info.status == BROKEN:
             raise W2VError(f"run '{run_id}' is broken and cannot start ({info.error}); delete it")
@@ -188,73 +208,26 @@ class RunStore:
         if thread is not None:
             thread.start()
             return
-        pid = self._hand_to_standby(p, resume)
+        pid = launch.hand_to_standby(self.root / STANDBY, p, self.cache_dir, resume)
         if pid is None:
             args = [str(p), "--cache-dir", str(self.cache_dir)] + (["--resume"] if resume else [])
-            pid = self._spawn(args, p / rf.LOG, cwd=p)
+            pid = launch.spawn(args, p / rf.LOG, cwd=p)
         rf.update_status(p, pid=pid, pid_start=rf.process_start(pid))
 
-    def _spawn(self, args: list[str], log_path: Path, cwd: Path) -> int:
-        """`python -m w2vcore.worker ARGS` in its own session, so the app's end does not end it."""
-        env = dict(os.environ)
-        pkg_root = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
-        with open(log_path, "ab") as log:
-            # cwd = a folder of ours: `-m` puts cwd on sys.path, and a stray `timeit.py` (say) in the
-            # caller's folder must not shadow a module inside the worker
-            proc = subprocess.Popen([sys.executable, "-m", "w2vcore.worker", *args], stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                    start_new_session=True)
-        return proc.pid
-
     # ------------------------------------------------------------- standby
-    @property
-    def _standby_dir(self) -> Path:
-        return self.root / ".standby"
-
     def warm(self, idle_s: float = 1800.0) -> None:
         """Keep one warm worker waiting (torch imported, kernel loaded), so the next start is instant.
 
         It exits after `idle_s` unclaimed seconds or when this process ends. Cheap to call often.
         """
-        folder = self._standby_dir
-        folder.mkdir(exist_ok=True)
-        for f in [*folder.glob("*.pid"), *folder.glob("*.ready")]:  # spares that were killed
-            if f.stem.isdigit() and not rf.pid_alive(int(f.stem)):
-                f.unlink(missing_ok=True)
-        fresh = time.time() - 120  # a spare still warming up has no .ready yet: count its recent pid file
-        if any(f.suffix == ".ready" and rf.pid_alive(int(f.stem)) for f in folder.glob("*.ready")) or \
-                any(f.stat().st_mtime > fresh and rf.pid_alive(int(f.stem)) for f in folder.glob("*.pid")):
-            return
-        pid = self._spawn(["--standby", str(folder), "--parent", str(os.getpid()), "--idle", str(idle_s)],
-                          folder / "standby.log", cwd=folder)
-        (folder / f"{pid}.pid").touch()
-
-    def _hand_to_standby(self, p: Path, resume: bool) -> int | None:
-        """Give the run to a warm spare if one is ready; its pid, or None."""
-        folder = self._standby_dir
-        for ready in folder.glob("*.ready") if folder.is_dir() else ():
-            pid = int(ready.stem)
-            try:
-                os.replace(ready, folder / f"{pid}.claimed")  # atomic: one claimer wins
-            except FileNotFoundError:
-                continue
-            (folder / f"{pid}.pid").unlink(missing_ok=True)
-            if not rf.pid_alive(pid):
-                (folder / f"{pid}.claimed").unlink(missing_ok=True)
-                continue
-            rf.write_json(folder / f"{pid}.job.json", {"run_dir": str(p), "cache_dir": str(self.cache_dir),
-                                                           "resume": resume})
-            self.warm()  # the next spare
-            return pid
-        return None
+        launch.warm(self.root / STANDBY, idle_s)
 
     def stop(self, run_id: str) -> None:
         """Ask the run to stop; it checkpoints, saves its vectors and ends as 'stopped'.
 
         A run whose worker is gone is recorded as failed instead (only if its status is unchanged).
         """
-        p = self._existing(run_id)
+        p = self._trained(run_id, "training to stop")
         stored, info = self._look(run_id, p)
         if stored is not None and stored["status"] in ACTIVE and not info.active:
             rf.update_status(p, expect=_identity(stored), status="failed", error=info.error, phase="")
@@ -292,8 +265,9 @@ class RunStore:
 
     def _look(self, run_id: str, p: Path) -> tuple[dict | None, RunInfo]:
         """The stored status (None if broken) and the run as it stands now. Writes nothing."""
+        kind = "imported" if os.path.lexists(p / rf.SOURCE) else "trained"
         try:
-            name = rf.read_config(p).name
+            name = rf.read_source(p)["name"] if kind == "imported" else rf.read_config(p).name
         except rf.Broken as e:
             return None, self._broken(run_id, p, str(e))
         try:
@@ -303,7 +277,7 @@ class RunStore:
         st = self._derive(p, stored)
         return stored, RunInfo(id=run_id, name=name, status=st["status"], path=p, created=st.get("created", 0.0),
                                updated=st.get("updated", 0.0), error=st.get("error", ""),
-                               progress=st.get("progress", 0.0), last=st.get("last", {}))
+                               progress=st.get("progress", 0.0), last=st.get("last", {}), kind=kind)
 
     def _broken(self, run_id: str, p: Path, reason: str, name: str | None = None) -> RunInfo:
         try:
@@ -357,7 +331,7 @@ class RunStore:
             raise W2VError(f"cannot read the runs folder {self.root}: {e.strerror or e}") from None
         out = []
         for p in entries:
-            if not _ID_RE.match(p.name) or not (p.is_symlink() or os.path.lexists(p / rf.CONFIG)):
+            if not _ID_RE.match(p.name) or not (p.is_symlink() or _is_entry(p)):
                 continue
             try:
                 out.append(self.info(p.name))
@@ -366,10 +340,17 @@ class RunStore:
         return sorted(out, key=lambda r: r.created, reverse=True)
 
     def config(self, run_id: str) -> RunConfig:
-        return rf.read_config(self._existing(run_id))
+        return rf.read_config(self._trained(run_id, "training config"))
+
+    def source(self, run_id: str) -> dict:
+        """An imported embedding's origin (source.json: name, format, origin path, limit, counts)."""
+        p = self._existing(run_id)
+        if not os.path.lexists(p / rf.SOURCE):
+            raise W2VError(f"'{run_id}' is a trained run, not an imported embedding; its settings are its config")
+        return rf.read_source(p)
 
     def metrics(self, run_id: str) -> list[dict]:
-        """The logged rows; lines that are not JSON objects (or not UTF-8) are skipped."""
+        """The logged rows; lines that are not JSON objects (or not UTF-8) are skipped. None for an import."""
         return rf.read_metrics(self._existing(run_id) / rf.METRICS)
 
     def load_vectors(self, run_id: str):
@@ -404,7 +385,7 @@ class RunStore:
             raise W2VError(f"run '{run_id}' has a damaged snapshot at {nearest:.0%}: {e}") from None
 
     def checkpoint_path(self, run_id: str) -> Path:
-        return self._existing(run_id) / rf.CHECKPOINT
+        return self._trained(run_id, "checkpoint") / rf.CHECKPOINT
 
     def load_checkpoint(self, run_id: str) -> dict:
         """The run's checkpoint (tensors only, never unpickled objects); `W2VError` if missing or damaged."""

@@ -6,10 +6,14 @@ contexts never cross segments. Files are streamed, so a source may exceed RAM.
 
 Kinds: "text" (a file or a folder of *.txt), "brown" (NLTK's tagged Brown layout) and
 "default" (the wiki sample and Lee corpus shipped in gensim's wheel, offline).
+Files are decoded in the source's `encoding` (`w2vcore.charset`: utf-8, utf-16, latin-1,
+cp1252 or auto-detected); undecodable bytes are replaced and the user is told which
+encoding to pick instead.
 """
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -23,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from . import charset
 from .config import CorpusSource
 from .errors import W2VError
 
@@ -58,9 +63,9 @@ def iter_documents(source: CorpusSource, notes: list[str] | None = None,
             progress(min(1.0, (done + pos) / total))
 
         if source.kind == "brown":
-            yield from _brown_documents(path, notes, file_progress)
+            yield from _brown_documents(path, notes, file_progress, source.encoding)
         elif _size(path) > 0 or len(files) == 1:
-            yield from _text_documents(path, notes, file_progress, label)
+            yield from _text_documents(path, notes, file_progress, label, source.encoding)
         else:
             notes.append(f"{path.name} is empty and was skipped")
         done += _size(path)
@@ -79,20 +84,29 @@ def brown_categories(path: str | Path) -> dict[str, str]:
     return out
 
 
-def save_upload(data: bytes, filename: str, upload_dir: Path, notes: list[str] | None = None) -> CorpusSource:
-    """Store uploaded bytes as `upload_dir/<sha256[:16]>.txt` (idempotent) and return its source.
+def save_upload(data: bytes, filename: str, upload_dir: Path, notes: list[str] | None = None,
+                encoding: str = "utf-8") -> CorpusSource:
+    """Store uploaded bytes as `upload_dir/<sha256[:16]>.txt` (idempotent) and return its source,
+    to be read in `encoding`.
 
-    notes, if given, gets a warning when the start of the file is not valid UTF-8 (reading it will
-    replace those bytes).
+    notes, if given, gets a warning when the start of the file does not decode in `encoding`
+    (reading it will replace those bytes), or what "auto" decided when that needs saying.
     """
-    _check_bytes(data[:DECODE_SAMPLE], len(data), filename)
+    source = CorpusSource(kind="text", path="upload", name=filename, encoding=encoding)  # validates the encoding
+    head = data[:DECODE_SAMPLE]
+    _check_bytes(head, len(data), filename, encoding)
     if notes is not None:
+        name, note = charset.codec(encoding, head)
+        if note:
+            notes.append(f"{filename}: {note}")
         try:
-            data[:DECODE_SAMPLE].decode("utf-8")
+            head.decode(name)
         except UnicodeDecodeError as e:
             if e.start < DECODE_SAMPLE - 4:  # not just a character cut at the sample's end
-                notes.append(f"{filename} is not valid UTF-8 (first bad byte at offset {e.start:,}); its undecodable "
-                             "bytes will be replaced, so accented words may split. Save it as UTF-8 to avoid this.")
+                notes.append(f"{filename} is not valid {_show(encoding)} (first bad byte at offset {e.start:,}); "
+                             f"its undecodable bytes will be replaced, so accented words may split. If it was saved "
+                             f"in another encoding (Windows and older Mac editors often use cp1252/Latin-1), "
+                             f"{charset.ADVICE}.")
     upload_dir = Path(upload_dir)
     upload_dir.mkdir(parents=True, exist_ok=True)
     target = upload_dir / f"{hashlib.sha256(data).hexdigest()[:16]}.txt"
@@ -101,7 +115,12 @@ def save_upload(data: bytes, filename: str, upload_dir: Path, notes: list[str] |
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
-    return CorpusSource(kind="text", path=str(target), name=filename)
+    return dataclasses.replace(source, path=str(target))
+
+
+def _show(encoding: str) -> str:
+    return {"utf-8": "UTF-8", "utf-16": "UTF-16", "latin-1": "Latin-1", "cp1252": "Windows-1252 (cp1252)"}.get(
+        encoding, encoding)
 
 
 def gensim_test_data() -> Path | None:
@@ -135,6 +154,8 @@ def source_fingerprint(source: CorpusSource) -> str:
         except OSError as e:
             raise _read_error(p, e) from None
         files.append([p.name if p == root else p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns])
+    if source.encoding != "utf-8":  # utf-8, the default, is left out: caches made before the choice keep their key
+        return json.dumps({"kind": source.kind, "files": files, "encoding": source.encoding})
     return json.dumps({"kind": source.kind, "files": files})
 
 
@@ -173,10 +194,11 @@ def _brown_files(root: Path) -> list[Path]:
     return files
 
 
-def _brown_documents(path: Path, notes: list[str], progress: Callable[[int], None]) -> Iterator[list[str]]:
+def _brown_documents(path: Path, notes: list[str], progress: Callable[[int], None],
+                     encoding: str = "utf-8") -> Iterator[list[str]]:
     """One document per file; one segment per tagged sentence, tags removed ("Jury/nn-tl" -> "Jury")."""
     segments = []
-    for line in _read_text(path, notes).splitlines():
+    for line in _read_text(path, notes, encoding).splitlines():
         words = [tok.rsplit("/", 1)[0] for tok in line.split()]
         if words:
             segments.append(" ".join(words))
@@ -186,11 +208,11 @@ def _brown_documents(path: Path, notes: list[str], progress: Callable[[int], Non
 
 
 def _text_documents(path: Path, notes: list[str], progress: Callable[[int], None],
-                    label: str | None = None) -> Iterator[list[str]]:
+                    label: str | None = None, encoding: str = "utf-8") -> Iterator[list[str]]:
     """Blank-line-separated paragraphs, segments = lines; without blank lines each line is a document."""
-    _check_file(path)
-    by_paragraph = _has_blank_separator(path)
-    with _open_lines(path, notes, label) as (lines, raw):
+    _check_file(path, encoding)
+    by_paragraph = _has_blank_separator(path, encoding)
+    with _open_lines(path, notes, label, encoding) as (lines, raw):
         paragraph = []
         for line in lines:
             line = line.strip()
@@ -208,10 +230,10 @@ def _text_documents(path: Path, notes: list[str], progress: Callable[[int], None
     progress(path.stat().st_size)
 
 
-def _has_blank_separator(path: Path) -> bool:
+def _has_blank_separator(path: Path, encoding: str) -> bool:
     """Whether a blank line separates two non-empty lines somewhere in the file."""
     seen_text = pending_blank = False
-    with _open_lines(path, None) as (lines, _):
+    with _open_lines(path, None, encoding=encoding) as (lines, _):
         for line in lines:
             if not line.strip():
                 pending_blank = seen_text
@@ -223,10 +245,10 @@ def _has_blank_separator(path: Path) -> bool:
 
 
 @contextmanager
-def _open_lines(path: Path, notes: list[str] | None,
-                label: str | None = None) -> Iterator[tuple[Iterator[str], BinaryIO]]:
+def _open_lines(path: Path, notes: list[str] | None, label: str | None = None,
+                encoding: str = "utf-8") -> Iterator[tuple[Iterator[str], BinaryIO]]:
     """(decoded lines, the binary file under them); notes gets a warning (naming `label`, else the
-    file) if bytes were replaced."""
+    file) if bytes were replaced, and what "auto" decided when that needs saying."""
     replaced = 0
 
     def lines() -> Iterator[str]:
@@ -239,26 +261,35 @@ def _open_lines(path: Path, notes: list[str] | None,
         except OSError as e:  # a disk or network error in the middle of the file
             raise _read_error(path, e) from None
 
-    with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as text:
-        yield lines(), raw
+    with _open_binary(path) as raw:
+        name, note = charset.codec(encoding, _head(path, raw))
+        raw.seek(0)
+        with io.TextIOWrapper(raw, encoding=name, errors="replace") as text:
+            yield lines(), raw
+    if notes is not None and note:
+        notes.append(f"{label or path.name}: {note}")
     if notes is not None and replaced:
-        notes.append(f"{label or path.name}: {replaced} undecodable bytes replaced (the file is not valid UTF-8)")
+        notes.append(f"{label or path.name}: {replaced} undecodable bytes replaced (the file is not valid "
+                     f"{_show(encoding if encoding != 'auto' else name)}); {charset.ADVICE}")
 
 
-def _read_text(path: Path, notes: list[str]) -> str:
+def _read_text(path: Path, notes: list[str], encoding: str = "utf-8") -> str:
     """A small file's whole text, validated and decoded like a streamed one."""
-    _check_file(path)
-    with _open_lines(path, notes) as (lines, _):
+    _check_file(path, encoding)
+    with _open_lines(path, notes, encoding=encoding) as (lines, _):
         return "".join(lines)
 
 
-def _check_file(path: Path) -> None:
+def _head(path: Path, f: BinaryIO) -> bytes:
+    try:
+        return f.read(DECODE_SAMPLE)
+    except OSError as e:
+        raise _read_error(path, e) from None
+
+
+def _check_file(path: Path, encoding: str = "utf-8") -> None:
     with _open_binary(path) as f:
-        try:
-            head = f.read(DECODE_SAMPLE)
-        except OSError as e:
-            raise _read_error(path, e) from None
-        _check_bytes(head, _size(path), str(path))
+        _check_bytes(_head(path, f), _size(path), str(path), encoding)
 
 
 @contextmanager
@@ -312,16 +343,22 @@ def read_phrases(path: str | Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _check_bytes(head: bytes, size: int, name: str) -> None:
-    """Raise W2VError unless `head` (the first bytes of a `size`-byte file) looks like text."""
+def _check_bytes(head: bytes, size: int, name: str, encoding: str = "utf-8") -> None:
+    """Raise W2VError unless `head` (the first bytes of a `size`-byte file) looks like text in `encoding`."""
     if size == 0:
         raise W2VError(f"{name} is empty")
+    codec, _ = charset.codec(encoding, head)
+    if codec.startswith("utf-16"):
+        head = head.decode(codec, errors="replace").encode("utf-8")
+        codec = "utf-8"
     if b"\x00" in head[:BINARY_SNIFF]:
-        raise W2VError(f"{name} does not look like text (it contains NUL bytes); "
-                       "upload plain text, saved as UTF-8 if it is UTF-16")
-    decoded = head.decode("utf-8", errors="replace")
+        hint = ("if it is UTF-16 text, pick UTF-16 or auto as its encoding (the Data page, or --encoding utf-16)"
+                if encoding != "auto" else "upload plain text")
+        raise W2VError(f"{name} does not look like text (it contains NUL bytes); {hint}")
+    decoded = head.decode(codec, errors="replace")
     if decoded.count("\ufffd") > MAX_UNDECODABLE * max(1, len(decoded)):
-        raise W2VError(f"{name} does not look like text (over {MAX_UNDECODABLE:.0%} of it is not UTF-8)")
+        raise W2VError(f"{name} does not look like text (over {MAX_UNDECODABLE:.0%} of it is not "
+                       f"{_show(encoding)}); if it is text, {charset.ADVICE}")
 
 
 def _default_documents(notes: list[str], progress: Progress) -> Iterator[list[str]]:

@@ -1,18 +1,40 @@
 """Raw text -> sentences of tokens, with the RSR notebook's normalisation.
 
-Default rules: lowercase, replace everything but a-z and whitespace with a space,
-split on whitespace. Non-ASCII letters are dropped ("café" -> "caf"), as in the
-notebook. Multi-word expressions from `TokenizerConfig.phrases` are joined with "_"
+Default rules (`letters="ascii"`): lowercase, replace everything but a-z and whitespace
+with a space, split on whitespace. Non-ASCII letters are dropped ("café" -> "caf"), as in
+the notebook, whose THINGS experiments and the golden vectors depend on it.
+`letters="unicode"` keeps letters of any script instead: the text is NFC-normalised
+(a decomposed "cafe\u0301" becomes "café"), then letters (Unicode categories L*), combining
+marks (M*, e.g. Devanagari vowel signs) and, with keep_digits, decimal digits of any script
+(Nd) are kept; scripts written without spaces (Chinese, Japanese) give one token per run
+of letters. Multi-word expressions from `TokenizerConfig.phrases` are joined with "_"
 after normalisation ("air conditioner" -> "air_conditioner"), so the underscore survives.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .config import TokenizerConfig
 
 # A run of . ! ? ends a sentence unless a letter or digit follows at once ("3.5", "e.g.x").
 _SENTENCE_END = re.compile(r"[.!?]+(?![A-Za-z0-9])")
+_SENTENCE_END_ANY = re.compile(r"[.!?]+(?![^\W_])|[。！？]+")  # any script's letters or digits; CJK stops always end
+
+
+class _UnicodeFilter(dict):
+    """A `str.translate` table that maps every character outside letters, marks, (digits) and
+    whitespace to a space; each character's decision is made once, on first sight."""
+
+    def __init__(self, keep_digits: bool):
+        super().__init__()
+        self.keep = ("L", "M", "Nd") if keep_digits else ("L", "M")
+
+    def __missing__(self, code: int) -> int | None:
+        ch = chr(code)
+        kept = ch.isspace() or unicodedata.category(ch).startswith(self.keep)
+        self[code] = code if kept else 32  # 32: a space
+        return self[code]
 
 
 class Tokenizer:
@@ -22,12 +44,13 @@ class Tokenizer:
         self.cfg = cfg
         allowed = ("a-z" if cfg.lowercase else "a-zA-Z") + ("0-9" if cfg.keep_digits else "")
         self._strip = re.compile(rf"[^{allowed}\s]")
+        self._unicode = _UnicodeFilter(cfg.keep_digits) if cfg.letters == "unicode" else None
         self._phrases = self._index_phrases(cfg.phrases)
 
     def sentences(self, text: str) -> list[list[str]]:
         """Non-empty sentences of `text`: one per line ("line"), also split at . ! ? ("punct")."""
         if self.cfg.sentences == "punct":
-            text = _SENTENCE_END.sub("\n", text)
+            text = (_SENTENCE_END_ANY if self._unicode is not None else _SENTENCE_END).sub("\n", text)
         out = []
         for line in self._normalise(text).splitlines():
             tokens = self._filter(line.split())
@@ -40,8 +63,12 @@ class Tokenizer:
         return [w for sentence in self.sentences(text) for w in sentence]
 
     def _normalise(self, text: str) -> str:
+        if self._unicode is not None:
+            text = unicodedata.normalize("NFC", text)
         if self.cfg.lowercase:
             text = text.lower()
+        if self._unicode is not None:
+            return text.translate(self._unicode)
         return self._strip.sub(" ", text)
 
     def _filter(self, tokens: list[str]) -> list[str]:
