@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from w2vcore.embeddings_store import import_embedding  # noqa: E402
+from w2vcore.embeddings import import_embedding  # noqa: E402
 from w2vcore.runs import RunStore  # noqa: E402
 from w2vcore.vectors import Vectors  # noqa: E402,F401  (imported up front: its scipy import is not load time)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from w2vcore.embeddings import detect_format, read_embedding
-from w2vcore.embeddings_store import import_embedding
+from w2vcore.embeddings import import_embedding
 from w2vcore.errors import W2VError
 from w2vcore.runs import RunStore
 

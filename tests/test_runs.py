@@ -196,7 +196,7 @@ def test_a_warm_standby_worker_takes_the_next_run(store):
     (b'{"name": 3, "format": "glove", "origin": "/x"}', "source.json field 'name' is 3, not text"),
 ], ids=["truncated", "not-an-object", "bad-field"])
 def test_a_damaged_import_is_listed_as_broken(store, tmp_path, content, reason):
-    from w2vcore.embeddings_store import import_embedding
+    from w2vcore.embeddings import import_embedding
 
     (tmp_path / "g.txt").write_text("alpha 1 2\nbeta 3 4\n")
     good = import_embedding(store, tmp_path / "g.txt")

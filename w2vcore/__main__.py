@@ -100,7 +100,7 @@ def cmd_import(args, store: RunStore) -> int:
     """Add a pretrained embedding file to the store, with a progress bar over the bytes read."""
     from tqdm import tqdm
 
-    from .embeddings_store import import_embedding
+    from .embeddings import import_embedding
 
     with tqdm(total=100, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]") as bar:
         def progress(fraction: float) -> None:

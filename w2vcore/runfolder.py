@@ -15,7 +15,7 @@ starts runs) and `worker` (the process that trains one) both go through it:
     .reserve         256 KB a worker holds while it runs and frees first when it fails, so a full disk
                      still leaves room for the run's last status
 
-An imported embedding (`w2vcore.embeddings_store`) is a folder of the same store without a
+An imported embedding (`w2vcore.embeddings`) is a folder of the same store without a
 training: status.json (done, kind "imported"), vectors.npz, and source.json (the origin file,
 its format, the limit, word counts) in place of config.json; it has no metrics, checkpoint or
 snapshots.

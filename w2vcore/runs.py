@@ -2,7 +2,7 @@
 
 Each run lives in `<root>/<id>/`, in the format `w2vcore.runfolder` owns (config.json,
 status.json, metrics.jsonl, vectors.npz, checkpoint.pt, snapshots/, log.txt). Imported
-embeddings (`w2vcore.embeddings_store`) sit beside them as read-only entries of kind
+embeddings (`w2vcore.embeddings`) sit beside them as read-only entries of kind
 "imported": listed and loaded like a finished run, while what needs a training (config,
 start/resume, stop, checkpoint) says that they have none.
 

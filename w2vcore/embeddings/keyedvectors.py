@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .embeddings import Embedding, Progress
-from .errors import NotInstalled, W2VError
+from ..errors import NotInstalled, W2VError
+from .base import Embedding, Progress
 
 
 def read_keyedvectors(path: Path, limit: int | None, progress: Progress) -> Embedding:

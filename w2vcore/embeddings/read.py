@@ -18,37 +18,15 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 
-from . import charset
-from .errors import W2VError
-
-FORMATS = ("auto", "word2vec", "word2vec-binary", "glove", "fasttext", "keyedvectors")
-ENCODINGS = ("utf-8", "latin-1", "cp1252", "auto")  # of the words; "auto": UTF-8 if valid, else cp1252
-TEXT_BLOCK = 1 << 24  # bytes of text parsed per numpy call, at most (a block costs ~5x its size while parsed)
-BINARY_BLOCK = 1 << 20  # bytes read at a time from a binary file, and when counting lines
-SNIFF = 1 << 16
-_HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
-_ENCODING_HINT = "pick the file's encoding (--encoding latin-1, cp1252 or auto; the import form's Encoding)"
-
-Progress = Callable[[float], None]
-
-
-@dataclass
-class Embedding:
-    """Words (most frequent first, as the file lists them) and their (V, d) float32 vectors."""
-
-    words: list[str]
-    vectors: np.ndarray
-    format: str  # the format read (never "auto")
-    encoding: str  # the codec the words were decoded with
-    in_file: int | None  # words the file holds (None when a header-less file was read only up to `limit`)
-    notes: list[str] = field(default_factory=list)
-
+from .. import charset
+from ..errors import W2VError
+from .base import (BINARY_BLOCK, ENCODINGS, FORMATS, SNIFF, TEXT_BLOCK, ENCODING_HINT, HEADER_LINE, Embedding,
+                   Progress)
 
 def read_embedding(path: str | Path, format: str = "auto", limit: int | None = None, encoding: str = "utf-8",
                    progress: Progress | None = None) -> Embedding:
@@ -65,7 +43,7 @@ def read_embedding(path: str | Path, format: str = "auto", limit: int | None = N
     fmt = detect_format(path) if format == "auto" else format
     progress = progress or (lambda fraction: None)
     if fmt == "keyedvectors":
-        from .embeddings_gensim import read_keyedvectors
+        from .keyedvectors import read_keyedvectors
 
         return read_keyedvectors(path, limit, progress)
     try:
@@ -88,7 +66,7 @@ def detect_format(path: Path) -> str:
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "keyedvectors"
     first, _, rest = head.partition(b"\n")
-    header = _HEADER.match(first)
+    header = HEADER_LINE.match(first)
     if header:
         d = int(header.group(2))
         line = rest.split(b"\n", 1)[0].rstrip()
@@ -125,7 +103,7 @@ def _codec(encoding: str, head: bytes) -> str:
 
 def _header(f: BinaryIO, path: Path) -> tuple[int, int]:
     line = f.readline()
-    m = _HEADER.match(line)
+    m = HEADER_LINE.match(line)
     if not m or int(m.group(2)) < 1:
         raise W2VError(f"{path}, line 1: a word2vec file starts with '<number of words> <dimensions>', "
                        f"got {line[:60]!r}; a file without that line is GloVe (format glove)")
@@ -137,7 +115,7 @@ def _read_text(f: BinaryIO, path: Path, fmt: str, limit: int | None, codec: str,
     size = max(1, path.stat().st_size)
     if fmt == "glove":
         first = f.readline()
-        if _HEADER.match(first):
+        if HEADER_LINE.match(first):
             raise W2VError(f"{path}, line 1 looks like a word2vec header ({first.strip()[:40]!r}); "
                            "choose the word2vec format (GloVe files have no header line)")
         d = len(first.split()) - 1
@@ -239,7 +217,7 @@ def _parse_slowly(lines: list[bytes], line_no: int, d: int, n: int, codec: str,
             word_text = word.decode(codec)
         except UnicodeDecodeError as e:
             raise W2VError(f"{where}: the word {word[:40]!r} is not valid {codec} (byte {e.start + 1}); "
-                           f"{_ENCODING_HINT}") from None
+                           f"{ENCODING_HINT}") from None
         fields = rest.split()
         if len(fields) != d:
             raise W2VError(f"{where}: expected the word and {d} numbers, got {len(fields)} values after "
@@ -292,7 +270,7 @@ def _read_binary(f: BinaryIO, path: Path, limit: int | None, codec: str, progres
             word = raw.decode(codec)
         except UnicodeDecodeError as e:
             raise W2VError(f"{path}, vector {i + 1:,} (byte {pos:,} of its block): the word {raw[:40]!r} is not "
-                           f"valid {codec} (byte {e.start + 1}); {_ENCODING_HINT}") from None
+                           f"valid {codec} (byte {e.start + 1}); {ENCODING_HINT}") from None
         if seen.setdefault(word, i) != i:
             raise W2VError(f"{path}, vector {i + 1:,}: the word {word!r} appears a second time "
                            f"(first as word {seen[word] + 1:,}); an embedding file lists each word once")

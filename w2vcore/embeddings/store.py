@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runfolder as rf
-from .embeddings import Embedding, Progress, read_embedding
-from .errors import W2VError
-from .runs import RunStore
+from .. import runfolder as rf
+from ..errors import W2VError
+from ..runs import RunStore
+from .base import Embedding, Progress
+from .read import read_embedding
 
 
 def import_embedding(store: RunStore, path: str | Path, name: str | None = None, format: str = "auto",
