@@ -11,8 +11,9 @@ from scipy import stats
 from w2vcore import losses as loss_registry
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
 from w2vcore.corpus import encode_corpus, prepare
+from w2vcore.engines import numba_spans
 from w2vcore.errors import TrainingDiverged, W2VError
-from w2vcore.sgns import NoiseSampler, TorchSGD, alias_table, make_pairs
+from w2vcore.engines.sgns_torch import NoiseSampler, TorchSGD, alias_table, make_pairs
 from w2vcore import train as train_module
 from w2vcore.train import train
 
@@ -213,8 +214,8 @@ def test_resume_from_epoch_checkpoint_is_exact(lee_data, engine):
 
 @both_engines
 def test_resume_mid_chunk_is_exact(lee_data, engine, monkeypatch):
-    monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN", 500)
-    monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN_PLAIN", 500)
+    monkeypatch.setattr(numba_spans, "KERNEL_MIN_SPAN", 500)
+    monkeypatch.setattr(numba_spans, "KERNEL_MIN_SPAN_PLAIN", 500)
     cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256, "engine": engine,
                          "log_every_s": 1e-9})
     full = train(cfg, lee_data).vectors.vectors
@@ -368,7 +369,7 @@ def test_unknown_loss_and_parameter_are_refused(lee_data, pull_loss):
 
 
 def test_auto_engine_picks_the_kernel_on_cpu_sgd_only():
-    from w2vcore.train import resolve_engine
+    from w2vcore.engines import resolve_engine
 
     cpu = torch.device("cpu")
     assert resolve_engine(TrainConfig(), cpu) == "numba"
