@@ -61,8 +61,8 @@ def resolve_threads(cfg: TrainConfig, device: torch.device) -> int:
 
 def resolve_engine(cfg: TrainConfig, device: torch.device) -> str:
     """'auto' picks the fused Numba kernel for SGD on the CPU, and torch everywhere else."""
-    if cfg.engine == "torch":
-        return "torch"
+    if cfg.engine not in ("auto", "numba"):
+        return cfg.engine  # "torch", or another driver in DRIVERS
     fits = device.type == "cpu" and cfg.optimizer == "sgd"
     if cfg.engine == "numba":
         if not fits:

@@ -39,6 +39,12 @@ class StepReport:
 
 
 class Driver(Protocol):
+    """An engine as the trainer drives it (the module docstring of `w2vcore.engines` tells the whole contract).
+
+    `state_dict()` returns at least "w_in", "w_out" (raw CPU copies) and "rng" (a list of generator
+    states, to which the checkpoint appends the extra losses' one); `tables_state` builds it.
+    """
+
     update: Update  # the tables (w_in, w_out) and their update
     own_threads: bool
 
