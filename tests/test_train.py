@@ -567,7 +567,7 @@ def test_a_new_engine_is_one_class_the_trainer_drives_through_the_protocol(lee_d
     monkeypatch.setattr(config, "ENGINES", (*config.ENGINES, "bigrams"))
     monkeypatch.setitem(engines.DRIVERS, "bigrams", Bigrams)
     cfg = TrainConfig(**{**FAST, "engine": "bigrams", "epochs": 2, "chunk_tokens": 5000, "batch_size": 256,
-                         "log_every_s": 1e-9, "losses": (LossSpec(pull_loss, 0.2, {"words": "government fire"}),)})
+                         "log_every_s": 1e-9, "losses": (LossSpec(pull_loss, 0.02, {"words": "government fire"}),)})
     rec = Recorder()
     trainer = train_module.Trainer(cfg, lee_data, [rec])
     full = trainer.run()
@@ -580,9 +580,8 @@ def test_a_new_engine_is_one_class_the_trainer_drives_through_the_protocol(lee_d
     sgns = [m["loss/sgns"] for m in rec.steps if "loss/sgns" in m]
     assert np.isfinite(sgns).all() and np.mean(sgns[-5:]) < np.mean(sgns[:5])
     assert any("loss/pull" in m for m in rec.steps)
-    pair = [lee_data.vocab.key_to_index[w] for w in ("government", "fire")]
-    vanilla = train(dataclasses.replace(cfg, losses=()), lee_data).vectors.vectors
-    assert _dist(full.vectors.vectors, *pair) < 0.5 * _dist(vanilla, *pair)  # the extra loss stepped the tables
+    vanilla = train(dataclasses.replace(cfg, losses=()), lee_data).vectors
+    assert _dist(full.vectors, "government", "fire") < 0.5 * _dist(vanilla, "government", "fire")
 
     stop = threading.Event()
 
