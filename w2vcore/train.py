@@ -1,4 +1,9 @@
-"""The training loop: chunks of corpus -> pairs -> SGNS steps, plus extra losses.
+"""The training loop: epochs -> chunks -> a driver's step reports -> extra losses -> the clock -> checkpoints.
+
+The engine is a driver (`w2vcore.engines`): it trains each chunk and reports after every step;
+this loop adds what every engine shares: extra losses between steps, logs, evaluations and
+snapshots on the reporting clock (`clock`), the divergence guard, early stopping, checkpoints
+(`checkpoint`) and the result, with the tables exported through the losses' output maps.
 
 `train()` reports through callbacks, each an object with any of::
 
@@ -10,7 +15,7 @@
 
 so the run writer, progress bars and tests are just listeners. The host syncs with
 the device only when it logs (a few times a second), never per step. A `stop`
-Event is checked every step; the run then ends as "stopped" with its vectors.
+Event is checked before every step; the run then ends as "stopped" with its vectors.
 """
 from __future__ import annotations
 
