@@ -41,7 +41,7 @@ def child(metric: str, warm_only: bool) -> None:
     spec = LossSpec("rsr", 0.1, {"metric": metric})
     cfg = TrainConfig(dim=50, epochs=1, device="cpu", threads=1, engine="numba", losses=(spec,))
     if warm_only:
-        from w2vcore.kernel import warm_up
+        from w2vcore.engines.kernel import warm_up
 
         t = time.perf_counter()
         warm_up()

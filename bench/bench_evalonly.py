@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig  # noqa: E402
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
-from w2vcore.kernel import warm_up  # noqa: E402
+from w2vcore.engines.kernel import warm_up  # noqa: E402
 from w2vcore.losses import warm  # noqa: E402
 from w2vcore.train import Trainer  # noqa: E402
 

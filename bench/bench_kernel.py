@@ -1,4 +1,4 @@
-"""The fused CPU kernel (w2vcore.kernel) vs gensim: throughput, quality, scaling, JIT time.
+"""The fused CPU kernel (w2vcore.engines.kernel) vs gensim: throughput, quality, scaling, JIT time.
 
 Same setup as bench_gensim.py: skip-gram, negative=5, window=5, min_count=5, sample=1e-3,
 on Brown + the built-in default corpus (~1.5M tokens, written by bench_gensim.write_corpus).
@@ -30,11 +30,11 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_gensim import DATA, quality, run_gensim, write_corpus  # noqa: E402
 
-from w2vcore import kernel  # noqa: E402
+from w2vcore.engines import kernel  # noqa: E402
 from w2vcore.config import CorpusConfig, CorpusSource, TokenizerConfig, TrainConfig  # noqa: E402
 from w2vcore.corpus import encode_corpus, keep_probs, noise_distribution, prepare  # noqa: E402
 from w2vcore.evaldata import load_benchmarks  # noqa: E402
-from w2vcore.sgns import alias_table, init_tables  # noqa: E402
+from w2vcore.engines.sgns_torch import alias_table, init_tables  # noqa: E402
 from w2vcore.vectors import Vectors  # noqa: E402
 
 SPAN_TOKENS = 1 << 18  # corpus tokens per train_span call: ~0.1-0.3 s on 2 cores
@@ -244,7 +244,7 @@ COMPILE_SNIPPET = """
 import time, resource
 t0 = time.perf_counter()
 import numpy as np
-from w2vcore import kernel
+from w2vcore.engines import kernel
 t1 = time.perf_counter()
 w = np.zeros((10, 8), np.float32)
 kernel.train_span(w, w.copy(), np.arange(10, dtype=np.int32), np.array([10], np.int32), np.ones(10, np.float32),
@@ -266,7 +266,7 @@ def bench_compile(args) -> None:
             imp, first, cpu = map(float, out)
             rows.append([label, f"{imp:.2f}", f"{first:.2f}", f"{cpu:.1f}"])
     print("## JIT compile time (fresh process each; NUMBA_CACHE_DIR set to a temporary folder)\n")
-    table(["launch", "import w2vcore.kernel (s)", "first train_span call (s)", "process CPU total (s)"], rows)
+    table(["launch", "import w2vcore.engines.kernel (s)", "first train_span call (s)", "process CPU total (s)"], rows)
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
 from w2vcore.evaldata import load_benchmarks  # noqa: E402
 from w2vcore.human import load_things, thing_phrases  # noqa: E402
-from w2vcore.kernel import warm_up  # noqa: E402
+from w2vcore.engines.kernel import warm_up  # noqa: E402
 from w2vcore.ranking import soft_spearman  # noqa: E402
 from w2vcore.rsr import RSR  # noqa: E402
 from w2vcore.train import Trainer  # noqa: E402

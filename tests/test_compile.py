@@ -6,7 +6,8 @@ import dataclasses
 import numba
 import pytest
 
-from w2vcore import kernel, losses, rsr, valuevec_loss, worker
+from w2vcore import losses, rsr, valuevec_loss, worker
+from w2vcore.engines import kernel
 from w2vcore.config import LossSpec, RunConfig, TrainConfig
 from w2vcore.train import train
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from w2vcore import preflight, train as train_module
+from w2vcore.clock import Accumulator
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
 from w2vcore.corpus import encode_corpus, prepare
 from w2vcore.errors import TrainingDiverged, W2VError
@@ -230,7 +231,7 @@ def test_single_word_sentences_have_no_pairs(tmp_path):
 def test_a_log_refuses_nan_vectors_even_when_the_loss_is_finite(lee):
     _, _, data = lee
     trainer = Trainer(TrainConfig(dim=16, batch_size=512, lr=0.025, device="cpu", threads=1, engine="torch"), data)
-    trainer._acc = train_module._Accumulator(torch.device("cpu"))
+    trainer._acc = Accumulator(torch.device("cpu"))
     trainer._acc.add("loss/sgns", torch.tensor(2.0), 1)  # a finite loss: only the tables are wrong
     with torch.no_grad():
         trainer.engine.w_in[len(data.vocab) - 1] = float("nan")  # the rarest word, in the evenly spread probe
@@ -268,7 +269,7 @@ def test_broken_vectors_stop_the_run_at_the_next_log(lee, engine, value, message
 
 
 def test_zero_pair_logs_do_not_divide_by_zero():
-    acc = train_module._Accumulator(torch.device("cpu"))
+    acc = Accumulator(torch.device("cpu"))
     acc.add("loss/sgns", torch.tensor(0.0), 0)
     acc.add("loss/other", torch.tensor(3.0), 2)
     assert acc.flush() == {"loss/other": 1.5}

@@ -6,11 +6,11 @@ import pytest
 import torch
 from scipy import stats
 
-from w2vcore import kernel
+from w2vcore.engines import kernel
 from w2vcore.config import CorpusConfig, CorpusSource, TokenizerConfig, TrainConfig
 from w2vcore.corpus import encode_corpus, prepare
 from w2vcore.errors import W2VError
-from w2vcore.sgns import NoiseSampler, TorchSGD, alias_table, init_tables, make_pairs, sgns_loss_sum, sgns_scores
+from w2vcore.engines.sgns_torch import NoiseSampler, TorchSGD, alias_table, init_tables, make_pairs, sgns_loss_sum, sgns_scores
 from w2vcore.train import train
 
 MODES = [pytest.param(False, id="classic"), pytest.param(True, id="shared-negatives")]

@@ -16,7 +16,7 @@ from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.human import HumanSimilarity, load_wordsim
 from w2vcore.losses import LossSetup
 from w2vcore.rsr import PARAMS, RSR, make_rsr, pair_cosines
-from w2vcore.sgns import TorchSGD
+from w2vcore.engines.sgns_torch import TorchSGD
 from w2vcore.train import Trainer, train
 
 from tablectx import TableContext
@@ -221,7 +221,7 @@ def test_rsr_runs_once_per_optimiser_step_in_training(lee_data, engine, threads)
         cfg = TrainConfig(**{**FAST, "threads": threads}, engine=engine,
                           losses=(LossSpec("rsr", 0.1, {**WORDSIM, "every": every}),))
         trainer = Trainer(cfg, lee_data)
-        assert (trainer._side is not None) == (engine == "numba" and threads > 1)
+        assert (getattr(trainer.engine, "side", None) is not None) == (engine == "numba" and threads > 1)
         steps = trainer.run().state.step
         assert trainer.losses[0].applied == steps // every > 0
 
@@ -360,7 +360,7 @@ def test_brown_things_twins_fit_training_concepts_and_keep_heldout(shared_data, 
 
 def test_rsr_through_the_adam_engine():
     """The loss's gradient reaches the table through SparseAdam's sparse embedding path too."""
-    from w2vcore.sgns import TorchAdam
+    from w2vcore.engines.sgns_torch import TorchAdam
 
     words, sims = _toy_matrix(40)
     rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=400, heldout=0.0)

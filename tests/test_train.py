@@ -1,6 +1,7 @@
 """The SGNS engine and training loop: sampling maths, learning, control and extra losses."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -11,8 +12,11 @@ from scipy import stats
 from w2vcore import losses as loss_registry
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
 from w2vcore.corpus import encode_corpus, prepare
+from w2vcore import config, engines
+from w2vcore.engines import numba_spans
+from w2vcore.engines.driver import StepReport, Streams, load_tables_state, tables_state
 from w2vcore.errors import TrainingDiverged, W2VError
-from w2vcore.sgns import NoiseSampler, TorchSGD, alias_table, make_pairs
+from w2vcore.engines.sgns_torch import NoiseSampler, TorchSGD, alias_table, init_tables, make_pairs
 from w2vcore import train as train_module
 from w2vcore.train import train
 
@@ -213,8 +217,8 @@ def test_resume_from_epoch_checkpoint_is_exact(lee_data, engine):
 
 @both_engines
 def test_resume_mid_chunk_is_exact(lee_data, engine, monkeypatch):
-    monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN", 500)
-    monkeypatch.setattr(train_module, "KERNEL_MIN_SPAN_PLAIN", 500)
+    monkeypatch.setattr(numba_spans, "KERNEL_MIN_SPAN", 500)
+    monkeypatch.setattr(numba_spans, "KERNEL_MIN_SPAN_PLAIN", 500)
     cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256, "engine": engine,
                          "log_every_s": 1e-9})
     full = train(cfg, lee_data).vectors.vectors
@@ -368,7 +372,7 @@ def test_unknown_loss_and_parameter_are_refused(lee_data, pull_loss):
 
 
 def test_auto_engine_picks_the_kernel_on_cpu_sgd_only():
-    from w2vcore.train import resolve_engine
+    from w2vcore.engines import resolve_engine
 
     cpu = torch.device("cpu")
     assert resolve_engine(TrainConfig(), cpu) == "numba"
@@ -503,3 +507,92 @@ def test_a_run_shorter_than_its_log_interval_still_gets_every_snapshot(lee_data,
     rec = Snapshots()
     train(TrainConfig(**{**FAST, "engine": engine, "epochs": 2, "snapshots": 10, "log_every_s": 1e9}), lee_data, [rec])
     assert len(rec.snapshots) == 11  # the random start, then every 1/10 of the run
+
+
+# ------------------------------------------------------------------ new engines
+class Bigrams:
+    """A test engine written against the driver protocol alone: each word predicts the next one (window 1,
+    no subsampling, uniform negatives), `batch_size` pairs per step, tables in a `TorchSGD`."""
+
+    own_threads = False
+
+    def __init__(self, cfg, data, device, *, threads, scale, extra):
+        self.cfg, self.scale, self.vocab_size = cfg, scale, len(data.vocab)
+        self.update = TorchSGD(*init_tables(len(data.vocab), cfg.dim, cfg.seed, device))
+        self.streams = Streams(cfg.seed, 1, device)
+        self.calls = {"run_chunk": 0, "beside": 0, "sync": 0, "close": 0}
+
+    @property
+    def w_in(self):
+        return self.update.w_in
+
+    @property
+    def w_out(self):
+        return self.update.w_out
+
+    def run_chunk(self, chunk, lr_at, stop):
+        self.calls["run_chunk"] += 1
+        self.streams.resume()
+        ids, size = torch.as_tensor(chunk.ids).long(), self.cfg.batch_size
+        n = max(1, -(-(len(ids) - 1) // size))
+        for k in range(chunk.start, n):
+            if stop.is_set():
+                return
+            centre, context = ids[:-1][k * size:(k + 1) * size], ids[1:][k * size:(k + 1) * size]
+            neg = torch.randint(0, self.vocab_size, (len(centre), self.cfg.negative), generator=self.streams.gens[0])
+            words = min(len(ids), (k + 1) * size)
+            loss = self.update.step(centre, context, neg, lr_at(words), self.scale)
+            yield StepReport(1, k + 1, words, lr_at(words), [(loss, len(centre))], k + 1 == n)
+        self.streams.chunk_done()
+
+    def beside(self, work):
+        self.calls["beside"] += 1
+        work()
+
+    def sync(self):
+        self.calls["sync"] += 1
+
+    def state_dict(self):
+        return tables_state(self.update, self.streams)
+
+    def load_state_dict(self, ck):
+        load_tables_state(self.update, self.streams, ck)
+
+    def close(self):
+        self.calls["close"] += 1
+
+
+def test_a_new_engine_is_one_class_the_trainer_drives_through_the_protocol(lee_data, pull_loss, monkeypatch):
+    """An engine the trainer has never heard of trains, logs, steps extra losses, checkpoints and resumes exactly."""
+    monkeypatch.setattr(config, "ENGINES", (*config.ENGINES, "bigrams"))
+    monkeypatch.setitem(engines.DRIVERS, "bigrams", Bigrams)
+    cfg = TrainConfig(**{**FAST, "engine": "bigrams", "epochs": 2, "chunk_tokens": 5000, "batch_size": 256,
+                         "log_every_s": 1e-9, "losses": (LossSpec(pull_loss, 0.02, {"words": "government fire"}),)})
+    rec = Recorder()
+    trainer = train_module.Trainer(cfg, lee_data, [rec])
+    full = trainer.run()
+    driver = trainer.engine
+    assert isinstance(driver, Bigrams) and driver.calls["close"] == 1
+    n_chunks = sum(1 for _ in lee_data.chunks("train", cfg.chunk_tokens))
+    assert driver.calls["run_chunk"] == 2 * n_chunks and driver.calls["beside"] == full.state.step > 0
+    assert driver.calls["sync"] >= len(rec.steps) - 1  # every log waits for the driver
+    assert full.state.words_done == full.state.total_words
+    sgns = [m["loss/sgns"] for m in rec.steps if "loss/sgns" in m]
+    assert np.isfinite(sgns).all() and np.mean(sgns[-5:]) < np.mean(sgns[:5])
+    assert any("loss/pull" in m for m in rec.steps)
+    vanilla = train(dataclasses.replace(cfg, losses=()), lee_data).vectors
+    assert _dist(full.vectors, "government", "fire") < 0.5 * _dist(vanilla, "government", "fire")
+
+    stop = threading.Event()
+
+    class StopSoon(Recorder):
+        def on_step(self, st, m):
+            super().on_step(st, m)
+            if st.step >= 5 and st.batch > 0:
+                stop.set()
+
+    stopper = StopSoon()
+    first = train(cfg, lee_data, [stopper], stop=stop)
+    ck = stopper.checkpoints[-1]
+    assert first.state.status == "stopped" and ck["batch"] > 0
+    np.testing.assert_array_equal(train(cfg, lee_data, resume=ck).vectors.vectors, full.vectors.vectors)

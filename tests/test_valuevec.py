@@ -9,7 +9,7 @@ from w2vcore import losses as loss_registry
 from w2vcore.config import LossSpec, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.losses import LossSetup, build_losses
-from w2vcore.sgns import TorchSGD
+from w2vcore.engines.sgns_torch import TorchSGD
 from w2vcore.train import Trainer, train
 from w2vcore.values import colour_spectrum, load_vader, pair_spearman
 from w2vcore.valuevec import ValueVecConfig, build_pairs, train_valuevec

@@ -30,7 +30,7 @@ from .config import RunConfig, TrainConfig
 from .corpus import ProgressFn, encode_corpus, prepare
 from .errors import W2VError
 
-SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot (train.py uses these four)
+SNAPSHOT_ROWS = 20_000  # most frequent words kept in each over-training snapshot (train.py, validation.py and engines use these four)
 VAL_MAX_PAIRS = 100_000  # validation pairs drawn once per run (fixed, so the curve is comparable)
 VAL_BATCH = 16_384  # pairs scored at a time for the validation loss
 RUNTIME_BYTES = 500 * 2**20  # Python + torch + numba + the loss plug-ins in a worker (measured: ~490 MB)
@@ -257,7 +257,7 @@ def _with(cfg: TrainConfig, **changes) -> TrainConfig:
 
 
 def _engine(cfg: TrainConfig) -> str:
-    """train.resolve_engine without torch: an explicit GPU device or Adam means torch."""
+    """engines.resolve_engine without torch: an explicit GPU device or Adam means torch."""
     if cfg.engine != "auto":
         return cfg.engine
     on_cpu_sgd = cfg.optimizer == "sgd" and cfg.device in ("auto", "cpu")

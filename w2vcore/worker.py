@@ -119,10 +119,9 @@ def compile_ahead(run_dir: Path, cfg) -> list[str]:
     here and the phase never changes. CPU runs only: on a GPU the compiled paths are not used.
     Returns what was compiled: "sgns" for the training kernel, then the losses' names.
     """
-    from . import kernel
+    from .engines import kernel
     from .losses import needs_compiling, warm
-    from .sgns import resolve_device
-    from .train import resolve_engine
+    from .engines import resolve_device, resolve_engine
 
     device = resolve_device(cfg.train.device)
     if device.type != "cpu":
@@ -144,7 +143,7 @@ STANDBY_POLL_S = 0.02
 
 def standby(folder: Path, parent: int, idle_s: float, stop: threading.Event) -> dict | None:
     """Warm up, announce readiness, and wait for a job; None when idle too long, orphaned or stopped."""
-    from .kernel import warm_up
+    from .engines.kernel import warm_up
     from .losses import warm
 
     warm_up()

@@ -11,7 +11,7 @@ alias-table negatives) and the same expected set of (input, output) pairs:
 - classic (`shared_negatives=False`): gensim's per-pair loop in the torch engine's
   orientation. For each (centre, context) pair, K fresh negatives; scores =
   w_out[target] . w_in[centre]; w_out rows are updated at once, the centre's gradient is
-  accumulated in a local `neu1e` and added after the pair, as `sgns.TorchSGD` does.
+  accumulated in a local `neu1e` and added after the pair, as `sgns_torch.TorchSGD` does.
 - shared negatives (HogBatch, Ji et al. 2016; the default): for each centre, its c window
   words are the inputs and [centre, K negatives] the outputs, as word2vec.c and gensim
   orient pairs (every position draws its own reduced window, so the expected pair set is
@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .errors import NotInstalled, W2VError
+from ..errors import NotInstalled, W2VError
 
 try:
     import numba
@@ -366,7 +366,7 @@ def warm_up() -> None:
 
 def compiled() -> bool:
     """Whether numba's disk cache holds the kernel, so `warm_up` (or a run) loads it instead of compiling (~4 s)."""
-    from .rsr_kernel import in_disk_cache
+    from ..rsr_kernel import in_disk_cache
 
     return numba is None or in_disk_cache(_train_block)
 

@@ -1,8 +1,9 @@
-"""Skip-gram with negative sampling in PyTorch: pair generation and the update.
+"""Skip-gram with negative sampling in PyTorch: pair generation, negatives and the table updates.
 
 Everything here stays on the device (sampling included) and never syncs with the
-host, so the same code feeds a GPU at full speed. On the CPU it is the reference
-engine; a fused CPU kernel can slot in behind the same `Engine` interface.
+host, so the same code feeds a GPU at full speed. The torch batches driver trains with
+it; every driver keeps its tables in an `Update` (`TorchSGD` or `TorchAdam`), through
+which extra losses read and step the word vectors.
 
 Shapes: V words, d dims, B positive pairs per step, K negatives per pair.
 """
@@ -14,7 +15,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import W2VError
 
 MAX_SENTENCE = 10_000  # word2vec's cap on sentence length; contexts never cross sentences
 
@@ -94,8 +94,12 @@ def init_tables(vocab_size: int, dim: int, seed: int, device: torch.device) -> t
     return w_in.to(device), torch.zeros(vocab_size, dim, device=device)
 
 
-class Engine(Protocol):
-    """The SGNS update. `step` returns the summed loss of the batch as a device scalar."""
+class Update(Protocol):
+    """The tables and their SGNS update. `step` returns the summed loss of the batch as a device scalar.
+
+    Extra losses reach the word vectors through `gather` + `apply_extra` (autograd), or through
+    `apply_extra_steps` (a loss's compiled SGD path; None when there is none).
+    """
 
     w_in: torch.Tensor  # (V, d) word vectors, the ones users query
     w_out: torch.Tensor  # (V, d) context vectors
@@ -106,6 +110,9 @@ class Engine(Protocol):
     def gather(self, ids: torch.Tensor) -> torch.Tensor: ...
 
     def apply_extra(self, loss: torch.Tensor, lr: float) -> None: ...
+
+    def apply_extra_steps(self, loss, weight: float, times: int, lr: float, generator: torch.Generator,
+                          progress: float = 0.0) -> tuple[torch.Tensor, dict] | None: ...
 
     def state_dict(self) -> dict: ...
 
@@ -216,6 +223,10 @@ class TorchAdam:
         # folded into the next SGNS step so Adam sees one combined gradient
         self._extra = loss if self._extra is None else self._extra + loss
 
+    def apply_extra_steps(self, loss, weight, times, lr, generator, progress=0.0):
+        """None: Adam steps extra losses only through autograd, folded into its next SGNS step."""
+        return None
+
     def state_dict(self):
         return {"adam": self.opt.state_dict()}
 
@@ -224,19 +235,5 @@ class TorchAdam:
             self.opt.load_state_dict(state["adam"])
 
 
-def make_engine(optimizer: str, w_in: torch.Tensor, w_out: torch.Tensor, lr: float) -> Engine:
+def make_update(optimizer: str, w_in: torch.Tensor, w_out: torch.Tensor, lr: float) -> Update:
     return TorchAdam(w_in, w_out, lr) if optimizer == "adam" else TorchSGD(w_in, w_out)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise W2VError("device 'cuda' was requested but no CUDA GPU is available; use device='auto' or 'cpu'")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise W2VError("device 'mps' was requested but Apple MPS is not available; use device='auto' or 'cpu'")
-    return torch.device(name)

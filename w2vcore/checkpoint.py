@@ -1,0 +1,44 @@
+"""Checkpoints: everything a run needs to resume exactly, as one dict for `torch.save`.
+
+The driver contributes its part (raw tables, optimiser state, its random streams and the pair
+stream as the current chunk started); the trainer adds the extra losses' generator (last in
+"rng"), the position in the run, the clock (elapsed seconds) and the losses' own learned state.
+A map a loss learns is stored as that loss's state: the tables stay raw.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .engines import Driver
+from .losses import ExtraLoss
+
+POSITION = ("epoch", "chunk", "batch", "chunk_words", "step", "words_done", "pairs_done", "best_val", "bad_epochs")
+
+
+def capture(state, driver: Driver, loss_gen: torch.Generator, losses: Sequence[ExtraLoss]) -> dict:
+    """The checkpoint of a run at `state` (a train.TrainState)."""
+    ck = {"elapsed": state.elapsed, **driver.state_dict()}
+    ck["rng"] = [*ck["rng"], loss_gen.get_state()]
+    return {**ck, **{key: getattr(state, key) for key in POSITION}, **loss_states(losses)}
+
+
+def loss_states(losses: Sequence[ExtraLoss]) -> dict:
+    """{"losses": {name: state}} for losses with their own learned state (e.g. an output map); {} if none."""
+    states = {loss.name: loss.state_dict() for loss in losses}
+    states = {name: state for name, state in states.items() if state}
+    return {"losses": states} if states else {}
+
+
+def restore(ck: dict, state, driver: Driver, loss_gen: torch.Generator, losses: Sequence[ExtraLoss]) -> None:
+    """Put a run back where `ck` was taken; `W2VError` (before anything changes) if it does not fit this run."""
+    driver.load_state_dict({**ck, "rng": list(ck["rng"][:-1])})
+    loss_gen.set_state(ck["rng"][-1])
+    for loss in losses:
+        saved = ck.get("losses", {}).get(loss.name)
+        if saved is not None:
+            loss.load_state_dict(saved)
+    for key in POSITION:
+        setattr(state, key, ck[key])
+    state.time_offset = float(ck.get("elapsed", 0.0))  # checkpoints before the clock was saved restart it at 0

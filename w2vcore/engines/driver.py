@@ -1,0 +1,122 @@
+"""The driver protocol: what the trainer asks of an engine, and the random streams and tables every driver keeps.
+
+See `w2vcore.engines` for how the trainer uses a driver and how a new engine plugs in.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
+import torch
+
+from ..errors import W2VError
+from .sgns_torch import Update
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of the training corpus, whole sentences, and where in the run it is."""
+
+    ids: np.ndarray  # (n,) int32 token ids
+    lens: np.ndarray  # (S,) sentence lengths, summing to n
+    epoch: int
+    index: int  # chunk number within the epoch
+    start: int  # first step to train: > 0 when a run resumes mid-chunk
+
+
+@dataclass
+class StepReport:
+    """What one step of a driver did; the loss sums stay device scalars (no host sync)."""
+
+    steps: int  # optimiser steps done, counted in batches of batch_size pairs
+    position: int  # the next step within the chunk: a stop now resumes there
+    words: int  # tokens of the chunk consumed so far (before subsampling)
+    lr: float  # the learning rate extra losses step with
+    losses: list[tuple[torch.Tensor, int]]  # (summed SGNS loss, pairs) per batch
+    last: bool  # the chunk's final step
+
+
+class Driver(Protocol):
+    """An engine as the trainer drives it (the module docstring of `w2vcore.engines` tells the whole contract).
+
+    `state_dict()` returns at least "w_in", "w_out" (raw CPU copies) and "rng" (a list of generator
+    states, to which the checkpoint appends the extra losses' one); `tables_state` builds it.
+    """
+
+    update: Update  # the tables (w_in, w_out) and their update
+    own_threads: bool
+
+    @property
+    def w_in(self) -> torch.Tensor: ...
+
+    @property
+    def w_out(self) -> torch.Tensor: ...
+
+    def run_chunk(self, chunk: Chunk, lr_at: Callable[[int], float],
+                  stop: threading.Event) -> Iterator[StepReport]: ...
+
+    def beside(self, work: Callable[[], None]) -> None: ...
+
+    def sync(self) -> None: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, ck: dict) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Streams:
+    """A driver's torch generators: slot 0 draws pairs and its batches' negatives, one more per Hogwild slot.
+
+    A checkpoint keeps them all ("rng") and slot 0 as the current chunk started ("rng_chunk"), so a
+    resume regenerates the interrupted chunk's pairs and then continues every stream where it stopped.
+    """
+
+    def __init__(self, seed: int, threads: int, device: torch.device):
+        self.gens = [torch.Generator(device).manual_seed(seed)] + [
+            torch.Generator(device).manual_seed(seed * 7919 + slot) for slot in range(1, threads)]
+        self.chunk_start = self.gens[0].get_state()
+        self._resume: list[torch.Tensor] | None = None
+
+    def chunk_done(self) -> None:
+        self.chunk_start = self.gens[0].get_state()
+
+    def resume(self) -> None:
+        """Continue the streams saved in the checkpoint (after the interrupted chunk's setup re-drew)."""
+        if self._resume is not None:
+            for g, state in zip(self.gens, self._resume):
+                g.set_state(state)
+            self._resume = None
+
+    def state_dict(self) -> dict:
+        return {"rng_chunk": self.chunk_start, "rng": [g.get_state() for g in self.gens]}
+
+    def check(self, rng: list) -> None:
+        if len(rng) != len(self.gens):
+            raise W2VError(f"the checkpoint was written with {len(rng)} threads; resume with the same number")
+
+    def load_state_dict(self, ck: dict) -> None:
+        self.check(ck["rng"])
+        self.gens[0].set_state(ck["rng_chunk"])
+        self.chunk_start, self._resume = ck["rng_chunk"], list(ck["rng"])
+
+
+def tables_state(update: Update, streams: Streams) -> dict:
+    """The part of a checkpoint a driver owns: raw tables, optimiser state, random streams."""
+    return {"w_in": update.w_in.detach().cpu().clone(), "w_out": update.w_out.detach().cpu().clone(),
+            "engine": update.state_dict(), **streams.state_dict()}
+
+
+def load_tables_state(update: Update, streams: Streams, ck: dict) -> None:
+    if tuple(ck["w_in"].shape) != tuple(update.w_in.shape):
+        raise W2VError(f"checkpoint tables are {tuple(ck['w_in'].shape)} but this run needs "
+                       f"{tuple(update.w_in.shape)}: the corpus or dim changed since it was saved")
+    streams.check(ck["rng"])
+    with torch.no_grad():
+        update.w_in.copy_(ck["w_in"])
+        update.w_out.copy_(ck["w_out"])
+    update.load_state_dict(ck.get("engine", {}))
+    streams.load_state_dict(ck)
