@@ -197,9 +197,13 @@ def map_words() -> tuple[list[str], str, pd.DataFrame | None]:
                                                     "reference data folder (Data page, Reference data tab) has things/")
     table = None
     if which == "frequent":
-        most = max(50, min(20_000, len(vec)))
-        top = state.keep(c.slider, "how many", "explore.n", min(1000, most), min_value=50, max_value=most, step=50,
-                         help=f"beyond {analysis.MAX_POINTS:,} words the map shows a random sample")
+        most = min(20_000, len(vec))
+        if most > 50:
+            top = state.keep(c.slider, "how many", "explore.n", min(1000, most), min_value=50, max_value=most,
+                             step=50, help=f"beyond {analysis.MAX_POINTS:,} words the map shows a random sample")
+        else:
+            top = most
+            c.caption(f"All {most} words of the vocabulary.")
         words = vec.index_to_key[:top]
     elif which == "things":
         table = concept_table()
@@ -388,7 +392,7 @@ def axes_map(words: list[str], colour: dict, look: dict) -> None:
     y_text = state.keep(b.text_input, "y axis", "explore.ay",
                         axis_default((("small", "big"), ("small", "large"), ("bad", "good")), 2))
     try:
-        specs = analysis.parse_axis(x_text), analysis.parse_axis(y_text)
+        specs = analysis.parse_axis(fold(x_text)), analysis.parse_axis(fold(y_text))
         x_axis = analysis.axis_vector(vec, specs[0], "x axis")
         y_axis = analysis.axis_vector(vec, specs[1], "y axis")
     except W2VError as e:
