@@ -158,6 +158,10 @@ def map_tab() -> None:
         return
     on_map = set(shown)
     extra = [w for w in [focus, *near] if w and w not in on_map]
+    if which == "things" and st.session_state.get("explore.last_set", "things") != "things" and has_things:
+        state.update_setting("explore.colour", "category")  # switching to THINGS concepts colours by category
+        st.session_state["explore.colour"] = "category"
+    st.session_state["explore.last_set"] = which
     colour = colour_controls(which, table)
     look = dict(focus=focus, neighbours=near, show=state.settings()["explore.show"],
                 labelled=shown if which == "pasted" else ())
