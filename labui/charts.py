@@ -120,10 +120,10 @@ def sparse_labels(frame: pd.DataFrame, width_px: int = 800, height_px: int = 520
 
 
 MARK_SYMBOLS = {"RSR trained on": "x", "held out": "circle"}  # RSR's split on the THINGS map; others: circle
-# Categories: Tableau 10 (plotly's T10), ten hues chosen to be told apart (also with the common colour
-# vision deficiencies better than Plotly's or Dark24's look-alikes); beyond ten, the hues repeat with the
-# next marker shape, so 27 THINGS categories stay distinct: colour + shape.
-CATEGORY_COLOURS = qualitative.T10
+# Categories: Tableau 10 (plotly's T10) without its grey (grey means "no category" here): nine hues chosen
+# to be told apart, unlike Dark24 + Light24's look-alikes; beyond nine, the hues repeat with the next marker
+# shape, so THINGS' 27 categories are 9 hues × 3 shapes, each pair distinct.
+CATEGORY_COLOURS = [c for c in qualitative.T10 if c.upper() != "#BAB0AC"]
 CATEGORY_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x")
 GREY, DIM = "#c8c8c8", "#dcdcdc"  # words without a category / the rest when something is highlighted
 MUTED = {"none": "#c8c8c8", "several": "#8c8c8c", "no value": "#c8c8c8"}  # drawn first, in grey
@@ -131,7 +131,7 @@ FOCUS_COLOUR, NEIGHBOUR_COLOUR = "#d62728", "#1f3b73"
 
 
 def category_style(i: int) -> tuple[str, str]:
-    """(colour, marker symbol) of the i-th category: Tableau 10's hues, then again with the next shape."""
+    """(colour, marker symbol) of the i-th category: the nine hues, then again with the next shape."""
     return CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)], CATEGORY_SYMBOLS[i // len(CATEGORY_COLOURS)
                                                                         % len(CATEGORY_SYMBOLS)]
 
@@ -155,7 +155,7 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     marked = ([focus] if focus else []) + [w for w in neighbours if w != focus]
     if show == "isolate" and marked:
         frame = frame[frame["word"].isin(marked)]
-    dim = show == "dim" and bool(marked)
+    dim = bool(marked)  # isolated: the highlights cover every point left, so no colour scale either
     always = list(dict.fromkeys(marked + [w for w in labelled if w in set(frame["word"])]))
     n = len(frame)
     fig = go.Figure()
@@ -219,6 +219,7 @@ def _categories(fig: go.Figure, frame: pd.DataFrame, colour: str, symbol: str | 
     values = frame[colour].fillna("no value").astype(str)
     order = values.value_counts().index
     named = [v for v in order if v not in MUTED]
+    grey = 0  # points drawn in the dimmed grey
     for value in [v for v in order if v in MUTED] + named:
         part = frame[values == value]
         tint, shape = (MUTED[value], "circle") if value in MUTED else category_style(named.index(value))
@@ -228,17 +229,21 @@ def _categories(fig: go.Figure, frame: pd.DataFrame, colour: str, symbol: str | 
         if symbol is not None:
             hover = hover.astype(str) + ", " + part[symbol].fillna("").astype(str)
         shapes = [MARK_SYMBOLS.get(m, "circle") for m in part[symbol]] if symbol is not None else shape
+        grey += len(part) if tint == DIM else 0
         fig.add_trace(_points(n)(
             x=part["x"], y=part["y"], mode="markers+text" if text is not None else "markers",
             text=text[part.index] if text is not None else None, hovertext=part["word"],
             name=f"{value} ({len(part)})", textposition="top center", textfont=dict(size=10),
             marker=dict(size=(9 if value == category else 6) if small else (7 if value == category else 5),
                         opacity=0.9, color=tint, symbol=shapes),
-            legendgroup=value, showlegend=symbol is None,
+            legendgroup=value, showlegend=symbol is None and tint != DIM,  # greyed values: one entry below
             customdata=hover, hovertemplate=f"<b>%{{hovertext}}</b> (%{{customdata}})<br>{value}<extra></extra>"))
-        if symbol is not None:  # the legend shows the category's colour as a plain dot, whatever its points' shapes
+        if symbol is not None and tint != DIM:  # the legend shows the category's colour as a plain dot
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{value} ({len(part)})",
                                      marker=dict(color=tint, size=8, symbol="circle"), legendgroup=value))
+    if grey:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{'the rest' if dim else 'other'} ({grey})",
+                                 marker=dict(color=DIM, size=8), legendgroup="greyed"))
     if category is not None and category in set(values):  # the chosen category on top of the grey rest
         fig.data = tuple(t for t in fig.data if t.legendgroup != category) + tuple(
             t for t in fig.data if t.legendgroup == category)

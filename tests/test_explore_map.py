@@ -134,7 +134,8 @@ def test_pasted_words_are_all_labelled_even_where_they_crowd():
 
 def test_categories_get_distinct_colour_and_shape_pairs_and_one_can_be_highlighted():
     styles = [charts.category_style(i) for i in range(27)]
-    assert len(set(styles)) == 27 and len({c for c, _ in styles[:10]}) == 10
+    assert len(set(styles)) == 27 and len({c for c, _ in styles[:9]}) == 9
+    assert all(c.upper() not in ("#BAB0AC", charts.GREY.upper(), charts.DIM.upper()) for c, _ in styles)  # no greys
     frame = _frame(60)
     frame["cat"] = [f"c{i % 12}" for i in range(60)]
     fig = charts.projection_figure(frame, "cat")
@@ -144,6 +145,7 @@ def test_categories_get_distinct_colour_and_shape_pairs_and_one_can_be_highlight
     tints = {t.legendgroup: t.marker.color for t in one.data}
     assert tints["c3"] == colours["c3 (5)"] and {c for g, c in tints.items() if g != "c3"} == {charts.DIM}
     assert one.data[-1].legendgroup == "c3"  # drawn on top
+    assert [t.name for t in one.data if t.showlegend is not False] == ["other (55)", "c3 (5)"]  # no grey entries
 
 
 def test_an_uploaded_column_with_gaps_draws_them_grey():
