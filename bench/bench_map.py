@@ -25,7 +25,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from labui import analysis, charts  # noqa: E402
+from labui import analysis, charts, maps  # noqa: E402
 from w2vcore.vectors import Vectors  # noqa: E402
 
 
@@ -82,7 +82,7 @@ def main() -> None:
     rows.append(("UMAP cached (the page's cached call)", t, "≤ 0.5 s"))
 
     def search_figure(method_frame: pd.DataFrame) -> str:
-        word, near = analysis.search(vec, "word123", 10)
+        word, near = maps.search(vec, "word123", 10)
         fig = charts.projection_figure(method_frame, "log10 count", focus=word, neighbours=dict(near))
         return fig.to_json()
 

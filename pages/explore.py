@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from labui import analysis, cached, charts, panels, runs, settings, state, text
+from labui import analysis, cached, charts, maps, panels, runs, settings, state, text
 from w2vcore import things
 from w2vcore.errors import W2VError
 
@@ -244,7 +244,7 @@ def search_box() -> tuple[str | None, dict[str, float]]:
     if not query.strip():
         return None, {}
     try:
-        word, near = analysis.search(vec, fold(query), k)
+        word, near = maps.search(vec, fold(query), k)
     except W2VError as e:
         panels.word_error(e)
         return None, {}
@@ -294,7 +294,7 @@ def upload_controls(where) -> dict:
     held = st.session_state.get("explore.colours")
     if upload is not None and (held is None or held[0] != upload.file_id):
         try:
-            table = analysis.read_word_values(upload.getvalue(), upload.name)
+            table = maps.read_word_values(upload.getvalue(), upload.name)
         except W2VError as e:
             st.error(text.plain(e))
             return {}
@@ -307,7 +307,7 @@ def upload_controls(where) -> dict:
     column = state.keep(where.selectbox, "column", "explore.column", columns[0], options=columns) \
         if len(columns) > 1 else columns[0]
     vocab = vec.key_to_index
-    _, counts = analysis.word_values(table, column, [], vocab)
+    _, counts = maps.word_values(table, column, [], vocab)
     notes = [f"**{text.plain(name)}**: {counts['rows']:,} words, colouring by {text.plain(column)}"]
     if counts["unknown"]:
         notes.append(f"{counts['unknown']:,} of its words are not in this embedding")
@@ -331,7 +331,7 @@ def decorate(frame: pd.DataFrame, colour: dict) -> tuple[pd.DataFrame, str | Non
             symbol = "RSR"
         return frame, "category", symbol
     if by == "upload" and colour.get("column"):
-        values, _ = analysis.word_values(colour["table"], colour["column"], frame["word"].tolist(), vec.key_to_index)
+        values, _ = maps.word_values(colour["table"], colour["column"], frame["word"].tolist(), vec.key_to_index)
         frame = frame.assign(**{colour["column"]: values.to_numpy()})
         return frame, colour["column"], None
     return frame, None, None
@@ -358,10 +358,10 @@ def draw_map(shown: list[str], extra: list[str], method: str, n_neighbors: int, 
 
 
 def placed(frame: pd.DataFrame, extra: list[str], method: str) -> pd.DataFrame:
-    """Rows for words off the computed map (`analysis.place_extra`)."""
+    """Rows for words off the computed map (`maps.place_extra`)."""
     unit = vec.get_normed_vectors()
     rows = [vec.key_to_index[w] for w in frame["word"]]
-    xy = analysis.place_extra(method, unit[[vec.key_to_index[w] for w in extra]], unit[rows],
+    xy = maps.place_extra(method, unit[[vec.key_to_index[w] for w in extra]], unit[rows],
                               frame[["x", "y"]].to_numpy(float))
     out = pd.DataFrame({"word": extra, "x": xy[:, 0], "y": xy[:, 1]})
     if vec.counts is not None:
@@ -396,18 +396,18 @@ def axes_map(words: list[str], colour: dict, look: dict) -> None:
     y_text = state.keep(b.text_input, "y axis", "explore.ay",
                         axis_default((("small", "big"), ("small", "large"), ("bad", "good")), 2))
     try:
-        specs = analysis.parse_axis(fold(x_text)), analysis.parse_axis(fold(y_text))
-        x_axis = analysis.axis_vector(vec, specs[0], "x axis")
-        y_axis = analysis.axis_vector(vec, specs[1], "y axis")
+        specs = maps.parse_axis(fold(x_text)), maps.parse_axis(fold(y_text))
+        x_axis = maps.axis_vector(vec, specs[0], "x axis")
+        y_axis = maps.axis_vector(vec, specs[1], "y axis")
     except W2VError as e:
         st.error(text.plain(e), icon=":material/search_off:")
         return
     rows = [vec.key_to_index[w] for w in words]
-    xy = analysis.axes_project(vec.get_normed_vectors()[rows], x_axis, y_axis)
+    xy = maps.axes_project(vec.get_normed_vectors()[rows], x_axis, y_axis)
     frame = pd.DataFrame({"word": words, "x": xy[:, 0], "y": xy[:, 1]})
     if vec.counts is not None:
         frame["log10 count"] = np.log10(np.maximum(vec.counts[rows], 1))
-    titles = tuple(f"{analysis.axis_title(s)} (cosine)" for s in specs)
+    titles = tuple(f"{maps.axis_title(s)} (cosine)" for s in specs)
     show(frame, colour, look, key="explore.map.axes", axis_titles=titles)
     cos = float(x_axis @ y_axis)
     if abs(cos) > 0.5:

@@ -90,8 +90,8 @@ def test_colour_by_an_uploaded_column_and_one_category(lab):
     at.selectbox(key="explore.colour").set_value("upload").run()
     assert "Upload a CSV" in texts(at)
     # AppTest cannot upload a file: put the parsed table where the uploader leaves it
-    from labui import analysis
-    table = analysis.read_word_values(b"word,kind\ncat,pet\ndog,pet\ncar,thing\nzebra,animal\n", "kinds.csv")
+    from labui import maps
+    table = maps.read_word_values(b"word,kind\ncat,pet\ndog,pet\ncar,thing\nzebra,animal\n", "kinds.csv")
     at.session_state["explore.colours"] = ("file-1", "kinds.csv", table)
     at.run()
     assert "1 of its words are not in this embedding" in texts(at)

@@ -1,12 +1,12 @@
-"""The Explore map's pure pieces: word search, placing words off a computed map, word-arithmetic axes,
-an uploaded word,value column, and the figure's highlighting, labels and category colours."""
+"""The Explore map's pure pieces (`labui.maps`, `labui.charts`): word search, placing words off a computed
+map, word-arithmetic axes, an uploaded word,value column, and the figure's highlighting, labels and colours."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from labui import analysis, charts
+from labui import charts, maps
 from w2vcore.errors import W2VError
 from w2vcore.vectors import Vectors
 
@@ -22,16 +22,16 @@ def toy() -> Vectors:
 
 # ---------------------------------------------------------------- search
 def test_search_finds_the_word_and_its_neighbours_by_cosine_in_the_full_vectors(toy):
-    word, near = analysis.search(toy, "Small", 2)  # as typed, else lower-cased
+    word, near = maps.search(toy, "Small", 2)  # as typed, else lower-cased
     assert word == "small"
     assert near[0][0] == "tiny" and near[1][0] in ("he", "she")  # cosines 0.95, then 0.5 (he and she tie)
     assert near[0][1] == pytest.approx(float(toy.get_vector("small", True) @ toy.get_vector("tiny", True)))
-    assert analysis.search(toy, "he", 0) == ("he", [])
+    assert maps.search(toy, "he", 0) == ("he", [])
 
 
 def test_search_of_an_unknown_word_names_close_matches(toy):
     with pytest.raises(W2VError, match="queen"):
-        analysis.search(toy, "quen", 5)
+        maps.search(toy, "quen", 5)
 
 
 def test_extra_words_land_where_pca_puts_them_and_beside_their_neighbours_on_umap():
@@ -42,31 +42,31 @@ def test_extra_words_land_where_pca_puts_them_and_beside_their_neighbours_on_uma
     unit /= np.linalg.norm(unit, axis=1, keepdims=True)
     shown, extra = unit[:30], unit[30:]
     pca = PCA(n_components=2, random_state=0).fit(shown)
-    placed = analysis.place_extra("pca", extra, shown, pca.transform(shown))
+    placed = maps.place_extra("pca", extra, shown, pca.transform(shown))
     assert np.allclose(placed, pca.transform(extra), atol=1e-8)
     few = unit[:5]  # fewer words than dimensions: the least-squares lift is still PCA's own
     pca = PCA(n_components=2, random_state=0).fit(few)
-    assert np.allclose(analysis.place_extra("pca", extra, few, pca.transform(few)), pca.transform(extra), atol=1e-8)
+    assert np.allclose(maps.place_extra("pca", extra, few, pca.transform(few)), pca.transform(extra), atol=1e-8)
     xy = rng.normal(size=(30, 2))
     twin = shown[7:8]  # a word identical to a drawn one sits near it (weighted mean of its 1 nearest: exactly on it)
-    assert np.allclose(analysis.place_extra("umap", twin, shown, xy, k=1), xy[7])
-    assert analysis.place_extra("umap", extra, shown, xy).shape == (10, 2)
+    assert np.allclose(maps.place_extra("umap", twin, shown, xy, k=1), xy[7])
+    assert maps.place_extra("umap", extra, shown, xy).shape == (10, 2)
 
 
 # ---------------------------------------------------------------- axes
 def test_word_axes_on_a_hand_made_example(toy):
-    x = analysis.axis_vector(toy, analysis.parse_axis("he -> she"))
-    y = analysis.axis_vector(toy, analysis.parse_axis("small → big"))
+    x = maps.axis_vector(toy, maps.parse_axis("he -> she"))
+    y = maps.axis_vector(toy, maps.parse_axis("small → big"))
     # unit(she) - unit(he) = (2/sqrt2, 0, 0): the axis is (1, 0, 0); small -> big: (0, 1, 0)
     assert np.allclose(x, [1, 0, 0], atol=1e-6) and np.allclose(y, [0, 1, 0], atol=1e-6)
-    xy = analysis.axes_project(toy.get_normed_vectors(), x, y)
+    xy = maps.axes_project(toy.get_normed_vectors(), x, y)
     at = dict(zip(toy.index_to_key, xy))
     assert at["she"][0] == pytest.approx(1 / np.sqrt(2)) and at["he"][0] == pytest.approx(-1 / np.sqrt(2))
     assert at["queen"] == pytest.approx([1 / np.sqrt(3), 1 / np.sqrt(3)])
     assert at["huge"][1] == pytest.approx(2 / np.sqrt(5)) and at["tiny"][1] < at["small"][1] < 0
-    single = analysis.axis_vector(toy, analysis.parse_axis("king"))
+    single = maps.axis_vector(toy, maps.parse_axis("king"))
     assert np.allclose(single, toy.get_vector("king", True))
-    assert analysis.axis_title(analysis.parse_axis("he=>she")) == "he → she"
+    assert maps.axis_title(maps.parse_axis("he=>she")) == "he → she"
 
 
 @pytest.mark.parametrize("typed, message", [("he -> shee", "x axis: 'shee'"), ("", "one word"),
@@ -74,19 +74,19 @@ def test_word_axes_on_a_hand_made_example(toy):
                                             ("he -> he", "no direction")])
 def test_a_bad_axis_says_what_is_wrong(toy, typed, message):
     with pytest.raises(W2VError, match=message):
-        analysis.axis_vector(toy, analysis.parse_axis(typed), "x axis")
+        maps.axis_vector(toy, maps.parse_axis(typed), "x axis")
 
 
 # ---------------------------------------------------------------- uploaded column
 def test_an_uploaded_word_value_file_is_read_with_or_without_a_header():
-    table = analysis.read_word_values(b"Word,valence,kind\ncat,0.8,animal\ndog,,animal\ncat,0.1,x\nzzz,0.5,thing\n")
+    table = maps.read_word_values(b"Word,valence,kind\ncat,0.8,animal\ndog,,animal\ncat,0.1,x\nzzz,0.5,thing\n")
     assert list(table.columns) == ["word", "valence", "kind"]
     assert list(table["word"]) == ["cat", "dog", "zzz"]  # the repeated cat keeps its first row
     assert table["valence"].dtype == float and np.isnan(table["valence"][1])
     assert table["kind"].tolist() == ["animal", "animal", "thing"]
-    plain = analysis.read_word_values("cat\t1\nsmall\t2.5\n".encode("utf-8"), "v.tsv")
+    plain = maps.read_word_values("cat\t1\nsmall\t2.5\n".encode("utf-8"), "v.tsv")
     assert list(plain.columns) == ["word", "value"] and plain["value"].tolist() == [1.0, 2.5]
-    values, counts = analysis.word_values(table, "valence", ["cat", "dog", "he"], {"cat": 0, "dog": 1, "he": 2})
+    values, counts = maps.word_values(table, "valence", ["cat", "dog", "he"], {"cat": 0, "dog": 1, "he": 2})
     assert values[0] == 0.8 and values[1:].isna().all()
     assert counts == {"unknown": 1, "missing": 2, "empty": 1, "rows": 3}
 
@@ -96,7 +96,7 @@ def test_an_uploaded_word_value_file_is_read_with_or_without_a_header():
                                            (b"word,score\n", "no rows"), (b"\xff\xfe\x00c\xd8", "UTF-8")])
 def test_a_bad_upload_says_what_to_change(data, message):
     with pytest.raises(W2VError, match=message):
-        analysis.read_word_values(data, "my.csv")
+        maps.read_word_values(data, "my.csv")
 
 
 # ---------------------------------------------------------------- the figure
