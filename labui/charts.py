@@ -173,6 +173,8 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
                                  name="labels"))
     if marked:
         _highlight(fig, frame, focus, neighbours, n)
+        if show == "dim":
+            _zoom(fig, frame, marked)
     if axis_titles:
         fig.update_xaxes(title=axis_titles[0], zeroline=True, zerolinecolor="#999")
         fig.update_yaxes(title=axis_titles[1], zeroline=True, zerolinecolor="#999")
@@ -252,6 +254,23 @@ def _categories(fig: go.Figure, frame: pd.DataFrame, colour: str, symbol: str | 
             count = int((frame[symbol] == mark).sum())
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{mark} ({count})",
                                      marker=dict(symbol=shape, color="#444", size=8), legendgroup="rsr-split"))
+
+
+ZOOM_BELOW = 0.4  # highlighted words spanning less than this share of the map: the view zooms to them
+
+
+def _zoom(fig: go.Figure, frame: pd.DataFrame, words: Sequence[str]) -> None:
+    """Start the view on the highlighted words (and some of their surroundings) when they crowd a corner of
+    the map, as the Embedding Projector does; plotly's autoscale button shows the whole map again."""
+    part = frame[frame["word"].isin(words)]
+    if len(part) < 2:
+        return
+    full = np.ptp(frame[["x", "y"]].to_numpy(float), axis=0)
+    lo, hi = part[["x", "y"]].min().to_numpy(float), part[["x", "y"]].max().to_numpy(float)
+    if np.all(full > 0) and np.max((hi - lo) / full) < ZOOM_BELOW:
+        pad = np.maximum(0.35 * (hi - lo), 0.05 * full)
+        fig.update_xaxes(range=[lo[0] - pad[0], hi[0] + pad[0]])
+        fig.update_yaxes(range=[lo[1] - pad[1], hi[1] + pad[1]])
 
 
 def _highlight(fig: go.Figure, frame: pd.DataFrame, focus: str | None, neighbours: dict[str, float],

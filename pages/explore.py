@@ -371,8 +371,11 @@ def placed(frame: pd.DataFrame, extra: list[str], method: str) -> pd.DataFrame:
 
 def show(frame: pd.DataFrame, colour: dict, look: dict, key: str, axis_titles: tuple[str, str] | None = None) -> None:
     frame, column, symbol = decorate(frame, colour)
-    st.plotly_chart(charts.projection_figure(frame, column, symbol=symbol, category=colour["category"],
-                                             axis_titles=axis_titles, **look), key=key)
+    fig = charts.projection_figure(frame, column, symbol=symbol, category=colour["category"],
+                                   axis_titles=axis_titles, **look)
+    st.plotly_chart(fig, key=key)
+    if fig.layout.xaxis.range is not None:
+        st.caption("The view starts on the highlighted words: the chart's Autoscale button shows the whole map.")
     if symbol:
         st.caption("✕ = a concept RSR trained on (its row was pulled towards human similarity); ● = held out: RSR "
                    "never saw it. Clusters of ✕ show the fit; only the ● concepts say whether it transfers.")

@@ -119,6 +119,8 @@ def test_a_searched_word_and_its_neighbours_are_labelled_at_any_map_size(n):
     assert len(base.x) == n and base.marker.color == charts.DIM  # the rest dimmed
     if n < charts.WEBGL_FROM:
         assert "w3" not in list(base.text) and "w5" not in list(base.text)  # labelled once, on top
+    far = frame[["x", "y"]].abs().max().max()
+    assert fig.layout.xaxis.range is not None and max(map(abs, fig.layout.xaxis.range)) < far  # zoomed to them
     isolated = charts.projection_figure(frame, "log10 count", focus="w3", neighbours=near, show="isolate")
     assert sum(len(t.x) for t in isolated.data if t.x is not None) == 2 * 4  # base (4 points) + the highlights
 
