@@ -23,8 +23,8 @@ from .errors import W2VError
 from .evaldata import Benchmarks
 from .evaluate import (CategoryData, _class_sizes_reason, category_data, category_f1_paired, category_f1_seed,
                        neighbour_overlap, unseen_mask)
-from .human import Categories
 from .runs import RunStore
+from .things import Categories
 from .vectors import ANALOGY_METHODS, Vectors
 
 DEFAULT_WORDS = ("cat", "dog", "car", "hammer", "apple")  # the RSR notebook's neighbour examples
@@ -73,7 +73,7 @@ def _rsr_on(vocab, spec: LossSpec, data_dir: str | None, dim: int):
     import torch
 
     from .losses import LossSetup
-    from .rsr import make_rsr
+    from .losses.rsr.loss import make_rsr
 
     setup = LossSetup(vocab=vocab, dim=dim, device=torch.device("cpu"), seed=0, data_dir=data_dir)
     return make_rsr(LossSpec(spec.name, 0.0, dict(spec.params)), setup)
@@ -214,7 +214,7 @@ class Comparison:
         copy, benchmarks to gensim's)."""
         from . import things
         from .evaldata import load_benchmarks
-        from .human import load_categories
+        from .things import load_categories
 
         configs = store.config(a_id), store.config(b_id)
         data_dir = data_dir or configs[1].data_dir or configs[0].data_dir
@@ -401,7 +401,8 @@ def power(key_to_index, data_dir: str | None = None, heldout: float = 0.2, split
     holds out (`heldout`, `split_seed`: RSR's `heldout` and `seed` parameters), how many the
     category test sees and how many categories it can score; underpowered below
     `MIN_TEST_CONCEPTS` test concepts or `MIN_SCORED_CATEGORIES` scored categories."""
-    from .human import align_concepts, load_categories
+    from .concepts import align_concepts
+    from .things import load_categories
 
     categories = load_categories(data_dir)
     vocab = _KeyToIndex(key_to_index)
@@ -750,7 +751,7 @@ def sweep_table(store: RunStore, runs: Sequence[str], data_dir: str | None = Non
     """
     from . import things
     from .evaldata import load_benchmarks
-    from .human import load_categories
+    from .things import load_categories
 
     configs = {run_id: store.config(run_id) for run_id in dict.fromkeys(runs)}
 

@@ -61,7 +61,7 @@ def fit_map(vectors: Vectors, params: dict | None = None, data_dir: str | None =
     """
     from .errors import W2VError
     from .losses import LossSetup
-    from .rsr import make_rsr
+    from .losses.rsr.loss import make_rsr
 
     if not isinstance(steps, int) or steps < 1:
         raise W2VError(f"steps must be a whole number of at least 1, got {steps!r}")
@@ -98,7 +98,7 @@ def scorecard(vectors: Vectors, fit: MapFit, labels: tuple[str, str], data_dir: 
     and the word-pair benchmarks of `data_dir` (packaged THINGS and gensim's copies without one)."""
     from .compare import Comparison
     from .evaldata import load_benchmarks
-    from .human import load_categories
+    from .things import load_categories
 
     bench = benchmarks if benchmarks is not None else load_benchmarks(data_dir)
     return Comparison(vectors, fit.vectors, labels, rsr=fit.rsr, categories=load_categories(data_dir),
