@@ -144,12 +144,12 @@ def flagship_configs(base: RunConfig, seeds: Sequence[int] = (1,), weight: float
 def arm_of(cfg: RunConfig, loss: str = "rsr") -> tuple[str, int]:
     """(arm, run seed) of a flagship run, read from its config (not its name): "vanilla" when the
     loss is absent or at weight 0, "rsr-rows" for `metric="none"`, "rsr-map" for `metric="gauge_only"`."""
-    from .losses import resolve_params
+    from .losses.rsr.loss import RSRParams
 
     spec = next((s for s in cfg.train.losses if s.name == loss), None)
     if spec is None or spec.weight == 0:
         return "vanilla", cfg.train.seed
-    metric = resolve_params(spec).metric
+    metric = RSRParams.from_values(spec.params).metric
     arms = {"none": "rsr-rows", "gauge_only": "rsr-map"}
     if metric not in arms:
         raise W2VError(f"run '{cfg.name}' uses RSR with metric={metric!r}, which is not one of the flagship's "

@@ -130,9 +130,9 @@ class LossSetup:
     data_dir: str | None = None  # the user's data folder (THINGS, word lists, ...)
 
 
-from .params import LossParams, Param, param  # noqa: E402  (the registry below uses the classes above)
+from .params import LossParams, Param, param, resolve_params  # noqa: E402  (the registry uses the classes above)
 from .registry import (HOOKS, REGISTRY, EvaluationOnly, LossInfo, available, build_evaluators,  # noqa: E402
-                       build_losses, needs_compiling, register, resolve_params, warm)
+                       build_losses, needs_compiling, register, warm)
 
 __all__ = ["ExtraLoss", "LossBase", "LossContext", "LossSetup", "LossParams", "Param", "param", "HOOKS", "REGISTRY",
            "EvaluationOnly", "LossInfo", "available", "build_evaluators", "build_losses", "needs_compiling",

@@ -56,6 +56,15 @@ def _checked(loss: str, key: str, spec: Param, value: Any) -> float | int | str:
     return int(number) if isinstance(spec.default, int) else number
 
 
+def resolve_params(spec, params: dict[str, Param]) -> dict[str, Any]:
+    """`spec.params` (a `LossSpec`'s) over the defaults of the table `params`, each checked as `LossParams` does."""
+    values = {key: p.default for key, p in params.items()}
+    values.update(spec.params)
+    for key, p in params.items():
+        values[key] = _checked(spec.name, key, p, values[key])
+    return values
+
+
 class LossParams:
     """Base of the frozen params dataclasses: every field is checked and converted when the object is made."""
 

@@ -25,11 +25,11 @@ class LossInfo:
     name: str
     description: str
     factory: Callable[[LossSpec, LossSetup], ExtraLoss]
-    params_type: type[LossParams]  # the loss's frozen params dataclass
-    params: dict[str, Param] = field(default_factory=dict)  # its table, as the UI shows it
+    params: dict[str, Param] = field(default_factory=dict)  # each parameter as the UI shows it
     warm: Callable[[], None] | None = None  # compiles (or loads from numba's disk cache) the loss's kernels
     compiled: Callable[[], bool] | None = None  # whether numba's disk cache holds them (False: `warm` compiles)
     label: str = ""  # how status messages name the loss ("RSR"); the name if empty
+    params_type: type[LossParams] | None = None  # the frozen params dataclass `params` is derived from
 
 
 REGISTRY: dict[str, LossInfo] = {}
@@ -48,26 +48,22 @@ def _discover() -> None:
     _discovered = True
 
 
-def register(name: str, description: str, params: type[LossParams],
+def register(name: str, description: str, params: type[LossParams] | None = None,
              warm: Callable[[], None] | None = None, compiled: Callable[[], bool] | None = None, label: str = ""):
     """Decorator adding a loss factory to the registry under `name`.
 
-    `params` is the loss's frozen params dataclass (`LossParams`). `warm` runs the loss's compiled kernels once on tiny inputs with the argument types a run
-    passes, so numba compiles (or loads) exactly the signatures a run needs; `compiled` says
-    whether numba's disk cache already holds them.
+    `params` is the loss's frozen params dataclass (`LossParams`; None: no parameters), from which
+    the UI's table is derived. `warm` runs the loss's compiled kernels once on tiny inputs with the
+    argument types a run passes, so numba compiles (or loads) exactly the signatures a run needs;
+    `compiled` says whether numba's disk cache already holds them.
     """
 
     def wrap(factory):
-        REGISTRY[name] = LossInfo(name, description, factory, params, params.table(), warm, compiled, label)
+        table = params.table() if params is not None else {}
+        REGISTRY[name] = LossInfo(name, description, factory, table, warm, compiled, label, params)
         return factory
 
     return wrap
-
-
-def resolve_params(spec: LossSpec) -> LossParams:
-    """The params object of `spec`: its values over the loss's defaults, each checked (see `params`)."""
-    _discover()
-    return _info(spec).params_type(**spec.params)
 
 
 def available() -> list[LossInfo]:
