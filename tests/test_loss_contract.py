@@ -2,7 +2,7 @@
 
 Registered with a description, a params dataclass and help for every parameter; bad parameters
 refused with W2VError; at weight 0 the run is the vanilla run bit for bit (both engines); a
-stopped-and-resumed run is the uninterrupted run; the compiled path (`sgd_steps`) does what
+stopped-and-resumed run is the uninterrupted run bit for bit; the compiled path (`sgd_steps`) does what
 autograd (`loss` + an SGD step) does, where a loss has both. A new loss folder is checked with no
 change here; `LIGHT` only makes the shipped ones quick on Lee.
 """
@@ -34,7 +34,10 @@ VARIANTS = {  # settings of the compiled path worth comparing with autograd sepa
     "valuevec": [{}, {"map": 1}, {"map": 2}, {"pairs": 100_000}],  # pairs above the pool: the whole pool each time
 }
 NAMES = [info.name for info in losses.available()]
-both_engines = pytest.mark.parametrize("engine", ["torch", "numba"])
+RUN = {**FAST, "eval_every_s": 1e9}  # evaluated once, at the end
+ENGINES = {"torch": dict(engine="torch", batch_size=4096),  # a large batch keeps the torch runs short
+           "numba": dict(engine="numba")}
+both_engines = pytest.mark.parametrize("engine", sorted(ENGINES))
 
 
 def _spec(name: str, weight: float, **params) -> LossSpec:
@@ -79,14 +82,14 @@ def test_bad_params_are_refused(lee_data, name):
 # ------------------------------------------------------------------ training
 @pytest.fixture(scope="module")
 def vanilla(lee_data):
-    return {engine: train(TrainConfig(**FAST, engine=engine), lee_data).vectors.vectors
-            for engine in ("torch", "numba")}
+    return {engine: train(TrainConfig(**{**RUN, **ENGINES[engine]}), lee_data).vectors.vectors for engine in ENGINES}
 
 
 @pytest.mark.parametrize("name", NAMES)
 @both_engines
 def test_weight_zero_is_the_vanilla_run(lee_data, vanilla, name, engine):
-    zero = train(TrainConfig(**FAST, engine=engine, losses=(_spec(name, 0.0),)), lee_data).vectors.vectors
+    cfg = TrainConfig(**{**RUN, **ENGINES[engine]}, losses=(_spec(name, 0.0),))
+    zero = train(cfg, lee_data).vectors.vectors
     np.testing.assert_array_equal(zero, vanilla[engine])
 
 
@@ -94,7 +97,7 @@ def test_weight_zero_is_the_vanilla_run(lee_data, vanilla, name, engine):
 @both_engines
 def test_a_stopped_and_resumed_run_is_the_uninterrupted_run(lee_data, name, engine):
     """Stopped after a few steps, resumed from the stop's checkpoint: the same vectors as one run."""
-    cfg = TrainConfig(**{**FAST, "eval_every_s": 1e9}, engine=engine, losses=(_spec(name, 0.1),))
+    cfg = TrainConfig(**{**RUN, **ENGINES[engine]}, losses=(_spec(name, 0.1),))
     full = train(cfg, lee_data).vectors.vectors
     stop = threading.Event()
 
@@ -108,7 +111,7 @@ def test_a_stopped_and_resumed_run_is_the_uninterrupted_run(lee_data, name, engi
     first = train(cfg, lee_data, [rec], stop=stop)
     assert first.state.status == "stopped" and rec.checkpoints
     resumed = train(cfg, lee_data, resume=rec.checkpoints[-1])
-    assert resumed.state.status == "done"
+    assert resumed.state.status == "done" and first.state.step < resumed.state.step  # it stopped part-way
     np.testing.assert_array_equal(resumed.vectors.vectors, full)
 
 
