@@ -9,8 +9,8 @@ import streamlit as st
 from pages import analysis, charts, common, settings
 from w2vcore.errors import W2VError
 from w2vcore.sources import save_upload
-from w2vcore.losses.valuevec.values import load_values, value_scores
 from w2vcore.losses.valuevec.trainers import ValueVecConfig, train_valuevec
+from w2vcore.losses.valuevec.values import load_values, value_scores
 
 SOURCES = {"colours": "colour spectrum (wavelength, generated)", "vader": "VADER valence (ships with vaderSentiment)",
            "things": "a THINGS rating", "csv": "my word,value CSV"}

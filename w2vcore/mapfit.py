@@ -56,7 +56,7 @@ def fit_map(vectors: Vectors, params: dict | None = None, data_dir: str | None =
             progress: Callable[[float], None] | None = None) -> MapFit:
     """Fit RSR's map M alone on `vectors` (which stay as they are) and return the mapped vectors.
 
-    params: RSR parameters (`rsr.PARAMS`) over `MAP_DEFAULTS`; `metric` is always "gauge_only".
+    params: RSR parameters (`RSRParams`) over `MAP_DEFAULTS`; `metric` is always "gauge_only".
     seed: draws the training pairs (the held-out split is `params["seed"]`, independent of it).
     """
     from .errors import W2VError

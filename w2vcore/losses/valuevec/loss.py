@@ -1,8 +1,8 @@
 """The `valuevec` extra loss: ValueVec's cosine regression on the vocabulary's valued words during
-skip-gram training (pairs and the loss itself come from `valuevec.py`).
+skip-gram training (pairs and the loss itself come from `trainers.py`).
 
 A seeded 80% of the valued words enter the loss; the rest are held out for evaluation. CPU SGD runs
-it through a compiled path (`sgd_steps`, `valuevec_kernel.py`); optionally it learns a d x d map M
+it through a compiled path (`sgd_steps`, `kernel.py`); optionally it learns a d x d map M
 shared by every word (`map`), which the trainer exports as w_in @ M.
 """
 from __future__ import annotations
