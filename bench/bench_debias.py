@@ -134,7 +134,8 @@ def main() -> None:
                 probe = make_debias(spec, LossSetup(vocab, args.dim, torch.device("cpu"), seed))
                 pooled |= set(probe.pool_ids.tolist())
                 print(f"  {label:<24} seed {seed} {seconds[label, seed]:6.1f}s  {probe.summary}", flush=True)
-    probe = Debias(builtin, vocab.index_to_key, params=DebiasParams(vocab_top=args.vocab_top))  # the built-in list's held-out split
+    # the built-in list's held-out split
+    probe = Debias(builtin, vocab.index_to_key, params=DebiasParams(vocab_top=args.vocab_top))
     unseen = [w for w in published.neutral if w in vocab.key_to_index and vocab.key_to_index[w] not in pooled]
     labels = ["vanilla"] + [r[0] for r in runs]
     rows: dict[tuple[str, int], dict[str, float]] = {}

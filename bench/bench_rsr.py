@@ -108,7 +108,8 @@ def training_table(args) -> None:
         data = prepare(encode_corpus(CorpusSource("text", str(corpus)), tok, cache), CorpusConfig())
         n_words = data.n_train_tokens
         human = load_things(DATA, cache)
-        probe = RSR(human, data.vocab.key_to_index, params=RSRParams(heldout=args.heldout))  # both runs: the same held-out concepts
+        # both runs: the same held-out concepts
+        probe = RSR(human, data.vocab.key_to_index, params=RSRParams(heldout=args.heldout))
         val = validation_rho(human, data.vocab.key_to_index, probe) if args.heldout > 0.2 else None
         bench = load_benchmarks(DATA)
         params = {"pairs": args.pairs, "every": args.every, "target": "things", "heldout": args.heldout,

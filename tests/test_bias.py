@@ -6,11 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from w2vcore.losses.debias.bias import (bias_report, biased_words, classifier_accuracy, cluster_accuracy, direct_bias,
-                          gender_direction, gender_subspace, pca_direction, pca_subspace, weat)
-from w2vcore.losses.debias.biaslists import (BUILTIN_DEFINITIONAL, GenderLists, WeatTest, builtin_lists, builtin_weat_tests,
-                               find_words, gender_tests, load_bolukbasi, load_gender_lists, load_weat_tests)
 from w2vcore.errors import W2VError
+from w2vcore.losses.debias.bias import (bias_report, biased_words, classifier_accuracy, cluster_accuracy, direct_bias,
+                                        gender_direction, gender_subspace, pca_direction, pca_subspace, weat)
+from w2vcore.losses.debias.biaslists import (BUILTIN_DEFINITIONAL, GenderLists, WeatTest, builtin_lists,
+                                             builtin_weat_tests, find_words, gender_tests, load_bolukbasi,
+                                             load_gender_lists, load_weat_tests)
 from w2vcore.vectors import Vectors
 
 R = 1 / np.sqrt(2)

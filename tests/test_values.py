@@ -8,10 +8,10 @@ import pytest
 from scipy import stats
 
 from w2vcore.errors import W2VError
-from w2vcore.losses.valuevec.values import (BASE_COLOURS, SHADE_MODIFIERS, check_values, colour_spectrum, difference_spearman,
-                            knn_predict, load_values, load_things_ratings, load_vader, load_value_csv, normalise,
-                            pair_spearman, pc1_correlation, rank_correlation, ridge_predict, sample_pairs,
-                            split_words, value_scores)
+from w2vcore.losses.valuevec.values import (BASE_COLOURS, SHADE_MODIFIERS, check_values, colour_spectrum,
+                                            difference_spearman, knn_predict, load_values, load_things_ratings,
+                                            load_vader, load_value_csv, normalise, pair_spearman, pc1_correlation,
+                                            rank_correlation, ridge_predict, sample_pairs, split_words, value_scores)
 from w2vcore.vectors import Vectors
 
 

@@ -94,7 +94,8 @@ class RSRParams(LossParams):
 
 
 class RSR(LossBase):
-    """The RSR loss over one `HumanSimilarity` target, aligned to a vocabulary."""
+    """The RSR loss over one `HumanSimilarity` target, aligned to a vocabulary, with `RSRParams`
+    (the defaults every run uses when none are given); `dim` is needed with a learned map."""
 
     def __init__(self, human: HumanSimilarity, key_to_index, device: torch.device | str = "cpu",
                  params: RSRParams = RSRParams(), *, weight: float = 0.0, name: str = "rsr", dim: int = 0):
