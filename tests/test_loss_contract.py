@@ -8,6 +8,7 @@ change here; `LIGHT` only makes the shipped ones quick on Lee.
 """
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -49,6 +50,36 @@ def _setup(data, dim: int = FAST["dim"]) -> LossSetup:
 
 
 # ------------------------------------------------------------------ registration
+def test_every_loss_folder_is_discovered_without_a_list(tmp_path, monkeypatch):
+    """A subpackage of w2vcore.losses with a `loss` module registers itself; nothing else is edited."""
+    from w2vcore.losses import registry
+
+    folder = tmp_path / "toyloss"
+    folder.mkdir()
+    (folder / "__init__.py").write_text('"""A toy loss."""\n')
+    (folder / "loss.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from typing import ClassVar\n\n"
+        "from w2vcore.losses import LossBase, LossParams, param, register\n\n\n"
+        "@dataclass(frozen=True)\n"
+        "class ToyParams(LossParams):\n"
+        "    loss: ClassVar[str] = 'toy'\n"
+        "    size: int = param(3, 1, 9, 'how big')\n\n\n"
+        "@register('toy', 'a toy loss', params=ToyParams)\n"
+        "def make_toy(spec, setup):\n"
+        "    return LossBase()\n")
+    monkeypatch.setattr(losses, "__path__", [*losses.__path__, str(tmp_path)])
+    monkeypatch.setattr(registry, "_discovered", False)
+    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))  # the toy registers in a copy
+    try:
+        found = {info.name: info for info in registry.available()}
+    finally:
+        for module in ("w2vcore.losses.toyloss.loss", "w2vcore.losses.toyloss"):
+            sys.modules.pop(module, None)
+    assert {"rsr", "debias", "valuevec", "toy"} <= set(found)
+    assert found["toy"].params["size"].help == "how big"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_registered_with_a_description_and_help_for_every_param(name):
     info = losses.REGISTRY[name]
