@@ -40,11 +40,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from w2vcore.bias import bias_report, biased_words, direct_bias, gender_direction, weat  # noqa: E402
-from w2vcore.biaslists import builtin_lists, gender_tests, load_bolukbasi, load_weat_tests  # noqa: E402
+from w2vcore.losses.debias.bias import bias_report, biased_words, direct_bias, gender_direction, weat  # noqa: E402
+from w2vcore.losses.debias.biaslists import builtin_lists, gender_tests, load_bolukbasi, load_weat_tests  # noqa: E402
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig  # noqa: E402
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
-from w2vcore.debias import Debias, hard_debias, make_debias  # noqa: E402
+from w2vcore.losses.debias.loss import Debias, DebiasParams, hard_debias, make_debias  # noqa: E402
 from w2vcore.losses import LossSetup  # noqa: E402
 from w2vcore.evaldata import load_benchmarks  # noqa: E402
 from w2vcore.train import train  # noqa: E402
@@ -134,7 +134,8 @@ def main() -> None:
                 probe = make_debias(spec, LossSetup(vocab, args.dim, torch.device("cpu"), seed))
                 pooled |= set(probe.pool_ids.tolist())
                 print(f"  {label:<24} seed {seed} {seconds[label, seed]:6.1f}s  {probe.summary}", flush=True)
-    probe = Debias(builtin, vocab.index_to_key, vocab_top=args.vocab_top)  # the built-in list's held-out split
+    # the built-in list's held-out split
+    probe = Debias(builtin, vocab.index_to_key, params=DebiasParams(vocab_top=args.vocab_top))
     unseen = [w for w in published.neutral if w in vocab.key_to_index and vocab.key_to_index[w] not in pooled]
     labels = ["vanilla"] + [r[0] for r in runs]
     rows: dict[tuple[str, int], dict[str, float]] = {}

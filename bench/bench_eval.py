@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from w2vcore.evaluate import CategoryData, category_f1_cv, category_f1_paired, category_f1_seed  # noqa: E402
-from w2vcore.human import find_things, load_categories  # noqa: E402
+from w2vcore.losses.rsr.human import find_things  # noqa: E402
+from w2vcore.things import load_categories  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 

@@ -43,10 +43,10 @@ sys.path.insert(0, str(REPO))
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig  # noqa: E402
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
 from w2vcore.evaldata import load_benchmarks  # noqa: E402
-from w2vcore.human import load_things, thing_phrases  # noqa: E402
+from w2vcore.losses.rsr.human import load_things, thing_phrases  # noqa: E402
 from w2vcore.engines.kernel import warm_up  # noqa: E402
-from w2vcore.ranking import soft_spearman  # noqa: E402
-from w2vcore.rsr import RSR  # noqa: E402
+from w2vcore.losses.rsr.ranking import soft_spearman  # noqa: E402
+from w2vcore.losses.rsr.loss import RSR, RSRParams  # noqa: E402
 from w2vcore.train import Trainer  # noqa: E402
 from w2vcore.vectors import Vectors  # noqa: E402
 
@@ -108,7 +108,8 @@ def training_table(args) -> None:
         data = prepare(encode_corpus(CorpusSource("text", str(corpus)), tok, cache), CorpusConfig())
         n_words = data.n_train_tokens
         human = load_things(DATA, cache)
-        probe = RSR(human, data.vocab.key_to_index, heldout=args.heldout)  # both runs: the same held-out concepts
+        # both runs: the same held-out concepts
+        probe = RSR(human, data.vocab.key_to_index, params=RSRParams(heldout=args.heldout))
         val = validation_rho(human, data.vocab.key_to_index, probe) if args.heldout > 0.2 else None
         bench = load_benchmarks(DATA)
         params = {"pairs": args.pairs, "every": args.every, "target": "things", "heldout": args.heldout,
@@ -188,7 +189,7 @@ def training_table(args) -> None:
 def validation_rho(human, key_to_index, probe: RSR):
     """With heldout > 0.2 (same seed), the held-out concepts are the usual 20% test concepts plus a
     validation set: a function scoring exact rho on each apart, for choosing settings honestly."""
-    test = set(RSR(human, key_to_index, heldout=0.2).heldout_concepts.tolist())
+    test = set(RSR(human, key_to_index, params=RSRParams(heldout=0.2)).heldout_concepts.tolist())
     word = dict(zip(probe.alignment.concepts.tolist(), probe.alignment.word_ids.tolist()))
     parts = {"rho_val": sorted(set(probe.heldout_concepts.tolist()) - test), "rho_test": sorted(test)}
 

@@ -49,9 +49,9 @@ sys.path.insert(0, str(REPO))
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig  # noqa: E402
 from w2vcore.corpus import encode_corpus, prepare  # noqa: E402
 from w2vcore.losses import LossSetup  # noqa: E402
-from w2vcore.values import colour_spectrum, rank_correlation  # noqa: E402
-from w2vcore.valuevec import ValueVecConfig, train_valuevec  # noqa: E402
-from w2vcore.valuevec_loss import make_valuevec  # noqa: E402
+from w2vcore.losses.valuevec.values import colour_spectrum, rank_correlation  # noqa: E402
+from w2vcore.losses.valuevec.trainers import ValueVecConfig, train_valuevec  # noqa: E402
+from w2vcore.losses.valuevec.loss import make_valuevec  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 

@@ -262,7 +262,8 @@ def aligned_pca(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 def concept_table(key_to_index: dict[str, int], data_dir: str) -> tuple[pd.DataFrame, Any]:
     """THINGS concepts the vocabulary has, one row each: word, concept, category (the first of its
     categories, or "several"/"none"), plus the `human.Alignment` behind it (counts, missing, collisions)."""
-    from w2vcore.human import align_concepts, load_categories
+    from w2vcore.concepts import align_concepts
+    from w2vcore.things import load_categories
 
     cats = load_categories(data_dir)
     alignment = align_concepts(cats.concepts, key_to_index)
@@ -278,7 +279,8 @@ def concept_table(key_to_index: dict[str, int], data_dir: str) -> tuple[pd.DataF
 
 def category_coverage(key_to_index: dict[str, int], data_dir: str) -> pd.DataFrame:
     """Per THINGS category: concepts, how many the vocabulary covers, and the share."""
-    from w2vcore.human import align_concepts, load_categories
+    from w2vcore.concepts import align_concepts
+    from w2vcore.things import load_categories
 
     cats = load_categories(data_dir)
     alignment = align_concepts(cats.concepts, key_to_index)

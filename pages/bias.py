@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from labui import cached, panels, runs, state, text
-from w2vcore.bias import bias_report, biased_words, gender_direction, weat
-from w2vcore.biaslists import builtin_weat_tests, gender_tests, load_gender_lists, load_weat_tests
-from w2vcore.debias import hard_debias
+from w2vcore.losses.debias.bias import bias_report, biased_words, gender_direction, weat
+from w2vcore.losses.debias.biaslists import builtin_weat_tests, gender_tests, load_gender_lists, load_weat_tests
+from w2vcore.losses.debias.loss import hard_debias
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
 

@@ -10,8 +10,8 @@ from labui import analysis, cached, charts, runs, state, text
 from w2vcore import things
 from w2vcore.errors import W2VError
 from w2vcore.sources import save_upload
-from w2vcore.values import load_values, value_scores
-from w2vcore.valuevec import ValueVecConfig, train_valuevec
+from w2vcore.losses.valuevec.trainers import ValueVecConfig, train_valuevec
+from w2vcore.losses.valuevec.values import load_values, value_scores
 
 SOURCES = {"colours": "colour spectrum (wavelength, generated)", "vader": "VADER valence (ships with vaderSentiment)",
            "things": "a THINGS rating", "csv": "my word,value CSV"}

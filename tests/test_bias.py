@@ -6,11 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from w2vcore.bias import (bias_report, biased_words, classifier_accuracy, cluster_accuracy, direct_bias,
-                          gender_direction, gender_subspace, pca_direction, pca_subspace, weat)
-from w2vcore.biaslists import (BUILTIN_DEFINITIONAL, GenderLists, WeatTest, builtin_lists, builtin_weat_tests,
-                               find_words, gender_tests, load_bolukbasi, load_gender_lists, load_weat_tests)
 from w2vcore.errors import W2VError
+from w2vcore.losses.debias.bias import (bias_report, biased_words, classifier_accuracy, cluster_accuracy, direct_bias,
+                                        gender_direction, gender_subspace, pca_direction, pca_subspace, weat)
+from w2vcore.losses.debias.biaslists import (BUILTIN_DEFINITIONAL, GenderLists, WeatTest, builtin_lists,
+                                             builtin_weat_tests, find_words, gender_tests, load_bolukbasi,
+                                             load_gender_lists, load_weat_tests)
 from w2vcore.vectors import Vectors
 
 R = 1 / np.sqrt(2)
@@ -253,7 +254,7 @@ def test_cluster_accuracy_is_chance_when_clusters_ignore_gender():
     rows = np.array([[5, 0, 0]] * 10 + [[-5, 0, 0]] * 10, dtype=np.float32) + np.random.default_rng(0).normal(
         scale=0.01, size=(20, 3)).astype(np.float32)
     vectors = Vectors([f"w{i}" for i in range(20)], rows)
-    from w2vcore.bias import BiasedWords
+    from w2vcore.losses.debias.bias import BiasedWords
 
     words = BiasedWords(tuple(vectors.index_to_key), np.array([1, 0] * 10), np.zeros(20))
     assert cluster_accuracy(vectors, words) == pytest.approx(0.5)

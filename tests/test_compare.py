@@ -11,8 +11,9 @@ from w2vcore.compare import (Comparison, heldout_rho, paired_spearman, shared_ca
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
-from w2vcore.human import HumanSimilarity, load_categories
-from w2vcore.rsr import RSR
+from w2vcore.losses.rsr.human import HumanSimilarity
+from w2vcore.things import load_categories
+from w2vcore.losses.rsr.loss import RSR, RSRParams
 from w2vcore.runs import RunStore
 from w2vcore.vectors import Vectors
 
@@ -126,7 +127,7 @@ def test_heldout_rho_is_rsr_evaluate_and_resamples_concepts():
     rng = np.random.default_rng(1)
     good = Vectors(words, np.hstack([x, 0.3 * rng.standard_normal((60, 5))]))
     bad = Vectors(words, rng.standard_normal((60, 8)))
-    rsr = RSR(human, good.key_to_index, heldout=0.25)
+    rsr = RSR(human, good.key_to_index, params=RSRParams(heldout=0.25))
     result = heldout_rho(rsr, bad, good, n_boot=300)
     assert result["a"] == pytest.approx(rsr.evaluate(bad.vectors)["rsr/rho_heldout"], abs=1e-6)
     assert result["b"] == pytest.approx(rsr.evaluate(good.vectors)["rsr/rho_heldout"], abs=1e-6)

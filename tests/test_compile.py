@@ -6,16 +6,19 @@ import dataclasses
 import numba
 import pytest
 
-from w2vcore import losses, rsr, valuevec_loss, worker
+from w2vcore import losses, worker
 from w2vcore.engines import kernel
+from w2vcore import compiled
+from w2vcore.losses.rsr import loss as rsr
+from w2vcore.losses.valuevec import loss as valuevec
 from w2vcore.config import LossSpec, RunConfig, TrainConfig
 from w2vcore.train import train
 
 TINY = dict(dim=16, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1,
             engine="numba")
 # every compiled function a CPU SGD run calls from Python, by module attribute: (module, name)
-KERNELS = {"rsr": [(rsr, "_sgd_steps_np"), (rsr, "_pair_cosines_np")],
-           "valuevec": [(valuevec_loss, "_value_sgd_steps_np"), (valuevec_loss, "_value_grad_np")]}
+KERNELS = {"rsr": [(rsr, "sgd_steps_np"), (compiled, "pair_cosines_np")],
+           "valuevec": [(valuevec, "value_sgd_steps_np"), (valuevec, "value_grad_np")]}
 ORIGINAL = {name: getattr(module, name) for ks in KERNELS.values() for module, name in ks}  # the dispatchers
 RUN_SPECS = {"rsr": [{"target": "wordsim", "pairs": 500}, {"target": "auto", "pairs": 500, "metric": "gauge_only"}],
              "valuevec": [{"map": 0, "benchmarks": 0}, {"map": 2, "benchmarks": 0}]}
@@ -112,7 +115,7 @@ def test_a_cold_training_kernel_is_compiled_first_and_only_for_the_numba_engine(
 
 def test_the_cache_check_reads_numbas_index(tmp_path, monkeypatch):
     """`in_disk_cache` is False for a function numba never cached, True once a call wrote its index."""
-    from w2vcore.rsr_kernel import in_disk_cache
+    from w2vcore.compiled import in_disk_cache
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))

@@ -21,7 +21,7 @@ from w2vcore.evaldata import Benchmarks, load_analogies, load_word_pairs
 from w2vcore.evaluate import (CategoryData, category_data, category_f1_cv, category_f1_paired, category_f1_seed,
                               format_report, intrinsic_report, pair_similarity_csv, unseen_mask)
 from w2vcore.neighbours import jaccard, neighbour_overlap, neighbours, top_k
-from w2vcore.human import Categories, load_categories
+from w2vcore.things import Categories, load_categories
 from w2vcore.vectors import Vectors
 
 

@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 from scipy import io as sio
 
-from w2vcore import human
+from w2vcore import things
+from w2vcore.concepts import align_concepts
 from w2vcore.config import CorpusConfig, CorpusSource, TokenizerConfig
 from w2vcore.corpus import encode_corpus, prepare
 from w2vcore.errors import W2VError
-from w2vcore.human import HumanSimilarity, align_concepts, concept_parts
+from w2vcore.losses.rsr import human
+from w2vcore.losses.rsr.human import HumanSimilarity
+from w2vcore.things import concept_parts
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +65,11 @@ def test_spose_matrix_is_cached(shared_data, tmp_path, monkeypatch):
 
 
 def test_categories_27_columns_without_the_totals_row(shared_data):
-    cats = human.load_categories(shared_data)
+    cats = things.load_categories(shared_data)
     assert cats.labels.shape == (1854, 27)
     assert cats.names[0] == "animal" and cats.names[-1] == "weapon"
     assert cats.concepts[0] == "aardvark" and cats.concepts[-1] == "zucchini"
-    with open(shared_data / "things" / human.THINGS_CATEGORIES, encoding="utf-8") as f:
+    with open(shared_data / "things" / things.CATEGORIES_FILE, encoding="utf-8") as f:
         totals = list(csv.reader(f, delimiter="\t"))[-1]
     assert not totals[0].strip(), "the last row of the file is the totals row"
     np.testing.assert_array_equal(cats.labels.sum(0), [int(v) for v in totals[2:29]])

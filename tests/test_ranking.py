@@ -9,7 +9,7 @@ import torch
 from scipy import stats
 
 from w2vcore.errors import W2VError
-from w2vcore.ranking import pearson, rank, soft_rank, soft_spearman, spearman
+from w2vcore.losses.rsr.ranking import pearson, rank, soft_rank, soft_spearman, spearman
 
 
 def _cosines_vs_human(n: int, seed: int, noise: float = 0.2, tail: str = "gauss"):
@@ -170,7 +170,7 @@ def test_cuda_tensors_round_trip():
 
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
 def test_radix_argsort_orders_float32_values_with_negatives_and_ties(descending):
-    from w2vcore.ranking import _argsort_f32
+    from w2vcore.losses.rsr.ranking import _argsort_f32
 
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(size=4000), np.zeros(50), -np.ones(30), [-0.0, 1e-30, -1e-30, 3e38, -3e38]])

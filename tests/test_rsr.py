@@ -13,31 +13,25 @@ from w2vcore import losses as loss_registry
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig, TrainConfig
 from w2vcore.corpus import encode_corpus, prepare
 from w2vcore.errors import TrainingDiverged, W2VError
-from w2vcore.human import HumanSimilarity, load_wordsim
 from w2vcore.losses import LossSetup
-from w2vcore.rsr import PARAMS, RSR, make_rsr, pair_cosines
+from w2vcore.compiled import pair_cosines
+from w2vcore.losses.rsr.human import HumanSimilarity, load_wordsim
+from w2vcore.losses.rsr.loss import RSR, RSRParams, make_rsr
 from w2vcore.engines.sgns_torch import TorchSGD
 from w2vcore.train import Trainer, train
 
 from tablectx import TableContext
-
-FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
-
-
-class Recorder:
-    def __init__(self):
-        self.steps, self.epochs = [], []
-
-    def on_step(self, st, m):
-        self.steps.append(m)
-
-    def on_epoch_end(self, st, m):
-        self.epochs.append(m)
+from trainkit import FAST, Recorder
 
 
 def _names(n: int) -> list[str]:
     """n distinct letter-only words (digits would read as THINGS homonym numbers)."""
     return ["".join(chr(97 + (i // 26 ** k) % 26) for k in range(3)) for i in range(n)]
+
+
+def _rsr(sims: HumanSimilarity, key_to_index, dim: int = 0, **params) -> RSR:
+    """An RSR loss on a toy target, `params` over `RSRParams`' defaults."""
+    return RSR(sims, key_to_index, params=RSRParams(**params), dim=dim)
 
 
 def _toy_matrix(n: int = 40, seed: int = 0) -> tuple[list[str], HumanSimilarity]:
@@ -53,8 +47,8 @@ def test_rsr_is_registered_with_its_parameters():
     assert {"pairs", "every", "regularization_strength", "rank_method", "heldout", "target", "seed"} <= set(info.params)
     assert info.params["pairs"].default == 5000 and info.params["every"].default == 1
     assert info.params["heldout"].default == 0.2
-    for p in info.params.values():
-        assert p.help
+    p = RSRParams()  # the defaults every run uses, also a directly built RSR's
+    assert (p.warmup, p.metric_penalty, p.metric_lr_decay, p.metric_keep) == (0.3, 0.01, 1, 0.1)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -79,9 +73,9 @@ def test_bad_parameters_are_refused(lee_data, params, message):
 def test_heldout_split_is_by_concept_seeded_and_never_enters_the_loss():
     words, sims = _toy_matrix(50)
     key_to_index = {w: i for i, w in enumerate(words)}
-    a = RSR(sims, key_to_index, heldout=0.2, seed=3, pairs=500)
-    b = RSR(sims, key_to_index, heldout=0.2, seed=3)
-    c = RSR(sims, key_to_index, heldout=0.2, seed=4)
+    a = _rsr(sims, key_to_index, heldout=0.2, seed=3, pairs=500)
+    b = _rsr(sims, key_to_index, heldout=0.2, seed=3)
+    c = _rsr(sims, key_to_index, heldout=0.2, seed=4)
     assert len(a.heldout_concepts) == 10 and len(a.train_concepts) == 40
     assert set(a.heldout_concepts).isdisjoint(a.train_concepts)
     np.testing.assert_array_equal(a.heldout_concepts, b.heldout_concepts)
@@ -98,7 +92,7 @@ def test_loss_gradient_raises_training_rho_and_evaluate_is_exact():
     from scipy import stats
 
     words, sims = _toy_matrix(60)
-    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=2000, heldout=0.25)
+    rsr = _rsr(sims, {w: i for i, w in enumerate(words)}, pairs=2000, heldout=0.25)
     table = torch.randn(60, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
     before = rsr.evaluate(table.detach())
     opt = torch.optim.SGD([table], lr=5.0)
@@ -123,7 +117,7 @@ def test_pair_list_target_split_and_sampling():
     rng = np.random.default_rng(1)
     pairs = np.array([(i, j) for i in range(30) for j in range(i + 1, 30)])
     sims = HumanSimilarity(tuple(words), pairs=pairs, scores=rng.random(len(pairs)), source="toy pairs")
-    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=100, heldout=0.3)
+    rsr = _rsr(sims, {w: i for i, w in enumerate(words)}, pairs=100, heldout=0.3)
     train_set = set(rsr.train_concepts.tolist())
     a, b, _ = rsr._sample(torch.Generator().manual_seed(0))
     assert len(a) == 100
@@ -163,7 +157,7 @@ def test_compiled_sgd_steps_equal_autograd_and_index_add(kind, n_pairs, metric, 
                  metric_keep_words=25, metric_lr_decay=keep > 0)
 
     def make():
-        return RSR(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
+        return _rsr(sims, {w: i for i, w in enumerate(words)}, pairs=n_pairs, heldout=0.2, **gauge)
 
     rsr, twin = make(), make()
     start = torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0))
@@ -207,8 +201,8 @@ def test_compiled_path_falls_back_when_it_cannot_run():
     words, sims = _toy_matrix(40)
     key_to_index = {w: i for i, w in enumerate(words)}
     gen = torch.Generator().manual_seed(0)
-    assert RSR(sims, key_to_index, rank_method="sigmoid").sgd_steps(torch.randn(40, 8), 0.1, 1, gen) is None
-    assert RSR(sims, key_to_index).sgd_steps(torch.randn(40, 8, dtype=torch.float64), 0.1, 1, gen) is None
+    assert _rsr(sims, key_to_index, rank_method="sigmoid").sgd_steps(torch.randn(40, 8), 0.1, 1, gen) is None
+    assert _rsr(sims, key_to_index).sgd_steps(torch.randn(40, 8, dtype=torch.float64), 0.1, 1, gen) is None
 
 
 @pytest.mark.parametrize("engine,threads", [("numba", 1), ("numba", 2), ("torch", 1)])
@@ -271,15 +265,15 @@ def test_an_error_on_the_side_thread_reaches_the_caller(lee_data, monkeypatch):
 
 def test_warmup_ramps_the_weight():
     words, sims = _toy_matrix(20)
-    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, warmup=0.4)
+    rsr = _rsr(sims, {w: i for i, w in enumerate(words)}, warmup=0.4)
     assert [rsr.ramp(p) for p in (0.0, 0.1, 0.4, 1.0)] == pytest.approx([0.0, 0.25, 1.0, 1.0])
-    assert RSR(sims, {w: i for i, w in enumerate(words)}, warmup=0.0).ramp(0.0) == 1.0
+    assert _rsr(sims, {w: i for i, w in enumerate(words)}, warmup=0.0).ramp(0.0) == 1.0
 
 
 def test_too_few_known_concepts_is_a_clear_error():
     words, sims = _toy_matrix(20)
     with pytest.raises(W2VError, match="only 2 of the 20 concepts of toy are in the vocabulary"):
-        RSR(sims, {words[0]: 0, words[1]: 1, "other": 2})
+        _rsr(sims, {words[0]: 0, words[1]: 1, "other": 2})
 
 
 # ---------------------------------------------------------------- training
@@ -331,7 +325,7 @@ def test_short_rsr_run_against_its_vanilla_twin(lee_data, vanilla_lee):
 
 @pytest.fixture(scope="module")
 def brown_things(shared_data, tmp_path_factory):
-    from w2vcore.human import thing_phrases
+    from w2vcore.losses.rsr.human import thing_phrases
 
     tok = TokenizerConfig(phrases=thing_phrases(shared_data))
     enc = encode_corpus(CorpusSource("brown", str(shared_data / "corpora" / "brown")), tok,
@@ -363,7 +357,7 @@ def test_rsr_through_the_adam_engine():
     from w2vcore.engines.sgns_torch import TorchAdam
 
     words, sims = _toy_matrix(40)
-    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=400, heldout=0.0)
+    rsr = _rsr(sims, {w: i for i, w in enumerate(words)}, pairs=400, heldout=0.0)
     engine = TorchAdam(torch.randn(40, 8, generator=torch.Generator().manual_seed(0)), torch.zeros(40, 8), lr=0.05)
 
     class EngineCtx(TableContext):
@@ -389,10 +383,6 @@ def test_targets_on_lee_work_offline(lee_data):
     assert auto.summary.startswith("THINGS (SPoSE 49-d, packaged)") and len(auto.train_concepts) > 50
 
 
-def test_params_table_covers_the_factory():
-    assert set(PARAMS) == set(loss_registry.REGISTRY["rsr"].params)
-
-
 # ----------------------------------------------------------- the learned map
 def _toy_latent_table() -> tuple[list[str], HumanSimilarity, torch.Tensor]:
     """Human similarity lives in 3 of 16 dimensions (_toy_matrix's latent), buried in noise."""
@@ -408,8 +398,8 @@ def test_gauge_only_learns_a_map_that_carries_to_heldout_concepts():
     words, sims, table = _toy_latent_table()
     latent = table[:, :3].double().numpy()
     np.testing.assert_allclose(latent @ latent.T, sims.matrix, atol=1e-4)
-    rsr = RSR(sims, {w: i for i, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
-              metric_rank=4, metric_penalty=0.001, metric_lr=0.05)
+    rsr = _rsr(sims, {w: i for i, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
+               metric_rank=4, metric_penalty=0.001, metric_lr=0.05, metric_keep=0.0)
     before = rsr.evaluate(table)
     moved = table.clone()
     rsr.sgd_steps(moved, 1.0, 150, torch.Generator().manual_seed(0))
@@ -432,8 +422,8 @@ def test_metric_keep_keeps_the_frequent_words_cosine_order():
 
     kept, gain = {}, {}
     for keep in (0.0, 1.0):
-        rsr = RSR(sims, {w: k for k, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
-                  metric_rank=4, metric_penalty=0.001, metric_lr=0.05, metric_keep=keep, metric_keep_words=40)
+        rsr = _rsr(sims, {w: k for k, w in enumerate(words)}, pairs=2000, heldout=0.3, metric="gauge_only", dim=16,
+                   metric_rank=4, metric_penalty=0.001, metric_lr=0.05, metric_keep=keep, metric_keep_words=40)
         before = rsr.evaluate(table)["rsr/rho_heldout"]
         total, metrics = rsr.sgd_steps(table.clone(), 1.0, 150, torch.Generator().manual_seed(0))
         assert ("rsr/soft_rho_keep" in metrics) == (keep > 0)
@@ -446,8 +436,8 @@ def test_metric_keep_keeps_the_frequent_words_cosine_order():
 
 def test_metric_lr_decay_follows_the_reported_progress():
     words, sims, table = _toy_latent_table()
-    rsr = RSR(sims, {w: k for k, w in enumerate(words)}, metric="gauge_only", dim=16, metric_lr=0.02,
-              metric_lr_decay=True)
+    rsr = _rsr(sims, {w: k for k, w in enumerate(words)}, metric="gauge_only", dim=16, metric_lr=0.02,
+               metric_lr_decay=True)
     assert rsr._metric_lr(0.0) == pytest.approx(0.02)
     assert rsr._metric_lr(0.75) == pytest.approx(0.005)
     start = rsr.output_map().clone()
@@ -461,13 +451,13 @@ def test_gauge_settings_are_checked():
     words, sims = _toy_matrix(20)
     key_to_index = {w: i for i, w in enumerate(words)}
     with pytest.raises(W2VError, match="metric must be one of"):
-        RSR(sims, key_to_index, metric="wobbly", dim=8)
+        _rsr(sims, key_to_index, metric="wobbly", dim=8)
     with pytest.raises(W2VError, match="needs the vectors' dim"):
-        RSR(sims, key_to_index, metric="gauge_only")
-    rsr = RSR(sims, key_to_index, metric="gauge", dim=8, metric_rank=64)
+        _rsr(sims, key_to_index, metric="gauge_only")
+    rsr = _rsr(sims, key_to_index, metric="gauge", dim=8, metric_rank=64)
     assert rsr.output_map().shape == (8, 8) and rsr._u.shape == (8, 8)  # rank capped at dim
     with pytest.raises(W2VError, match="dim or metric_rank changed"):
-        RSR(sims, key_to_index, metric="gauge", dim=8, metric_rank=4).load_state_dict(rsr.state_dict())
+        _rsr(sims, key_to_index, metric="gauge", dim=8, metric_rank=4).load_state_dict(rsr.state_dict())
 
 
 def test_gauge_run_resumes_exactly_with_its_map(lee_data):

@@ -7,7 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from w2vcore import human, things, values
+from w2vcore import things
+from w2vcore.losses.rsr import human
+from w2vcore.losses.valuevec import values
 from w2vcore.errors import W2VError
 from w2vcore.resources import build_things
 
@@ -83,11 +85,11 @@ def test_everything_works_with_no_data_folder(no_shared_data):
     t = things.load()
     assert t.ids[0] == "aardvark" and t.ids[-1] == "zucchini" and t.spose.shape == (1854, 49)
     assert not t.spose.flags.writeable, "the cached arrays are shared, so read-only"
-    cats = human.load_categories(None)
+    cats = things.load_categories(None)
     assert cats.names[0] == "animal" and cats.names[-1] == "weapon" and cats.labels[0, 0]  # an aardvark is an animal
-    assert human.load_categories(None, 3).labels.shape == (1854, 3)
+    assert things.load_categories(None, 3).labels.shape == (1854, 3)
     with pytest.raises(W2VError, match="27 categories, not 30"):
-        human.load_categories(None, 30)
+        things.load_categories(None, 30)
     assert {"air conditioner", "first aid kit"} <= set(human.thing_phrases())
     assert human.load_things_ids() == list(t.ids)
     pleasant = values.load_values("things:pleasant")
@@ -117,7 +119,7 @@ def test_a_user_folder_overrides_the_packaged_copy(tmp_path):
     assert things.describe(tmp_path / "data") == f"THINGS in {folder.resolve()} (3 concepts)"
     np.testing.assert_array_equal(t.spose, [[0.5, 0.0], [0.25, 1.0], [0.0, 2.0]])
     np.testing.assert_array_equal(t.categories[:, [0, 26]], [[True, False], [True, True], [False, False]])
-    assert human.load_categories(tmp_path / "data").concepts == t.ids
+    assert things.load_categories(tmp_path / "data").concepts == t.ids
     assert human.thing_phrases(tmp_path / "data") == ("air pump",)
     assert values.load_things_ratings(tmp_path / "data", "pleasant") == {"dog": 6.5, "cat": 6.25, "air_pump": 3.1234}
     assert list(values.load_values("things:moves", tmp_path / "data")) == ["dog", "cat", "air_pump"]  # file order

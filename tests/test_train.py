@@ -20,8 +20,9 @@ from w2vcore.engines.sgns_torch import NoiseSampler, TorchSGD, alias_table, init
 from w2vcore import train as train_module
 from w2vcore.train import train
 
-FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=1.0, device="cpu", threads=1,
-            engine="torch")
+from trainkit import FAST as SHORT, Recorder
+
+FAST = {**SHORT, "eval_every_s": 1.0, "engine": "torch"}  # this file trains with torch, evaluating once a second
 both_engines = pytest.mark.parametrize("engine", ["torch", "numba"])
 
 
@@ -33,23 +34,6 @@ def lee_data(tmp_path_factory):
     enc = encode_corpus(CorpusSource("text", datapath("lee_background.cor")), TokenizerConfig(),
                         tmp_path_factory.mktemp("cache"))
     return prepare(enc, CorpusConfig(min_count=3, val_fraction=0.1))
-
-
-class Recorder:
-    def __init__(self):
-        self.steps, self.epochs, self.checkpoints, self.ended = [], [], [], None
-
-    def on_step(self, st, m):
-        self.steps.append(m)
-
-    def on_epoch_end(self, st, m):
-        self.epochs.append(m)
-
-    def on_checkpoint(self, st, ck):
-        self.checkpoints.append(ck)
-
-    def on_train_end(self, st, result):
-        self.ended = result
 
 
 # ---------------------------------------------------------------- sampling maths

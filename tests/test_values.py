@@ -8,10 +8,10 @@ import pytest
 from scipy import stats
 
 from w2vcore.errors import W2VError
-from w2vcore.values import (BASE_COLOURS, SHADE_MODIFIERS, check_values, colour_spectrum, difference_spearman,
-                            knn_predict, load_values, load_things_ratings, load_vader, load_value_csv, normalise,
-                            pair_spearman, pc1_correlation, rank_correlation, ridge_predict, sample_pairs,
-                            split_words, value_scores)
+from w2vcore.losses.valuevec.values import (BASE_COLOURS, SHADE_MODIFIERS, check_values, colour_spectrum,
+                                            difference_spearman, knn_predict, load_values, load_things_ratings,
+                                            load_vader, load_value_csv, normalise, pair_spearman, pc1_correlation,
+                                            rank_correlation, ridge_predict, sample_pairs, split_words, value_scores)
 from w2vcore.vectors import Vectors
 
 
@@ -136,7 +136,7 @@ def test_pair_spearman_samples_pairs_when_there_are_many():
 
 
 def test_pair_spearman_chunked_cosines_match_the_gram_matrix(monkeypatch):
-    import w2vcore.values as values_module
+    import w2vcore.losses.valuevec.values as values_module
 
     rng = np.random.default_rng(2)
     vectors, values = rng.normal(size=(120, 6)), rng.normal(size=120)

@@ -9,15 +9,13 @@ from w2vcore import losses as loss_registry
 from w2vcore.config import LossSpec, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.losses import LossSetup, build_losses
-from w2vcore.engines.sgns_torch import TorchSGD
+from w2vcore.losses.valuevec.loss import ValueVecLoss, ValueVecParams, make_valuevec
+from w2vcore.losses.valuevec.trainers import ValueVecConfig, build_pairs, train_valuevec
+from w2vcore.losses.valuevec.values import colour_spectrum, load_vader, pair_spearman
 from w2vcore.train import Trainer, train
-from w2vcore.values import colour_spectrum, load_vader, pair_spearman
-from w2vcore.valuevec import ValueVecConfig, build_pairs, train_valuevec
-from w2vcore.valuevec_loss import PARAMS, ValueVecLoss, make_valuevec
 
 from tablectx import TableContext
-
-FAST = dict(dim=32, epochs=1, batch_size=1024, log_every_s=0.05, eval_every_s=0.2, device="cpu", threads=1)
+from trainkit import FAST, Recorder
 VALUES = [7.0, 0.0, 3.0, 1.0, 6.0, 2.0, 5.0, 4.0]  # word i has VALUES[i]: 0..7 shuffled, so normalised Δ = k / 7
 
 
@@ -112,6 +110,11 @@ def test_bad_values_are_refused_before_training():
 
 
 # ---------------------------------------------------------------- plug-in
+def _loss(values, key_to_index, weight: float = 0.0, **params) -> ValueVecLoss:
+    """A ValueVec loss, `params` over `ValueVecParams`' defaults (`map` for the map mode)."""
+    return ValueVecLoss(values, key_to_index, params=ValueVecParams(**params), weight=weight)
+
+
 def _toy(n: int = 60) -> tuple[dict[str, float], dict[str, int]]:
     words = [f"w{i}" for i in range(n)]
     values = dict(zip(words, np.random.default_rng(0).normal(size=n).tolist()))
@@ -120,7 +123,7 @@ def _toy(n: int = 60) -> tuple[dict[str, float], dict[str, int]]:
 
 def test_loss_touches_only_training_words_and_its_gradient_fits_them():
     values, key_to_index = _toy()
-    loss = ValueVecLoss(values, key_to_index, pairs=300, heldout=0.25, seed=1)
+    loss = _loss(values, key_to_index, pairs=300, heldout=0.25, seed=1)
     assert isinstance(loss, loss_registry.ExtraLoss)
     assert len(loss.heldout_words) == 15 and len(loss.train_words) == 45
     table = torch.randn(65, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
@@ -144,48 +147,12 @@ def test_loss_touches_only_training_words_and_its_gradient_fits_them():
     assert "valuevec/mae" in metrics
 
 
-@pytest.mark.parametrize("map_mode", [0, 1, 2], ids=["rows", "map+rows", "map-only"])
-@pytest.mark.parametrize("n_pairs", [150, 100_000], ids=["sampled", "whole-pool"])
-def test_compiled_sgd_steps_equal_autograd_and_index_add(map_mode, n_pairs):
-    """sgd_steps (numba, in place) == loss() + TorchSGD.apply_extra, application by application, M included."""
-    values, key_to_index = _toy()
-    ref_loss, fused_loss = (ValueVecLoss(values, key_to_index, pairs=n_pairs, map_mode=map_mode, map_lr=0.01,
-                                         weight=1.0) for _ in range(2))
-    start = torch.randn(65, 16, generator=torch.Generator().manual_seed(0))
-    ref, fused = start.clone(), start.clone()
-    engine, step = TorchSGD(ref, torch.zeros_like(ref)), 0.5
-
-    class EngineCtx(TableContext):
-        def gather(self, ids):
-            return engine.gather(ids)
-
-    ctx, values_seen = EngineCtx(None, seed=7), []
-    for _ in range(3):
-        value, _ = ref_loss.loss(ctx)
-        engine.apply_extra(value, step)  # batch_size 1: rows -= step * grad
-        values_seen.append(float(value.detach()))
-    total, metrics = fused_loss.sgd_steps(fused, step, 3, torch.Generator().manual_seed(7))
-    assert float(total) == pytest.approx(sum(values_seen), abs=1e-5)
-    assert 0 < float(metrics["valuevec/mae"]) < 3
-    moved = (ref - start).abs().max()
-    assert (moved > 1e-3) == (map_mode != 2)  # map only: the loss leaves the rows alone
-    torch.testing.assert_close(fused, ref, atol=1e-5 * max(float(moved), 1e-3), rtol=1e-4)
-    if map_mode:
-        m_ref, m_fused = ref_loss.output_map(), fused_loss.output_map()
-        assert m_ref.shape == (16, 16) and m_ref.dtype == torch.float32
-        assert (m_ref - torch.eye(16)).abs().max() > 0.02  # three Adam steps of 0.01 moved it
-        torch.testing.assert_close(m_fused, m_ref, atol=1e-6, rtol=0)
-    else:
-        assert ref_loss.output_map() is None
-    assert ref_loss.applied == fused_loss.applied == 3
-
-
 def test_the_map_round_trips_through_state_dict():
     values, key_to_index = _toy()
-    loss = ValueVecLoss(values, key_to_index, map_mode=1, map_lr=0.05, weight=1.0)
-    assert ValueVecLoss(values, key_to_index).state_dict() == {}
+    loss = _loss(values, key_to_index, map=1, map_lr=0.05, weight=1.0)
+    assert _loss(values, key_to_index).state_dict() == {}
     loss.sgd_steps(torch.randn(65, 8), 0.1, 4, torch.Generator().manual_seed(0))
-    fresh = ValueVecLoss(values, key_to_index, map_mode=1, map_lr=0.05, weight=1.0)
+    fresh = _loss(values, key_to_index, map=1, map_lr=0.05, weight=1.0)
     fresh.load_state_dict(loss.state_dict())
     torch.testing.assert_close(fresh.output_map(), loss.output_map(), atol=0, rtol=0)
     table = torch.randn(65, 8, generator=torch.Generator().manual_seed(1))
@@ -198,7 +165,7 @@ def test_the_map_round_trips_through_state_dict():
 
 def test_compiled_path_falls_back_when_it_cannot_run():
     values, key_to_index = _toy()
-    loss = ValueVecLoss(values, key_to_index)
+    loss = _loss(values, key_to_index)
     assert loss.sgd_steps(torch.randn(65, 8, dtype=torch.float64), 0.1, 1, torch.Generator()) is None
     assert loss.sgd_steps(torch.randn(65, 8, requires_grad=True), 0.1, 1, torch.Generator()) is None
 
@@ -212,8 +179,8 @@ def test_a_learned_map_carries_the_value_to_held_out_words():
     v = rng.uniform(0, 1, n)
     table = torch.from_numpy((rng.normal(size=(n, d)) + np.outer(np.cos(np.pi * v), np.eye(d)[0]) * 1.5
                               + np.outer(np.sin(np.pi * v), np.eye(d)[1]) * 1.5).astype(np.float32))
-    loss = ValueVecLoss(dict(zip(words, v.tolist())), {w: i for i, w in enumerate(words)}, pairs=1024,
-                        map_mode=2, map_lr=0.02, weight=1.0, heldout=0.3)
+    loss = _loss(dict(zip(words, v.tolist())), {w: i for i, w in enumerate(words)}, pairs=1024,
+                 map=2, map_lr=0.02, weight=1.0, heldout=0.3)
     before = table.clone()
     gen = torch.Generator().manual_seed(0)
     first, _ = loss.sgd_steps(table, 1.0, 10, gen)
@@ -228,7 +195,7 @@ def test_a_learned_map_carries_the_value_to_held_out_words():
 
 def test_sampling_uses_the_context_generator():
     values, key_to_index = _toy()
-    loss = ValueVecLoss(values, key_to_index, pairs=100)
+    loss = _loss(values, key_to_index, pairs=100)
     table = torch.randn(65, 4)
     first, again, other = (loss.loss(TableContext(table, seed))[0] for seed in (3, 3, 4))
     assert float(first) == float(again) and float(first) != float(other)
@@ -237,14 +204,14 @@ def test_sampling_uses_the_context_generator():
 def test_too_few_valued_words_in_the_vocabulary():
     values, _ = _toy(10)
     with pytest.raises(W2VError, match="only 2 of the 10 valued words are in the vocabulary"):
-        ValueVecLoss(values, {"w0": 0, "w1": 1, "other": 2})
+        _loss(values, {"w0": 0, "w1": 1, "other": 2})
     with pytest.raises(W2VError, match="same value"):
-        ValueVecLoss({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}, {"a": 0, "b": 1, "c": 2, "d": 3})
+        _loss({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0}, {"a": 0, "b": 1, "c": 2, "d": 3})
 
 
 def test_registered_with_parameters_and_refuses_bad_ones(lee_data):
     info = {i.name: i for i in loss_registry.available()}["valuevec"]
-    assert set(info.params) == set(PARAMS) and all(p.help for p in info.params.values())
+    assert info.params_type is ValueVecParams and info.params["map"].default == 0
     setup = LossSetup(vocab=lee_data.vocab, dim=8, device=torch.device("cpu"), seed=1)
     for params, message in (({"pairs": 10}, "pairs must be between"), ({"values": "nonsense"}, "neither 'vader'"),
                             ({"heldout": "half"}, "heldout must be a number")):
@@ -258,22 +225,6 @@ def test_registered_with_parameters_and_refuses_bad_ones(lee_data):
 @pytest.fixture(scope="module")
 def vanilla_lee(lee_data):
     return train(TrainConfig(**FAST), lee_data).vectors
-
-
-def test_weight_zero_is_the_vanilla_run(lee_data, vanilla_lee):
-    zero = train(TrainConfig(**FAST, losses=(LossSpec("valuevec", 0.0),)), lee_data).vectors
-    np.testing.assert_array_equal(vanilla_lee.vectors, zero.vectors)
-
-
-class Recorder:
-    def __init__(self):
-        self.steps, self.epochs = [], []
-
-    def on_step(self, st, m):
-        self.steps.append(m)
-
-    def on_epoch_end(self, st, m):
-        self.epochs.append(m)
 
 
 def test_regulariser_lowers_its_loss_on_a_tiny_run(lee_data, vanilla_lee):

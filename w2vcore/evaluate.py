@@ -26,9 +26,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from .concepts import align_concepts
 from .errors import W2VError
 from .evaldata import Benchmarks
-from .human import Categories, align_concepts
+from .things import Categories
 from .vectors import ANALOGY_METHODS, AnalogyScore, PairScore, Vectors
 
 MIN_CONCEPTS = 10  # fewer matched concepts than this: no category can be learnt

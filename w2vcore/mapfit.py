@@ -56,12 +56,12 @@ def fit_map(vectors: Vectors, params: dict | None = None, data_dir: str | None =
             progress: Callable[[float], None] | None = None) -> MapFit:
     """Fit RSR's map M alone on `vectors` (which stay as they are) and return the mapped vectors.
 
-    params: RSR parameters (`rsr.PARAMS`) over `MAP_DEFAULTS`; `metric` is always "gauge_only".
+    params: RSR parameters (`RSRParams`) over `MAP_DEFAULTS`; `metric` is always "gauge_only".
     seed: draws the training pairs (the held-out split is `params["seed"]`, independent of it).
     """
     from .errors import W2VError
     from .losses import LossSetup
-    from .rsr import make_rsr
+    from .losses.rsr.loss import make_rsr
 
     if not isinstance(steps, int) or steps < 1:
         raise W2VError(f"steps must be a whole number of at least 1, got {steps!r}")
@@ -98,7 +98,7 @@ def scorecard(vectors: Vectors, fit: MapFit, labels: tuple[str, str], data_dir: 
     and the word-pair benchmarks of `data_dir` (packaged THINGS and gensim's copies without one)."""
     from .compare import Comparison
     from .evaldata import load_benchmarks
-    from .human import load_categories
+    from .things import load_categories
 
     bench = benchmarks if benchmarks is not None else load_benchmarks(data_dir)
     return Comparison(vectors, fit.vectors, labels, rsr=fit.rsr, categories=load_categories(data_dir),

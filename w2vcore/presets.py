@@ -133,7 +133,7 @@ def flagship_configs(base: RunConfig, seeds: Sequence[int] = (1,), weight: float
     `{name}-vanilla-s{seed}`, `{name}-rsr-rows-s{seed}`, `{name}-rsr-map-s{seed}`.
     """
     from . import things
-    from .rsr import PARAMS
+    from .losses.rsr.loss import RSRParams
 
     if not 0.0 < weight <= 1.0:
         raise W2VError(f"the RSR weight (REG_STRENGTH) must be above 0 and at most 1, got {weight}")
@@ -148,7 +148,7 @@ def flagship_configs(base: RunConfig, seeds: Sequence[int] = (1,), weight: float
     specs = {"vanilla": LossSpec("rsr", 0.0, shared),
              "rsr-rows": LossSpec("rsr", weight, shared | {"metric": "none"}),
              "rsr-map": LossSpec("rsr", weight, shared | {"metric": "gauge_only",
-                                                         "metric_keep": PARAMS["metric_keep"].default})}
+                                                         "metric_keep": RSRParams().metric_keep})}
     name = base.name or "run"
     return [_seeded(base, f"{name}-{arm}-s{seed}", seed, others + (spec,))
             for seed in seeds for arm, spec in specs.items()]
@@ -157,13 +157,12 @@ def flagship_configs(base: RunConfig, seeds: Sequence[int] = (1,), weight: float
 def arm_of(cfg: RunConfig, loss: str = "rsr") -> tuple[str, int]:
     """(arm, run seed) of a flagship run, read from its config (not its name): "vanilla" when the
     loss is absent or at weight 0, "rsr-rows" for `metric="none"`, "rsr-map" for `metric="gauge_only"`."""
-    from .losses import resolve_params
-    from .rsr import PARAMS
+    from .losses.rsr.loss import RSRParams
 
     spec = next((s for s in cfg.train.losses if s.name == loss), None)
     if spec is None or spec.weight == 0:
         return "vanilla", cfg.train.seed
-    metric = resolve_params(spec, PARAMS)["metric"]
+    metric = RSRParams.from_values(spec.params).metric
     arms = {"none": "rsr-rows", "gauge_only": "rsr-map"}
     if metric not in arms:
         raise W2VError(f"run '{cfg.name}' uses RSR with metric={metric!r}, which is not one of the flagship's "

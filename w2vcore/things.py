@@ -147,6 +147,19 @@ def load(data_dir: str | Path | None = None) -> Things:
 
 # ----------------------------------------------------------- the packaged copy
 @functools.lru_cache(maxsize=2)
+def load_categories(data_dir: str | Path | None = None, n_categories: int = N_CATEGORIES) -> Categories:
+    """The THINGS category labels: the first `n_categories` category columns (see `read_categories`).
+
+    More than the 27 original categories can only be read from a user's folder (the packaged copy has 27).
+    """
+    folder = find(data_dir)
+    if n_categories > N_CATEGORIES and folder is not None:
+        ids = load(folder).ids
+        names, labels = read_categories(folder / CATEGORIES_FILE, list(ids), n_categories)
+        return Categories(ids, names, labels)
+    return load(data_dir).labels(n_categories)
+
+
 def _load_packaged(path: str, _mtime: int) -> Things:
     try:
         with np.load(path, allow_pickle=False) as z:

@@ -14,7 +14,7 @@ import numpy as np
 from ..evaldata import Benchmarks
 from ..evaluate import CategoryData, category_data, category_f1_paired, category_f1_seed, unseen_mask
 from ..neighbours import neighbour_overlap
-from ..human import Categories
+from ..things import Categories
 from ..runs import RunStore
 from ..vectors import ANALOGY_METHODS, Vectors
 from .heldout import heldout_rho, rsr_probe
@@ -71,7 +71,7 @@ class Comparison:
         copy, benchmarks to gensim's)."""
         from .. import things
         from ..evaldata import load_benchmarks
-        from ..human import load_categories
+        from ..things import load_categories
 
         configs = store.config(a_id), store.config(b_id)
         data_dir = data_dir or configs[1].data_dir or configs[0].data_dir

@@ -22,7 +22,7 @@ def _rsr_on(vocab, spec: LossSpec, data_dir: str | None, dim: int):
     import torch
 
     from ..losses import LossSetup
-    from ..rsr import make_rsr
+    from ..losses.rsr.loss import make_rsr
 
     setup = LossSetup(vocab=vocab, dim=dim, device=torch.device("cpu"), seed=0, data_dir=data_dir)
     return make_rsr(LossSpec(spec.name, 0.0, dict(spec.params)), setup)
@@ -105,7 +105,8 @@ def power(key_to_index, data_dir: str | None = None, heldout: float = 0.2, split
     holds out (`heldout`, `split_seed`: RSR's `heldout` and `seed` parameters), how many the
     category test sees and how many categories it can score; underpowered below
     `MIN_TEST_CONCEPTS` test concepts or `MIN_SCORED_CATEGORIES` scored categories."""
-    from ..human import align_concepts, load_categories
+    from ..concepts import align_concepts
+    from ..things import load_categories
 
     categories = load_categories(data_dir)
     vocab = _KeyToIndex(key_to_index)

@@ -38,7 +38,7 @@ def sweep_table(store: RunStore, runs: Sequence[str], data_dir: str | None = Non
     """
     from .. import things
     from ..evaldata import load_benchmarks
-    from ..human import load_categories
+    from ..things import load_categories
 
     configs = {run_id: store.config(run_id) for run_id in dict.fromkeys(runs)}
 

@@ -35,15 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import NotInstalled, W2VError
-
-try:
-    import numba
-    from numba import njit
-except ImportError:  # the engine is optional: `train_span` explains how to install it
-    numba = None
-
-    def njit(**kwargs):
-        return lambda fn: fn
+from ..compiled import in_disk_cache, jit, numba, splitmix
 
 SIG_RANGE = 8.0  # sigma is tabulated on [-8, 8] and saturates outside (word2vec: 1000 entries on [-6, 6])
 SIG_SIZE = 4096  # table steps: |error| of sigma < 5e-4
@@ -51,27 +43,15 @@ BLOCKS_PER_THREAD = 4  # a span is cut into this many blocks per thread (load ba
 _SIG = (1.0 / (1.0 + np.exp(-np.linspace(-SIG_RANGE, SIG_RANGE, SIG_SIZE + 1)))).astype(np.float32)
 
 
-def _jit(fn):
-    """Compile lazily, releasing the GIL; cache the machine code on disk when a folder is writable.
-
-    numba caches next to this file (__pycache__), else in the user cache (~/.cache/numba), or in
-    NUMBA_CACHE_DIR when set. With none writable it refuses cache=True, so we compile every launch.
-    """
-    try:
-        return njit(nogil=True, fastmath=True, cache=True)(fn)
-    except RuntimeError:
-        return njit(nogil=True, fastmath=True)(fn)
+_jit = jit(fastmath=True)  # the losses' way to compile (nogil, disk cache where writable), with fastmath
 
 
 # ------------------------------------------------------------------ random numbers
 @_jit
 def _next(state):
-    """splitmix64: the next 64 random bits from the generator in state[0] (uint64)."""
-    z = state[0] + np.uint64(0x9E3779B97F4A7C15)
-    state[0] = z
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    """splitmix64 (`compiled.splitmix`): the next 64 random bits from the generator in state[0] (uint64)."""
+    state[0], z = splitmix(state[0])
+    return z
 
 
 @_jit
@@ -366,8 +346,6 @@ def warm_up() -> None:
 
 def compiled() -> bool:
     """Whether numba's disk cache holds the kernel, so `warm_up` (or a run) loads it instead of compiling (~4 s)."""
-    from ..rsr_kernel import in_disk_cache
-
     return numba is None or in_disk_cache(_train_block)
 
 

@@ -24,19 +24,13 @@ import math
 import numpy as np
 import torch
 
-from .errors import W2VError
+from ...errors import W2VError
+from ...compiled import jit
 
 RANK_METHODS = ("pav", "sigmoid")
 SPEARMAN_STRENGTH = 0.3  # default eps of soft_spearman, in rank units (see `soft_spearman`)
 
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba ships with umap-learn, a requirement
-    njit = None
-
-
-def _jit(fn):
-    return njit(cache=True, nogil=True, error_model="numpy")(fn) if njit is not None else fn
+_jit = jit(error_model="numpy")  # exact IEEE arithmetic (no fastmath): ranks must not depend on reassociation
 
 
 @_jit

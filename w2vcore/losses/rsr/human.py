@@ -1,4 +1,4 @@
-"""Human similarity judgements as RSR targets: loaders, validation and vocabulary alignment.
+"""Human similarity judgements as RSR targets: loaders and validation.
 
 Every source ends up as a `HumanSimilarity`: concept names plus either a full symmetric
 matrix (THINGS, a user's .npy/.csv/.mat) or a list of rated pairs (SimLex-999, WordSim-353,
@@ -13,7 +13,7 @@ probability that i and j form the odd-one-out task's most similar pair,
 an O(n^3) sum (3.2e9 terms): a numba kernel on every core takes seconds; the result is cached as .npy.
 The THINGS files themselves (ids, embedding, categories) are read by `things`; concept ids carry
 homonym digits (bat1, bat2) and underscores for multi-word names (air_conditioner), and
-`align_concepts` maps them to vocabulary rows and says how.
+`concepts.align_concepts` maps them to vocabulary rows and says how.
 """
 from __future__ import annotations
 
@@ -21,29 +21,22 @@ import csv
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from . import things
-from .errors import W2VError
-from .evaldata import _is_number, load_benchmarks, load_word_pairs
-from .things import N_CATEGORIES, Categories, _read_text, concept_parts  # noqa: F401  (re-exported for callers)
+from ... import things
+from ...errors import W2VError
+from ...evaldata import _is_number, load_benchmarks, load_word_pairs
+from ...things import _read_text
+from ...compiled import kernel
 
 THINGS_IDS = things.IDS_FILE
 THINGS_EMBEDDING = things.EMBEDDING_FILE
-THINGS_CATEGORIES = things.CATEGORIES_FILE
-STRATEGIES = ("word", "phrase", "compound", "last", "first")  # best first; see `align_concepts`
-COLLISION_POLICIES = ("best", "keep")
 SYMMETRY_TOL = 1e-6  # largest |S - S.T| accepted, relative to max |S|
 MIN_CONCEPTS = 3
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba ships with umap-learn, a requirement
-    njit = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +93,7 @@ def load_spose_embedding(data_dir: str | Path | None = None) -> np.ndarray:
     return things.load(data_dir).spose
 
 
+@kernel
 def _spose_rows(e, rows, s):  # pragma: no cover - compiled
     """Fill s[i, j] and s[j, i] for every i in `rows` and j > i."""
     n = e.shape[0]
@@ -113,10 +107,6 @@ def _spose_rows(e, rows, s):  # pragma: no cover - compiled
                 acc += one / (e_ij + e[i, k] + e[j, k])
             acc -= one / (e_ij + e[i, i] + e_ij) + one / (e_ij + e_ij + e[j, j])  # k = i and k = j
             s[i, j] = s[j, i] = e_ij * acc / (n - 2)
-
-
-if njit is not None:
-    _spose_rows = njit(fastmath=True, nogil=True, error_model="numpy", cache=True)(_spose_rows)
 
 
 def spose_similarity(embedding: np.ndarray) -> np.ndarray:
@@ -172,104 +162,9 @@ def load_things(data_dir: str | Path | None = None, cache_dir: str | Path | None
                            source=f"THINGS (SPoSE 49-d, {where})")
 
 
-def load_categories(data_dir: str | Path | None = None, n_categories: int = N_CATEGORIES) -> Categories:
-    """The THINGS category labels: the first `n_categories` category columns (see `things.read_categories`).
-
-    More than the 27 original categories can only be read from a user's folder (the packaged copy has 27).
-    """
-    folder = things.find(data_dir)
-    if n_categories > N_CATEGORIES and folder is not None:
-        ids = things.load(folder).ids
-        names, labels = things.read_categories(folder / THINGS_CATEGORIES, list(ids), n_categories)
-        return Categories(ids, names, labels)
-    return things.load(data_dir).labels(n_categories)
-
-
 def thing_phrases(data_dir: str | Path | None = None) -> tuple[str, ...]:
     """Multi-word THINGS concept names ("air conditioner", "first aid kit") for `TokenizerConfig.phrases`."""
     return things.load(data_dir).phrases()
-
-
-# ---------------------------------------------------------------- alignment
-@dataclass(frozen=True)
-class Alignment:
-    """Which concepts got a vocabulary row, and how (`STRATEGIES`)."""
-
-    concepts: np.ndarray  # (m,) int64 indices into the concept list
-    word_ids: np.ndarray  # (m,) int64 vocabulary ids, all different unless collisions="keep"
-    strategies: tuple[str, ...]  # (m,) how each concept matched
-    counts: dict[str, int]  # strategy -> concepts kept, plus "missing" and "dropped"
-    missing: tuple[str, ...]  # concepts with no vocabulary word at all
-    collisions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word -> concepts that matched it
-    dropped: tuple[str, ...] = ()  # concepts left out because a better match took their word
-
-    def summary(self) -> str:
-        parts = [f"{self.counts[s]} {s}" for s in STRATEGIES if self.counts.get(s)]
-        text = f"{len(self.concepts)} concepts aligned ({', '.join(parts) or 'none'}), {len(self.missing)} missing"
-        if self.collisions:
-            shown = "; ".join(f"{w}: {', '.join(c)}" for w, c in list(self.collisions.items())[:5])
-            more = f" and {len(self.collisions) - 5} more" if len(self.collisions) > 5 else ""
-            text += f"; {len(self.collisions)} words matched by several concepts ({shown}{more})"
-            if self.dropped:
-                text += f", {len(self.dropped)} of those concepts dropped"
-        return text
-
-
-def _candidates(name: str, fallbacks: bool) -> list[tuple[str, str]]:
-    parts = concept_parts(name)
-    if len(parts) == 1:
-        return [("word", parts[0])]
-    if not parts:
-        return []
-    out = [("phrase", "_".join(parts))]
-    if fallbacks:
-        out += [("compound", "".join(parts)), ("last", parts[-1]), ("first", parts[0])]
-    return out
-
-
-def align_concepts(names: Sequence[str], key_to_index: Mapping[str, int], fallbacks: bool = True,
-                   collisions: str = "best") -> Alignment:
-    """Map concept names to vocabulary ids.
-
-    Each concept takes the first of its candidates that is in the vocabulary: its single
-    word (homonym digits stripped: bat1 -> bat), else its multi-word token from the phrase
-    tokenizer (air_conditioner), else, with `fallbacks`, the compound (airconditioner), its
-    last word (conditioner) or its first (air). When several concepts reach one word,
-    `collisions="best"` keeps the one with the best strategy (the first listed on a tie)
-    and drops the rest; "keep" maps them all to the shared vector. Both list them.
-    """
-    if collisions not in COLLISION_POLICIES:
-        raise W2VError(f"collisions must be one of {COLLISION_POLICIES}, got {collisions!r}")
-    matched: dict[int, list[tuple[int, int, str]]] = {}  # word id -> (strategy rank, concept, strategy)
-    missing = []
-    for c, name in enumerate(names):
-        for strategy, token in _candidates(name, fallbacks):
-            if token in key_to_index:
-                matched.setdefault(key_to_index[token], []).append((STRATEGIES.index(strategy), c, strategy))
-                break
-        else:
-            missing.append(name)
-    kept, dropped, shared = [], [], {}
-    for word_id, claims in matched.items():
-        claims.sort()
-        if len(claims) > 1:
-            shared[word_id] = tuple(names[c] for _, c, _ in claims)
-        keep = claims if collisions == "keep" else claims[:1]
-        kept += [(c, word_id, strategy) for _, c, strategy in keep]
-        dropped += [names[c] for _, c, _ in claims[len(keep):]]
-    kept.sort()
-    counts = {s: 0 for s in STRATEGIES}
-    for _, _, strategy in kept:
-        counts[strategy] += 1
-    counts.update(missing=len(missing), dropped=len(dropped))
-    words = _index_to_key(key_to_index, shared)
-    return Alignment(np.array([c for c, _, _ in kept], dtype=np.int64),
-                     np.array([w for _, w, _ in kept], dtype=np.int64), tuple(s for _, _, s in kept),
-                     counts, tuple(missing), {words[w]: shared[w] for w in sorted(shared)}, tuple(dropped))
-
-
-def _index_to_key(key_to_index: Mapping[str, int], wanted: Mapping[int, object]) -> dict[int, str]:
-    return {i: w for w, i in key_to_index.items() if i in wanted}
 
 
 # -------------------------------------------------------------- word pairs

@@ -28,103 +28,91 @@ re-weights what THINGS needs without reordering the general vocabulary's similar
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .config import LossSpec
-from .errors import W2VError
-from .human import HumanSimilarity, align_concepts, load_target
-from .losses import LossBase, LossSetup, Param, register, resolve_params
+from ...concepts import align_concepts
+from ...config import LossSpec
+from ...errors import W2VError
+from .. import LossBase, LossSetup, register
+from ...compiled import adam_, draw, draw_two, in_disk_cache, numba, pair_cosines, pair_cosines_np
+from ..params import LossParams, param
+from .human import HumanSimilarity, load_target
+from .kernel import draw_pairs, keep_cosines, sgd_steps_np
 from .ranking import RANK_METHODS, SPEARMAN_STRENGTH, pearson, rank, soft_spearman
-from .rsr_kernel import (_draw_np, _draw_pairs_np, _draw_two_np, _keep_cosines, _pair_cosines_grad_np,
-                         _pair_cosines_np, _sgd_steps_np, in_disk_cache, njit)
 
 EVAL_MAX_PAIRS = 200_000  # training-concept pairs scored by `evaluate` (a fixed seeded sample)
 MIN_TRAIN_CONCEPTS = 3
 METRICS = ("none", "gauge", "gauge_only")
 
-PARAMS = {
-    "pairs": Param(5000, 100, 50_000, "concept pairs sampled per step (all training pairs if a pair list is shorter)"),
-    "every": Param(1, 1, 1000, "apply the loss every N optimiser steps"),
-    "regularization_strength": Param(SPEARMAN_STRENGTH, 0.01, 100.0,
-                                     "soft-rank smoothing in rank units: cosines about this many ranks apart are "
-                                     "blended (small = exact ranks, sparse gradient)"),
-    "rank_method": Param("pav", help="pav: O(n log n) permutahedron projection (Blondel et al. 2020); "
-                                     "sigmoid: the notebook's O(n^2) pairwise reference", choices=RANK_METHODS),
-    "heldout": Param(0.2, 0.0, 0.9, "share of aligned concepts that never enter the loss (scored as rsr/rho_heldout)"),
-    "target": Param("auto", help="'auto' or 'things' (THINGS: the data folder's things/ if it has one, else "
-                                 "the packaged copy), 'wordsim' (SimLex-999 + WordSim-353), or a file: "
-                                 "word1,word2,score CSV or a square .npy/.csv/.mat"),
-    "words": Param("", help="word list file (one per line) giving the rows of a matrix target file"),
-    "fallbacks": Param(1, 0, 1, "1: concepts missing from the vocabulary may use the compound, last or first word "
-                                "of their name (air_conditioner -> airconditioner, conditioner, air); 0: exact only"),
-    "seed": Param(0, 0, 2 ** 31 - 1, "which concepts are held out (independent of the run's seed)"),
-    "warmup": Param(0.3, 0.0, 1.0, "share of the run over which the weight ramps linearly from 0 to alpha, so SGNS "
-                                   "builds structure first (0: full weight from the start)"),
-    "metric": Param("none", help="none: move the training concepts' rows only; gauge: also learn a map M shared by "
-                                 "all words (vectors exported as w_in M, SGNS unchanged), so held-out concepts "
-                                 "follow; gauge_only: learn only M, never move rows", choices=METRICS),
-    "metric_rank": Param(16, 1, 4096, "rank of M - I = U V^T (capped at dim)"),
-    "metric_penalty": Param(0.01, 0.0, 100.0, "lambda of lambda ||M - I||^2 (keeps M near the identity: "
-                                              "well conditioned, general benchmarks kept)"),
-    "metric_lr": Param(0.01, 1e-5, 1.0, "Adam step size for M's factors U, V"),
-    "metric_lr_decay": Param(1, 0, 1, "1: M's Adam step size falls linearly to 0 over the run, like SGNS's "
-                                      "learning rate, so the exported map is not the last noisy iterate; 0: constant"),
-    "metric_keep": Param(0.1, 0.0, 100.0, "weight beta of beta (1 - soft_spearman(cos(x M), cos(x))) on `pairs` random "
-                                          "pairs of the most frequent words: M may re-weight directions but must "
-                                          "keep the order of general similarities (0: off)"),
-    "metric_keep_words": Param(3000, 2, 10_000_000, "how many of the most frequent words (the vocabulary's first "
-                                                    "rows) the metric_keep term draws its pairs from"),
-}
 
+@dataclass(frozen=True)
+class RSRParams(LossParams):
+    """The parameters of the `rsr` loss: each one's default, range and help, once."""
 
-class _PairCosines(torch.autograd.Function):
-    """cos(rows[a_k], rows[b_k]) for k < n on the CPU, without (n, d) temporaries or scatter-adds."""
+    loss: ClassVar[str] = "rsr"
 
-    @staticmethod
-    def forward(ctx, rows, a, b):
-        a_np, b_np = a.numpy(), b.numpy()
-        unit, inv, cos = _pair_cosines_np(rows.detach().numpy(), a_np, b_np)
-        ctx.saved = (unit, inv, a_np, b_np)
-        return torch.from_numpy(cos)
-
-    @staticmethod
-    def backward(ctx, grad):
-        g = np.ascontiguousarray(grad.numpy(), dtype=ctx.saved[0].dtype)
-        return torch.from_numpy(_pair_cosines_grad_np(*ctx.saved, g)), None, None
-
-
-def pair_cosines(rows: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(n,) differentiable cosine similarity of rows[a] and rows[b]; rows (C, d), a and b (n,) int64."""
-    if rows.device.type == "cpu":
-        return _PairCosines.apply(rows.contiguous(), a.contiguous(), b.contiguous())
-    unit = F.normalize(rows, dim=1)
-    return (unit.index_select(0, a) * unit.index_select(0, b)).sum(1)
+    pairs: int = param(5000, 100, 50_000, "concept pairs sampled per step (all training pairs if a pair list is "
+                                          "shorter)")
+    every: int = param(1, 1, 1000, "apply the loss every N optimiser steps")
+    regularization_strength: float = param(SPEARMAN_STRENGTH, 0.01, 100.0,
+                                           "soft-rank smoothing in rank units: cosines about this many ranks apart "
+                                           "are blended (small = exact ranks, sparse gradient)")
+    rank_method: str = param("pav", help="pav: O(n log n) permutahedron projection (Blondel et al. 2020); "
+                                         "sigmoid: the notebook's O(n^2) pairwise reference", choices=RANK_METHODS)
+    heldout: float = param(0.2, 0.0, 0.9, "share of aligned concepts that never enter the loss (scored as "
+                                          "rsr/rho_heldout)")
+    target: str = param("auto", help="'auto' or 'things' (THINGS: the data folder's things/ if it has one, else "
+                                     "the packaged copy), 'wordsim' (SimLex-999 + WordSim-353), or a file: "
+                                     "word1,word2,score CSV or a square .npy/.csv/.mat")
+    words: str = param("", help="word list file (one per line) giving the rows of a matrix target file")
+    fallbacks: int = param(1, 0, 1, "1: concepts missing from the vocabulary may use the compound, last or first "
+                                    "word of their name (air_conditioner -> airconditioner, conditioner, air); "
+                                    "0: exact only")
+    seed: int = param(0, 0, 2 ** 31 - 1, "which concepts are held out (independent of the run's seed)")
+    warmup: float = param(0.3, 0.0, 1.0, "share of the run over which the weight ramps linearly from 0 to alpha, "
+                                         "so SGNS builds structure first (0: full weight from the start)")
+    metric: str = param("none", help="none: move the training concepts' rows only; gauge: also learn a map M "
+                                     "shared by all words (vectors exported as w_in M, SGNS unchanged), so "
+                                     "held-out concepts follow; gauge_only: learn only M, never move rows",
+                        choices=METRICS)
+    metric_rank: int = param(16, 1, 4096, "rank of M - I = U V^T (capped at dim)")
+    metric_penalty: float = param(0.01, 0.0, 100.0, "lambda of lambda ||M - I||^2 (keeps M near the identity: "
+                                                    "well conditioned, general benchmarks kept)")
+    metric_lr: float = param(0.01, 1e-5, 1.0, "Adam step size for M's factors U, V")
+    metric_lr_decay: int = param(1, 0, 1, "1: M's Adam step size falls linearly to 0 over the run, like SGNS's "
+                                          "learning rate, so the exported map is not the last noisy iterate; "
+                                          "0: constant")
+    metric_keep: float = param(0.1, 0.0, 100.0, "weight beta of beta (1 - soft_spearman(cos(x M), cos(x))) on "
+                                                "`pairs` random pairs of the most frequent words: M may re-weight "
+                                                "directions but must keep the order of general similarities (0: off)")
+    metric_keep_words: int = param(3000, 2, 10_000_000, "how many of the most frequent words (the vocabulary's "
+                                                        "first rows) the metric_keep term draws its pairs from")
 
 
 class RSR(LossBase):
-    """The RSR loss over one `HumanSimilarity` target, aligned to a vocabulary."""
+    """The RSR loss over one `HumanSimilarity` target, aligned to a vocabulary, with `RSRParams`
+    (the defaults every run uses when none are given); `dim` is needed with a learned map."""
 
-    def __init__(self, human: HumanSimilarity, key_to_index, device: torch.device | str = "cpu", *,
-                 weight: float = 0.0, name: str = "rsr", pairs: int = 5000, every: int = 1,
-                 regularization_strength: float = SPEARMAN_STRENGTH, rank_method: str = "pav", heldout: float = 0.2,
-                 fallbacks: bool = True, seed: int = 0, warmup: float = 0.0, metric: str = "none", dim: int = 0,
-                 metric_rank: int = 16, metric_penalty: float = 0.03, metric_lr: float = 0.01,
-                 metric_lr_decay: bool = False, metric_keep: float = 0.0, metric_keep_words: int = 3000):
-        self.name, self.weight, self.every, self.warmup = name, weight, int(every), float(warmup)
-        self.metric, self.metric_keep, self.metric_lr_decay = metric, 0.0, bool(metric_lr_decay)
-        if metric != "none":
-            self._init_gauge(dim, metric_rank, metric_penalty, metric_lr, seed)
-            self._init_keep(metric_keep, metric_keep_words, len(key_to_index), device)
+    def __init__(self, human: HumanSimilarity, key_to_index, device: torch.device | str = "cpu",
+                 params: RSRParams = RSRParams(), *, weight: float = 0.0, name: str = "rsr", dim: int = 0):
+        p = params
+        self.params, self.name, self.weight, self.every, self.warmup = p, name, weight, p.every, p.warmup
+        self.metric, self.metric_keep, self.metric_lr_decay = p.metric, 0.0, bool(p.metric_lr_decay)
+        if p.metric != "none":
+            self._init_gauge(dim, p.metric_rank, p.metric_penalty, p.metric_lr, p.seed)
+            self._init_keep(p.metric_keep, p.metric_keep_words, len(key_to_index), device)
         self.applied = 0  # applications so far (each on `pairs` fresh pairs), for benchmarks and tests
-        self.n_pairs, self.strength, self.method = int(pairs), float(regularization_strength), rank_method
+        self.n_pairs, self.strength, self.method = p.pairs, p.regularization_strength, p.rank_method
         self.device = torch.device(device)
         self.human = human
-        self.alignment = align_concepts(human.words, key_to_index, fallbacks=fallbacks)
+        self.alignment = align_concepts(human.words, key_to_index, fallbacks=bool(p.fallbacks))
         m = len(self.alignment.concepts)
-        order = np.random.default_rng(seed).permutation(m)
-        n_held = int(round(heldout * m))
+        order = np.random.default_rng(p.seed).permutation(m)
+        n_held = int(round(p.heldout * m))
         held, train = np.sort(order[:n_held]), np.sort(order[n_held:])
         if len(train) < MIN_TRAIN_CONCEPTS:
             raise W2VError(f"RSR: only {m} of the {len(human)} concepts of {human.source} are in the vocabulary "
@@ -144,7 +132,7 @@ class RSR(LossBase):
             if len(s) < 3:
                 raise W2VError(f"RSR: only {len(s)} rated pairs have both words among the training concepts; "
                                "use a larger corpus or a lower heldout share")
-        rng = np.random.default_rng(seed + 1)
+        rng = np.random.default_rng(p.seed + 1)
         self._eval = {key: self._eval_set(part, rng) for key, part in
                       (("rsr/rho_heldout", held), ("rsr/rho_train", train))}
         self._eval = {k: v for k, v in self._eval.items() if v is not None}
@@ -155,8 +143,6 @@ class RSR(LossBase):
     # ------------------------------------------------------------------ setup
     def _init_gauge(self, dim: int, rank_: int, penalty: float, lr: float, seed: int) -> None:
         """The learned map M = I + U V^T (U, V: (dim, r), small seeded start) and their Adam state."""
-        if metric_mode(self.metric) < 1:
-            raise W2VError(f"RSR: metric must be one of {METRICS}, got {self.metric!r}")
         if dim < 1:
             raise W2VError(f"RSR: metric={self.metric!r} needs the vectors' dim (got {dim})")
         r = min(int(rank_), dim)
@@ -168,8 +154,6 @@ class RSR(LossBase):
 
     def _init_keep(self, keep: float, words: int, vocab_size: int, device) -> None:
         """The keep term's rows: the first min(words, vocabulary) rows (the vocabulary is sorted by frequency)."""
-        if keep < 0:
-            raise W2VError(f"RSR: metric_keep must be >= 0, got {keep}")
         self.metric_keep = float(keep)
         n = min(int(words), vocab_size)
         if keep > 0 and n < 2:
@@ -240,8 +224,8 @@ class RSR(LossBase):
         if self.device.type == "cpu":
             seed = int(torch.randint(0, 2 ** 62, (1,), generator=gen))
             if not pool:
-                return tuple(map(torch.from_numpy, _draw_pairs_np(seed, self.n_pairs, self._sim_np)))
-            k = torch.from_numpy(_draw_np(seed, self.n_pairs, high))
+                return tuple(map(torch.from_numpy, draw_pairs(seed, self.n_pairs, self._sim_np)))
+            k = torch.from_numpy(draw(seed, self.n_pairs, high))
         else:
             k = torch.randint(0, high, (self.n_pairs,), generator=gen, device=self.device)
         if pool:
@@ -286,8 +270,8 @@ class RSR(LossBase):
         metrics = {}
         if keep is not None:
             xf = keep[1].detach().cpu().contiguous()  # (K, d)
-            fa, fb = (torch.from_numpy(t) for t in _draw_two_np(keep[0], self.n_pairs, xf.shape[0]))
-            raw = torch.from_numpy(_keep_cosines(xf.numpy(), fa.numpy(), fb.numpy()))  # (n,) the target
+            fa, fb = (torch.from_numpy(t) for t in draw_two(keep[0], self.n_pairs, xf.shape[0]))
+            raw = torch.from_numpy(keep_cosines(xf.numpy(), fa.numpy(), fb.numpy()))  # (n,) the target
             rho_keep = soft_spearman(pair_cosines(xf + (xf @ u) @ v.T, fa, fb), raw, self.strength, self.method)
             value = value + self.metric_keep * (1.0 - rho_keep)
             metrics["rsr/soft_rho_keep"] = rho_keep.detach().to(rows.device)
@@ -295,7 +279,7 @@ class RSR(LossBase):
         self._count[0] += 1
         with torch.no_grad():
             for k, (p, g) in enumerate(zip((self._u, self._v), grads[:2])):
-                _adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]),
+                adam_(p, g, self._adam[2 * k], self._adam[2 * k + 1], int(self._count[0]),
                        self._metric_lr(progress))
         g_rows = grads[2].to(rows.device) if len(grads) > 2 else torch.zeros_like(rows)
         surrogate = (rows * g_rows).sum()  # d/d rows = g_rows, value 0 below
@@ -310,7 +294,7 @@ class RSR(LossBase):
         tests. Returns (summed loss, summed metrics) over the applications, or None when
         there is no compiled path (the caller then uses `loss`).
         """
-        if (njit is None or self.method != "pav" or table.device.type != "cpu" or table.dtype != torch.float32
+        if (numba is None or self.method != "pav" or table.device.type != "cpu" or table.dtype != torch.float32
                 or not table.is_contiguous() or table.requires_grad):
             return None
         pool = self._pool
@@ -329,7 +313,7 @@ class RSR(LossBase):
             u = v = np.empty((0, 0), np.float32)
             adam, count = np.empty((4, 0, 0), np.float32), np.zeros(1, np.int64)
         keep_n = len(self._keep_ids) if keep else 0
-        out = _sgd_steps_np(table.numpy(), self._train_ids.numpy(), sim, pa, pb, ps, seeds, self.n_pairs,
+        out = sgd_steps_np(table.numpy(), self._train_ids.numpy(), sim, pa, pb, ps, seeds, self.n_pairs,
                             1.0 / self.strength, float(step), u, v, adam, count, mode, self.metric_penalty
                             if mode else 0.0, self._metric_lr(progress) if mode else 0.0, self.metric_keep, keep_n, keep_seeds)
         self.applied += times
@@ -363,22 +347,6 @@ def metric_mode(metric: str) -> int:
     return METRICS.index(metric) if metric in METRICS else -1
 
 
-def _adam_(param, grad, m, v, t: int, lr: float) -> None:
-    """One Adam step (beta 0.9 / 0.999, eps 1e-8, bias-corrected at step t) in place: the compiled `_adam_np`."""
-    m.mul_(0.9).add_(grad, alpha=0.1)
-    v.mul_(0.999).addcmul_(grad, grad, value=0.001)
-    param -= lr * (m / (1.0 - 0.9 ** t)) / ((v / (1.0 - 0.999 ** t)).sqrt() + 1e-8)
-
-
-def _options(spec: LossSpec) -> dict:
-    p = resolve_params(spec, PARAMS)
-    if p["rank_method"] not in RANK_METHODS:
-        raise W2VError(f"rsr: rank_method must be one of {RANK_METHODS}, got {p['rank_method']!r}")
-    if p["metric"] not in METRICS:
-        raise W2VError(f"rsr: metric must be one of {METRICS}, got {p['metric']!r}")
-    return p
-
-
 WARM_CONCEPTS, WARM_DIM = 12, 4  # the toy target `warm_rsr` compiles on
 
 
@@ -389,7 +357,7 @@ def warm_rsr() -> None:
     metric, the keep term, and matrix and pair-list targets) and `evaluate`'s cosines. About a
     minute on a cold cache (docs/results/rsr.md); a fraction of a second once cached.
     """
-    if njit is None:
+    if numba is None:
         return
     rng = np.random.default_rng(0)
     e = rng.random((WARM_CONCEPTS, 3))
@@ -397,32 +365,26 @@ def warm_rsr() -> None:
     human = HumanSimilarity(words, matrix=(e @ e.T).astype(np.float32), source="warm-up")
     table = torch.from_numpy(rng.standard_normal((WARM_CONCEPTS, WARM_DIM), dtype=np.float32))
     for metric, keep in (("none", 0.0), ("gauge_only", 0.1)):
-        loss = RSR(human, {w: i for i, w in enumerate(words)}, weight=0.1, pairs=16, heldout=0.5, metric=metric,
-                   dim=WARM_DIM, metric_keep=keep, metric_keep_words=WARM_CONCEPTS)
+        params = RSRParams(pairs=100, heldout=0.5, metric=metric, metric_keep=keep, metric_keep_words=WARM_CONCEPTS)
+        loss = RSR(human, {w: i for i, w in enumerate(words)}, params=params, weight=0.1, dim=WARM_DIM)
         loss.sgd_steps(table, 1e-3, 2, torch.Generator().manual_seed(0), 0.5)
         loss.evaluate(table)
 
 
 def rsr_compiled() -> bool:
     """Whether numba's disk cache holds RSR's kernels (`warm_rsr` then loads them instead of compiling)."""
-    return njit is None or in_disk_cache(_sgd_steps_np, _pair_cosines_np)
+    return numba is None or in_disk_cache(sgd_steps_np, pair_cosines_np)
 
 
 @register("rsr", "Representational similarity regularisation: rank-correlate word cosines with human "
-                 "similarity judgements (THINGS, SimLex/WordSim, or your own)", params=PARAMS,
+                 "similarity judgements (THINGS, SimLex/WordSim, or your own)", params=RSRParams,
           warm=warm_rsr, compiled=rsr_compiled, label="RSR")
 def make_rsr(spec: LossSpec, setup: LossSetup) -> RSR:
     """The RSR loss of `spec`; at weight 0 (evaluation only) without a learned map: M stays the identity."""
-    from .runs import default_cache_dir
+    from ...runs import default_cache_dir
 
-    p = _options(spec)
+    p = RSRParams.from_values(spec.params)
     if spec.weight <= 0:
-        p["metric"] = "none"  # an untrained M is a random near-identity: it must not touch a vanilla run
-    human = load_target(p["target"], setup.data_dir, default_cache_dir(), p["words"] or None)
-    return RSR(human, setup.vocab.key_to_index, setup.device, weight=spec.weight, name=spec.name,
-               pairs=p["pairs"], every=p["every"], regularization_strength=p["regularization_strength"],
-               rank_method=p["rank_method"], heldout=p["heldout"], fallbacks=bool(p["fallbacks"]), seed=p["seed"],
-               warmup=p["warmup"], metric=p["metric"], dim=setup.dim, metric_rank=p["metric_rank"],
-               metric_penalty=p["metric_penalty"], metric_lr=p["metric_lr"], metric_lr_decay=bool(p["metric_lr_decay"]),
-               metric_keep=p["metric_keep"],
-               metric_keep_words=p["metric_keep_words"])
+        p = p.replace(metric="none")  # an untrained M is a random near-identity: it must not touch a vanilla run
+    human = load_target(p.target, setup.data_dir, default_cache_dir(), p.words or None)
+    return RSR(human, setup.vocab.key_to_index, setup.device, p, weight=spec.weight, name=spec.name, dim=setup.dim)

@@ -1,27 +1,51 @@
 """The `valuevec` extra loss: ValueVec's cosine regression on the vocabulary's valued words during
-skip-gram training (pairs and the loss itself come from `valuevec.py`).
+skip-gram training (pairs and the loss itself come from `trainers.py`).
 
 A seeded 80% of the valued words enter the loss; the rest are held out for evaluation. CPU SGD runs
-it through a compiled path (`sgd_steps`, `valuevec_kernel.py`); optionally it learns a d x d map M
+it through a compiled path (`sgd_steps`, `kernel.py`); optionally it learns a d x d map M
 shared by every word (`map`), which the trainer exports as w_in @ M.
 """
 from __future__ import annotations
 
-import math
-from typing import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Mapping
 
 import numpy as np
 import torch
 
-from .config import LossSpec
-from .errors import W2VError
-from .losses import LossBase, LossSetup, Param, register, resolve_params
-from .rsr import pair_cosines
-from .rsr_kernel import _draw_np, in_disk_cache
-from .valuevec_kernel import _value_grad_np, _value_sgd_steps_np, njit
+from ...config import LossSpec
+from ...errors import W2VError
+from .. import LossBase, LossSetup, register
+from ...compiled import adam_, draw, in_disk_cache, numba, pair_cosines
+from ..params import LossParams, param
+from .kernel import value_grad_np, value_sgd_steps_np
+from .trainers import KNN, build_pairs, value_loss
 from .values import (MIN_WORDS, check_values, difference_spearman, knn_predict, load_values, pair_spearman,
                      pc1_correlation, rank_correlation, ridge_predict, split_words)
-from .valuevec import KNN, build_pairs, value_loss
+
+
+@dataclass(frozen=True)
+class ValueVecParams(LossParams):
+    """The parameters of the `valuevec` loss: each one's default, range and help, once."""
+
+    loss: ClassVar[str] = "valuevec"
+
+    values: str = param("vader", help="'vader' (VADER mean valence), 'things:<rating>' (e.g. things:pleasant, from "
+                                      "the data folder), 'colours', or a word,value CSV file")
+    pairs: int = param(4096, 64, 100_000, "value pairs sampled per step (all if there are fewer)")
+    every: int = param(1, 1, 1000, "apply the loss every N optimiser steps")
+    window: int = param(3, 1, 50, "positives: neighbours either side in value order")
+    negatives: int = param(5, 0, 100, "random far words per word (at least 25% of the list away), besides the "
+                                      "furthest")
+    heldout: float = param(0.2, 0.0, 0.9, "share of the valued words that never enter the loss (scored as "
+                                          "valuevec/rho_heldout)")
+    seed: int = param(0, 0, 2 ** 31 - 1, "held-out split and random negatives (independent of the run's seed)")
+    map: int = param(0, 0, 2, "1: learn a d x d map M shared by every word and score cos(wM); the vectors are "
+                              "exported as w_in @ M, so held-out words follow it too. 2: learn M only, leave the "
+                              "rows to skip-gram. 0: off")
+    map_lr: float = param(0.003, 1e-5, 1.0, "Adam learning rate of the map M (map 1 or 2)")
+    benchmarks: int = param(1, 0, 1, "1: also score SimLex-999 / WordSim-353 at each evaluation (eval/...)")
+
 
 class _Map:
     """The shared (d, d) map M of the `map` option: identity at first, stepped by Adam.
@@ -34,12 +58,9 @@ class _Map:
         self.lr, self.t = lr, 0
         self._mean, self._sq = torch.zeros(dim, dim), torch.zeros(dim, dim)
 
-    @torch.no_grad()
     def step(self, grad: torch.Tensor) -> None:
         self.t += 1
-        self._mean.mul_(0.9).add_(grad, alpha=0.1)
-        self._sq.mul_(0.999).addcmul_(grad, grad, value=0.001)
-        self.matrix -= self.lr * (self._mean / (1 - 0.9 ** self.t)) / ((self._sq / (1 - 0.999 ** self.t)).sqrt_() + 1e-8)
+        adam_(self.matrix, grad, self._mean, self._sq, self.t, self.lr)
 
     def flush(self) -> None:
         """Apply the gradient autograd left on M (the step after `loss`'s backward)."""
@@ -57,17 +78,13 @@ class ValueVecLoss(LossBase):
     2 learns M alone (the loss leaves the rows to SGNS). `output_map()` returns M.
     """
 
-    def __init__(self, values: Mapping[str, float], key_to_index: Mapping[str, int], device="cpu", *,
-                 weight: float = 0.0, name: str = "valuevec", pairs: int = 4096, every: int = 1, window: int = 3,
-                 negatives: int = 5, heldout: float = 0.2, seed: int = 0, map_mode: int = 0, map_lr: float = 0.003,
+    def __init__(self, values: Mapping[str, float], key_to_index: Mapping[str, int], device="cpu",
+                 params: ValueVecParams = ValueVecParams(), *, weight: float = 0.0, name: str = "valuevec",
                  index_to_key=None, benchmarks: Mapping[str, list] | None = None):
-        self.name, self.weight, self.every, self.n_pairs = name, weight, int(every), int(pairs)
+        p = params
+        self.params, self.name, self.weight, self.every, self.n_pairs = p, name, weight, p.every, p.pairs
         self.device = torch.device(device)
-        if self.every < 1 or self.n_pairs < 1:
-            raise W2VError(f"valuevec: every and pairs must be at least 1, got {every} and {pairs}")
-        if map_mode not in (0, 1, 2) or not (math.isfinite(map_lr) and map_lr > 0):
-            raise W2VError(f"valuevec: map must be 0, 1 or 2 and map_lr positive, got {map_mode!r} and {map_lr!r}")
-        self.map_mode, self.map_lr, self._map = int(map_mode), float(map_lr), None
+        self.map_mode, self.map_lr, self._map = p.map, p.map_lr, None
         self.applied = 0  # applications so far (autograd or compiled)
         values = check_values(values)
         known: dict[str, int] = {}  # valued word -> vocabulary id (exact spelling first, then lower case)
@@ -77,7 +94,7 @@ class ValueVecLoss(LossBase):
             if wid is not None and wid not in taken:
                 known[word] = wid
                 taken.add(wid)
-        train, held = split_words(list(known), heldout, seed)
+        train, held = split_words(list(known), p.heldout, p.seed)
         if len(train) < MIN_WORDS:
             missing = [w for w in values if w not in known][:5]
             raise W2VError(f"ValueVec: only {len(known)} of the {len(values)} valued words are in the vocabulary "
@@ -86,15 +103,15 @@ class ValueVecLoss(LossBase):
         train_v = np.array([values[w] for w in train])
         if np.ptp(train_v) == 0:
             raise W2VError("ValueVec: every training word has the same value; the loss needs values that differ")
-        p = build_pairs(train_v, window, negatives, seed=seed)
+        pairs = build_pairs(train_v, p.window, p.negatives, seed=p.seed)
         self._train_ids = torch.tensor([known[w] for w in train], dtype=torch.long, device=self.device)
-        self._pool = tuple(torch.from_numpy(x).to(self.device) for x in (p.a, p.b, p.label))
+        self._pool = tuple(torch.from_numpy(x).to(self.device) for x in (pairs.a, pairs.b, pairs.label))
         self._eval = {part: (np.array([known[w] for w in ws], dtype=np.int64), np.array([values[w] for w in ws]))
                       for part, ws in (("heldout", held), ("train", train)) if len(ws) >= MIN_WORDS}
         self.train_words, self.heldout_words = tuple(train), tuple(held)
         self.index_to_key, self.benchmarks = index_to_key, dict(benchmarks or {})
         self.summary = (f"{len(known)} of {len(values)} valued words in the vocabulary: {len(train)} train "
-                        f"({len(p):,} pairs), {len(held)} held out")
+                        f"({len(pairs):,} pairs), {len(held)} held out")
 
     def _matrix(self, dim: int) -> _Map | None:
         if self.map_mode and self._map is None:
@@ -113,7 +130,7 @@ class ValueVecLoss(LossBase):
             return a, b, label
         if self.device.type == "cpu":
             seed = int(torch.randint(0, 2 ** 62, (1,), generator=gen))
-            k = torch.from_numpy(_draw_np(seed, self.n_pairs, len(label)))
+            k = torch.from_numpy(draw(seed, self.n_pairs, len(label)))
         else:
             k = torch.randint(0, len(label), (self.n_pairs,), generator=gen, device=self.device)
         return a[k], b[k], label[k]
@@ -137,7 +154,7 @@ class ValueVecLoss(LossBase):
         `progress` (the trainer's share of the run) does not change this loss.
         Returns (summed loss, summed metrics), or None when it cannot run (then `loss`).
         """
-        if (njit is None or table.device.type != "cpu" or table.dtype != torch.float32
+        if (numba is None or table.device.type != "cpu" or table.dtype != torch.float32
                 or not table.is_contiguous() or table.requires_grad):
             return None
         a, b, label = (t.numpy() for t in self._pool)
@@ -149,12 +166,12 @@ class ValueVecLoss(LossBase):
         self.applied += times
         m = self._matrix(w.shape[1])
         if m is None:
-            out = _value_sgd_steps_np(w, ids, a, b, label, seeds, self.n_pairs, float(step))
+            out = value_sgd_steps_np(w, ids, a, b, label, seeds, self.n_pairs, float(step))
         else:
             out = np.empty((times, 2))
             for r in range(times):
                 x, mat = w[ids], m.matrix.detach().numpy().copy()
-                grad, out[r, 0], out[r, 1] = _value_grad_np(x @ mat, a, b, label, seeds[r], self.n_pairs)
+                grad, out[r, 0], out[r, 1] = value_grad_np(x @ mat, a, b, label, seeds[r], self.n_pairs)
                 if self.map_mode == 1:
                     w[ids] = x - np.float32(step) * (grad @ mat.T)  # (C, d) through y = x M
                 m.step(torch.from_numpy(self.weight * (x.T @ grad)))  # d(weight * loss) / dM
@@ -209,7 +226,7 @@ class ValueVecLoss(LossBase):
                 out[f"valuevec/{probe}_diff_rho_heldout"] = difference_spearman(predicted, v_held)
                 out[f"valuevec/{probe}_signed_diff_rho_heldout"] = difference_spearman(predicted, v_held, signed=True)
         if self.benchmarks and self.index_to_key is not None:
-            from .vectors import Vectors
+            from ...vectors import Vectors
 
             kv = Vectors(self.index_to_key, table)
             for bench, pairs in self.benchmarks.items():
@@ -217,57 +234,36 @@ class ValueVecLoss(LossBase):
         return out
 
 
-PARAMS = {
-    "values": Param("vader", help="'vader' (VADER mean valence), 'things:<rating>' (e.g. things:pleasant, from the "
-                                  "data folder), 'colours', or a word,value CSV file"),
-    "pairs": Param(4096, 64, 100_000, "value pairs sampled per step (all if there are fewer)"),
-    "every": Param(1, 1, 1000, "apply the loss every N optimiser steps"),
-    "window": Param(3, 1, 50, "positives: neighbours either side in value order"),
-    "negatives": Param(5, 0, 100, "random far words per word (at least 25% of the list away), besides the furthest"),
-    "heldout": Param(0.2, 0.0, 0.9, "share of the valued words that never enter the loss (scored as "
-                                    "valuevec/rho_heldout)"),
-    "seed": Param(0, 0, 2 ** 31 - 1, "held-out split and random negatives (independent of the run's seed)"),
-    "map": Param(0, 0, 2, "1: learn a d x d map M shared by every word and score cos(wM); the vectors are "
-                          "exported as w_in @ M, so held-out words follow it too. 2: learn M only, leave the rows "
-                          "to skip-gram. 0: off"),
-    "map_lr": Param(0.003, 1e-5, 1.0, "Adam learning rate of the map M (map 1 or 2)"),
-    "benchmarks": Param(1, 0, 1, "1: also score SimLex-999 / WordSim-353 at each evaluation (eval/...)"),
-}
-
-
 def warm_valuevec() -> None:
     """Compile (or load) the compiled SGD paths (without and with a map) through a toy loss's `sgd_steps`."""
-    if njit is None:
+    if numba is None:
         return
     words = list("abcdefghijkl")
     table = torch.from_numpy(np.random.default_rng(0).standard_normal((len(words), 4), dtype=np.float32))
     for map_mode in (0, 2):
         loss = ValueVecLoss({w: float(i) for i, w in enumerate(words)}, {w: i for i, w in enumerate(words)},
-                            weight=0.1, pairs=8, heldout=0.25, map_mode=map_mode)
+                            params=ValueVecParams(pairs=64, heldout=0.25, map=map_mode), weight=0.1)
         loss.sgd_steps(table, 1e-3, 2, torch.Generator().manual_seed(0))
 
 
 def valuevec_compiled() -> bool:
     """Whether numba's disk cache holds the compiled SGD paths."""
-    return njit is None or in_disk_cache(_value_sgd_steps_np, _value_grad_np)
+    return numba is None or in_disk_cache(value_sgd_steps_np, value_grad_np)
 
 
 @register("valuevec", "ValueVec: make cosine similarity follow a continuous word value (valence, a THINGS "
-                      "rating, or your own word,value file)", params=PARAMS, warm=warm_valuevec,
+                      "rating, or your own word,value file)", params=ValueVecParams, warm=warm_valuevec,
           compiled=valuevec_compiled, label="ValueVec")
 def make_valuevec(spec: LossSpec, setup: LossSetup) -> ValueVecLoss:
-    from .evaldata import load_benchmarks
+    from ...evaldata import load_benchmarks
 
-    p = resolve_params(spec, PARAMS)
-    values = load_values(p["values"], setup.data_dir)
+    p = ValueVecParams.from_values(spec.params)
+    values = load_values(p.values, setup.data_dir)
     bench = {}
-    if p["benchmarks"]:
+    if p.benchmarks:
         try:
             bench = {k: v for k, v in load_benchmarks(setup.data_dir).pairs.items() if k != "men"}
         except W2VError:
             bench = {}  # no benchmark files anywhere: the value metrics alone
-    return ValueVecLoss(values, setup.vocab.key_to_index, setup.device, weight=spec.weight, name=spec.name,
-                        pairs=p["pairs"], every=p["every"], window=p["window"], negatives=p["negatives"],
-                        heldout=p["heldout"], seed=p["seed"], map_mode=p["map"], map_lr=p["map_lr"],
-                        index_to_key=setup.vocab.index_to_key,
-                        benchmarks=bench)
+    return ValueVecLoss(values, setup.vocab.key_to_index, setup.device, p, weight=spec.weight, name=spec.name,
+                        index_to_key=setup.vocab.index_to_key, benchmarks=bench)

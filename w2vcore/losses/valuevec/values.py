@@ -26,10 +26,10 @@ from typing import Iterable, Mapping
 import numpy as np
 from scipy import stats
 
-from . import things
-from .errors import W2VError
-from .evaldata import _is_number
-from .human import _read_text, concept_parts
+from ... import things
+from ...errors import W2VError
+from ...evaldata import _is_number
+from ...things import _read_text, concept_parts
 
 MIN_WORDS = 3
 EVAL_MAX_PAIRS = 200_000  # word pairs scored by `pair_spearman` before it samples
@@ -147,7 +147,7 @@ def find_vader_lexicon() -> Path:
     """vader_lexicon.txt inside the installed vaderSentiment package."""
     spec = importlib.util.find_spec("vaderSentiment")
     if spec is None or not spec.submodule_search_locations:
-        from .errors import NotInstalled
+        from ...errors import NotInstalled
 
         raise NotInstalled("vaderSentiment", "the VADER valence lexicon")
     path = Path(list(spec.submodule_search_locations)[0]) / "vader_lexicon.txt"

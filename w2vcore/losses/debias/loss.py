@@ -35,19 +35,21 @@ part outside B, opposite parts inside it), on unit vectors.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...config import LossSpec
+from ...errors import TrainingDiverged, W2VError
+from ...vectors import Vectors
+from .. import LossBase, LossSetup, register
+from ..params import LossParams, param
 from .bias import gender_subspace, pca_subspace
 from .biaslists import (GenderLists, find_pairs, find_words, load_gender_lists, load_words_text,
                         resolve_path)
-from .config import LossSpec
-from .errors import TrainingDiverged, W2VError
-from .losses import LossBase, LossSetup, Param, register, resolve_params
-from .vectors import Vectors
 
 PENALTIES = ("pairs", "projection", "subspace")
 DIRECTIONS = ("detached", "differentiable")
@@ -55,39 +57,43 @@ PAIR_SETS = ("definitional", "all")
 SCHEDULES = ("constant", "hold")
 HOLD_FLOOR = 0.02  # schedule="hold" multiplies the weight by 1 / max(1 - progress, HOLD_FLOOR)
 
-PARAMS = {
-    "penalty": Param("pairs", help="pairs: mean (w . she^ - w . he^)^2 over the pairs; projection: (w . g)^2 on "
-                                   "their first principal component g; subspace: |B w|^2 on their first k "
-                                   "principal components B", choices=PENALTIES),
-    "direction": Param("detached", help="the gender directions are recomputed from the current vectors; "
-                                        "detached: the loss moves only neutral words; differentiable: also the "
-                                        "pairs' words (it can shrink the pairs themselves)", choices=DIRECTIONS),
-    "lists": Param("builtin", help="'builtin', 'bolukbasi' (bias/bolukbasi.json in the data folder) or a JSON file "
-                                   "in Bolukbasi's format (definitional_pairs, professions, specific_full, ...)"),
-    "pairs": Param("", help="optional text file of definitional pairs, two words a line, female first"),
-    "neutral": Param("", help="optional text file of gender-neutral words (e.g. professions), one a line"),
-    "pair_set": Param("definitional", help="pairs that define the gender directions: definitional, or all "
-                                           "(definitional and equalize pairs)", choices=PAIR_SETS),
-    "k": Param(0, 0, 100, "principal components for penalty=subspace (0: as many as explain `explained`)"),
-    "explained": Param(1.0, 0.1, 1.0, "with k=0: the share of the pairs' variance the subspace must explain"),
-    "vocab_top": Param(20_000, 0, 1_000_000, "also treat the N most frequent words that are not gender-specific "
-                                             "as neutral (0: the neutral list only)"),
-    "sample": Param(512, 16, 1_000_000, "neutral words penalised per step (at least the pool: all of them)"),
-    "scale": Param(10.0, 0.0, 10_000.0, "multiplies the penalty, a mean over many neutral words (each word's pull "
-                                        "falls as 1 / their number); keep 2 * weight * lr * batch_size * scale / "
-                                        "sample below 1 or the step overshoots"),
-    "heldout": Param(0.2, 0.0, 0.9, "share of the listed neutral words that never enter the loss "
-                                    "(scored as debias/direct_bias_heldout)"),
-    "exclude": Param("", help="optional text file of words the loss must never move (e.g. the words a bias test "
-                              "will measure), one a line"),
-    "refresh": Param(1, 1, 1_000_000, "recompute the gender directions every N applications (1: every step); "
-                                      "in between a detached snapshot is used"),
-    "schedule": Param("constant", help="constant: the weight stays put, so the share removed per step falls with "
-                                        "the learning rate; hold: the weight grows as lr falls (at most "
-                                        "x1 / HOLD_FLOOR), removing the same share per step to the end", choices=SCHEDULES),
-    "every": Param(1, 1, 1000, "apply the loss every N optimiser steps"),
-    "seed": Param(0, 0, 2 ** 31 - 1, "which neutral words are held out (independent of the run's seed)"),
-}
+@dataclass(frozen=True)
+class DebiasParams(LossParams):
+    """The parameters of the `debias` loss: each one's default, range and help, once."""
+
+    loss: ClassVar[str] = "debias"
+
+    penalty: str = param("pairs", help="pairs: mean (w . she^ - w . he^)^2 over the pairs; projection: (w . g)^2 on "
+                                       "their first principal component g; subspace: |B w|^2 on their first k "
+                                       "principal components B", choices=PENALTIES)
+    direction: str = param("detached", help="the gender directions are recomputed from the current vectors; "
+                                            "detached: the loss moves only neutral words; differentiable: also the "
+                                            "pairs' words (it can shrink the pairs themselves)", choices=DIRECTIONS)
+    lists: str = param("builtin", help="'builtin', 'bolukbasi' (bias/bolukbasi.json in the data folder) or a JSON file "
+                                       "in Bolukbasi's format (definitional_pairs, professions, specific_full, ...)")
+    pairs: str = param("", help="optional text file of definitional pairs, two words a line, female first")
+    neutral: str = param("", help="optional text file of gender-neutral words (e.g. professions), one a line")
+    pair_set: str = param("definitional", help="pairs that define the gender directions: definitional, or all "
+                                               "(definitional and equalize pairs)", choices=PAIR_SETS)
+    k: int = param(0, 0, 100, "principal components for penalty=subspace (0: as many as explain `explained`)")
+    explained: float = param(1.0, 0.1, 1.0, "with k=0: the share of the pairs' variance the subspace must explain")
+    vocab_top: int = param(20_000, 0, 1_000_000, "also treat the N most frequent words that are not gender-specific "
+                                                 "as neutral (0: the neutral list only)")
+    sample: int = param(512, 16, 1_000_000, "neutral words penalised per step (at least the pool: all of them)")
+    scale: float = param(10.0, 0.0, 10_000.0, "multiplies the penalty, a mean over many neutral words (each word's pull "
+                                              "falls as 1 / their number); keep 2 * weight * lr * batch_size * scale / "
+                                              "sample below 1 or the step overshoots")
+    heldout: float = param(0.2, 0.0, 0.9, "share of the listed neutral words that never enter the loss "
+                                          "(scored as debias/direct_bias_heldout)")
+    exclude: str = param("", help="optional text file of words the loss must never move (e.g. the words a bias test "
+                                  "will measure), one a line")
+    refresh: int = param(1, 1, 1_000_000, "recompute the gender directions every N applications (1: every step); "
+                                          "in between a detached snapshot is used")
+    schedule: str = param("constant", help="constant: the weight stays put, so the share removed per step falls with "
+                                            "the learning rate; hold: the weight grows as lr falls (at most "
+                                            "x1 / HOLD_FLOOR), removing the same share per step to the end", choices=SCHEDULES)
+    every: int = param(1, 1, 1000, "apply the loss every N optimiser steps")
+    seed: int = param(0, 0, 2 ** 31 - 1, "which neutral words are held out (independent of the run's seed)")
 
 
 def torch_direction(first: torch.Tensor, second: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,25 +120,18 @@ def torch_subspace(first: torch.Tensor, second: torch.Tensor, k: int = 0, explai
 class Debias(LossBase):
     """The debias loss over one `GenderLists`, aligned to a vocabulary (frequency order)."""
 
-    def __init__(self, lists: GenderLists, index_to_key: Sequence[str], device: torch.device | str = "cpu", *,
-                 weight: float = 0.0, name: str = "debias", penalty: str = "pairs",
-                 direction: str = "detached", pair_set: str = "definitional", k: int = 0, explained: float = 1.0,
-                 vocab_top: int = 20_000, sample: int = 512, scale: float = 10.0, heldout: float = 0.2,
-                 exclude: Sequence[str] = (), refresh: int = 1, schedule: str = "constant", every: int = 1,
-                 seed: int = 0):
-        for value, allowed, what in ((penalty, PENALTIES, "penalty"), (direction, DIRECTIONS, "direction"),
-                                     (pair_set, PAIR_SETS, "pair_set"), (schedule, SCHEDULES, "schedule")):
-            if value not in allowed:
-                raise W2VError(f"debias: {what} must be one of {allowed}, got {value!r}")
-        if k < 0 or not 0 < explained <= 1 or refresh < 1:
-            raise W2VError(f"debias: need k >= 0, 0 < explained <= 1 and refresh >= 1, got {k}, {explained}, {refresh}")
-        self.name, self.weight, self.every = name, weight, int(every)
-        self.penalty, self.detached, self.sample, self.scale = penalty, direction == "detached", int(sample), scale
-        self.k, self.explained, self.refresh = (1 if penalty == "projection" else int(k)), explained, int(refresh)
-        self.schedule = schedule
+    def __init__(self, lists: GenderLists, index_to_key: Sequence[str], device: torch.device | str = "cpu",
+                 params: DebiasParams = DebiasParams(), *, weight: float = 0.0, name: str = "debias",
+                 exclude: Sequence[str] = ()):
+        """`exclude`: the words of `params.exclude`'s file (the factory reads it), which the loss never moves."""
+        p = params
+        self.params, self.name, self.weight, self.every = p, name, weight, p.every
+        self.penalty, self.detached, self.sample, self.scale = p.penalty, p.direction == "detached", p.sample, p.scale
+        self.k, self.explained, self.refresh = (1 if p.penalty == "projection" else p.k), p.explained, p.refresh
+        self.schedule = p.schedule
         self.device = torch.device(device)
         key_to_index = {w: i for i, w in enumerate(index_to_key)}
-        source = tuple(dict.fromkeys(lists.definitional + (lists.equalize if pair_set == "all" else ())))
+        source = tuple(dict.fromkeys(lists.definitional + (lists.equalize if p.pair_set == "all" else ())))
         pairs, self.skipped_pairs = find_pairs(key_to_index, source, "definitional pairs")
         self._pairs = torch.tensor(pairs, dtype=torch.long, device=self.device)  # (m, 2)
         match = find_words(key_to_index, lists.neutral, "neutral words")
@@ -141,21 +140,21 @@ class Debias(LossBase):
                   if w in key_to_index or w.lower() in key_to_index}
         self.excluded_ids = np.array(sorted(banned), dtype=np.int64)  # (E,) rows the loss never moves
         ids = np.array([i for i in match.ids if i not in banned], dtype=np.int64)
-        order = np.random.default_rng(seed).permutation(len(ids))
-        n_held = int(round(heldout * len(ids)))
+        order = np.random.default_rng(p.seed).permutation(len(ids))
+        n_held = int(round(p.heldout * len(ids)))
         if len(ids) - n_held < 1:
             raise W2VError(f"debias: only {len(ids)} neutral words are in the vocabulary and not excluded, none "
-                           f"left after holding out {heldout:.0%}")
+                           f"left after holding out {p.heldout:.0%}")
         self.heldout_ids, self.train_ids = np.sort(ids[order[:n_held]]), np.sort(ids[order[n_held:]])
         gendered = lists.gendered_words()
-        top = min(int(vocab_top), len(index_to_key))
+        top = min(p.vocab_top, len(index_to_key))
         banned |= set(self.heldout_ids.tolist())
         common = [i for i in range(top) if index_to_key[i].lower() not in gendered and i not in banned]
         pool = np.union1d(self.train_ids, np.array(common, dtype=np.int64))
         self.pool_ids = torch.as_tensor(pool, device=self.device)  # (N,) the neutral rows the loss may move
         self._snapshot: torch.Tensor | None = None  # (r, d) detached directions between refreshes
         self._calls = 0
-        self.summary = (f"{lists.source}: {len(pairs)} of {len(source)} pairs ({pair_set}), "
+        self.summary = (f"{lists.source}: {len(pairs)} of {len(source)} pairs ({p.pair_set}), "
                         f"{len(ids)} of {len(lists.neutral)} neutral words known and not excluded "
                         f"({len(self.train_ids)} in the loss, {n_held} held out), {len(pool):,} neutral words in "
                         f"all, {len(self.excluded_ids)} excluded"
@@ -229,16 +228,13 @@ class Debias(LossBase):
 
 
 @register("debias", "Gender debiasing: penalise the projection of gender-neutral words (professions, frequent "
-                    "words) on the gender directions (she - he, woman - man, ...)", params=PARAMS)
+                    "words) on the gender directions (she - he, woman - man, ...)", params=DebiasParams)
 def make_debias(spec: LossSpec, setup: LossSetup) -> Debias:
-    p = resolve_params(spec, PARAMS)
-    lists = load_gender_lists(p["lists"], p["pairs"], p["neutral"], setup.data_dir)
-    exclude = load_words_text(resolve_path(p["exclude"], setup.data_dir)) if p["exclude"] else ()
-    return Debias(lists, setup.vocab.index_to_key, setup.device, weight=spec.weight, name=spec.name,
-                  penalty=p["penalty"], direction=p["direction"], pair_set=p["pair_set"], k=p["k"],
-                  explained=p["explained"], vocab_top=p["vocab_top"], sample=p["sample"], scale=p["scale"],
-                  heldout=p["heldout"], exclude=exclude, refresh=p["refresh"], schedule=p["schedule"], every=p["every"],
-                  seed=p["seed"])
+    p = DebiasParams.from_values(spec.params)
+    lists = load_gender_lists(p.lists, p.pairs, p.neutral, setup.data_dir)
+    exclude = load_words_text(resolve_path(p.exclude, setup.data_dir)) if p.exclude else ()
+    return Debias(lists, setup.vocab.index_to_key, setup.device, p, weight=spec.weight, name=spec.name,
+                  exclude=exclude)
 
 
 # ------------------------------------------------------------------------------ hard debias

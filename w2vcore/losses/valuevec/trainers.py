@@ -12,7 +12,7 @@ Every mode regresses (cos + 1) / 2 on the label with a squared error:
   context tables; each epoch accumulates every pair's update and applies each row's mean,
   then re-normalises the rows; early stopping on the epoch loss; result normalise(main + context).
 - `mode="fast"`: one table, minibatch Adam through autograd on the same pairs and loss.
-- the `valuevec` extra loss (`valuevec_loss.py`): the same loss on the input table during
+- the `valuevec` extra loss (`loss.py`): the same loss on the input table during
   skip-gram training, for the vocabulary's valued words.
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import W2VError
+from ...errors import W2VError
+from ...compiled import adam_
 from .values import EVAL_MAX_PAIRS, check_values, normalise, pair_spearman, pc1_correlation
 
 MODES = ("faithful", "fast")
@@ -132,7 +133,7 @@ class ValueVecResult:
 
     def to_vectors(self):
         """A `Vectors` for queries and export (most_similar, save_word2vec_format, ...)."""
-        from .vectors import Vectors
+        from ...vectors import Vectors
 
         return Vectors(list(self.words), self.vectors)
 
@@ -199,10 +200,10 @@ def _faithful(n, a, b, label, cfg, gen, on_epoch):
 def _fast(n, a, b, label, cfg, gen, on_epoch):
     """One table, minibatch Adam on the same loss through autograd (cosines of normalised rows).
 
-    Adam is written out: torch.optim's first step imports torch._dynamo, which takes seconds.
+    Adam is the losses' own (`compiled.adam_`): torch.optim's first step imports torch._dynamo, which takes seconds.
     """
     table = torch.randn(n, cfg.dim, generator=gen).requires_grad_(True)
-    mean, sq, beta1, beta2, t, lr = torch.zeros_like(table), torch.zeros_like(table), 0.9, 0.999, 0, cfg.learning_rate
+    mean, sq, t, lr = torch.zeros_like(table), torch.zeros_like(table), 0, cfg.learning_rate
     stop, losses = _Stopper(cfg), []
     for epoch in range(cfg.epochs):
         perm = torch.randperm(len(label), generator=gen)
@@ -213,11 +214,8 @@ def _fast(n, a, b, label, cfg, gen, on_epoch):
             loss = value_loss((unit[a[k]] * unit[b[k]]).sum(1), label[k])
             table.grad = None
             loss.backward()
-            with torch.no_grad():
-                t += 1
-                mean.mul_(beta1).add_(table.grad, alpha=1 - beta1)
-                sq.mul_(beta2).addcmul_(table.grad, table.grad, value=1 - beta2)
-                table -= lr * (mean / (1 - beta1 ** t)) / ((sq / (1 - beta2 ** t)).sqrt_() + 1e-8)
+            t += 1
+            adam_(table, table.grad, mean, sq, t, lr)
             total += loss.item() * len(k)
         losses.append(total / len(label))
         if on_epoch is not None:

@@ -24,8 +24,8 @@ from typing import Sequence
 import numpy as np
 
 from .biaslists import GenderLists, WeatTest, find_pairs, find_words
-from .errors import W2VError
-from .vectors import Vectors
+from ...errors import W2VError
+from ...vectors import Vectors
 
 MIN_BIASED = 5  # fewest words per side for the Gonen & Goldberg tests
 
