@@ -32,9 +32,10 @@ kind = bind_choice(st.radio, "Source", list(settings.SOURCE_CHOICES), "source", 
 st.caption("Pretrained vectors (GloVe, word2vec, fastText) need no corpus: open them on the Runs page.")
 st.page_link("pages/home.py", label="Open pretrained vectors", icon=":material/upload_file:")
 if kind != "default":
-    bind_choice(st.selectbox, "Encoding", list(ENCODINGS), "encoding", PAGE, format_func=ENCODINGS.get,
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    bind_choice(left.selectbox, "Encoding", list(ENCODINGS), "encoding", PAGE, format_func=ENCODINGS.get,
                 help="how the file's bytes become text")
-    st.caption("Encoding: how the file's bytes become characters. UTF-8 is today's usual; UTF-16 comes from some "
+    right.caption("Encoding: how the file's bytes become characters. UTF-8 is today's usual; UTF-16 comes from some "
                "Windows tools; Latin-1 and Windows-1252 (cp1252) from older Western-European editors; auto "
                "detects a byte-order mark, UTF-16 and UTF-8, else reads Windows-1252 and says so.")
 if kind == "path":
@@ -114,7 +115,9 @@ def preview(source, tokenizer) -> None:
     shown = "\n".join(f"{line[:160]}\n  → {' '.join(cut.words(line)[:25])}" for line in lines)
     with st.expander(f"Preview: the first lines of {text.plain(source.label)}", expanded=True):
         st.code(shown or "(no text in the first 64 KB)", language=None, wrap_lines=True)
-        st.caption(f"Each line as decoded ({text.plain(name)}), then → the tokens the tokenizer above makes of it.")
+        read_as = ENCODINGS[source.encoding] if source.encoding != "auto" else f"auto: {name}"
+        st.caption(f"Each line as decoded ({text.plain(read_as)}), then → the tokens the tokenizer above makes "
+                   "of it.")
 
 
 if source.kind == "text":

@@ -201,7 +201,7 @@ def imported_facts(info) -> None:
         st.error(text.plain(e))
         return
     st.markdown(f":violet-badge[imported] **{text.plain(info.name)}**")
-    st.dataframe(pd.DataFrame({"": list(facts), "value": list(facts.values())}), hide_index=True)
+    st.dataframe(pd.DataFrame({"source": list(facts), "value": list(facts.values())}), hide_index=True)
 
 
 def actions(chosen, key: str) -> None:

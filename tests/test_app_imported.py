@@ -133,7 +133,7 @@ def test_the_runs_page_shows_an_imports_source_instead_of_progress(env):
     at.session_state[at.dataframe[0].key] = {"selection": {"rows": [row], "columns": [], "cells": []}}  # tick it
     at.run()
     assert not at.exception
-    facts = at.dataframe[1].value.set_index("")["value"]
+    facts = at.dataframe[1].value.set_index("source")["value"]
     assert facts["format"] == "word2vec" and facts["words kept"] == f"{len(WORDS):,}" and facts["dimensions"] == "12"
     assert next(b for b in at.button if b.label == "Resume").disabled  # an import never resumes
 
