@@ -170,8 +170,10 @@ def progress() -> None:
             return
         if not now.finished:
             bar, cancel = st.columns([5, 1], vertical_alignment="bottom")
-            bar.progress(min(1.0, now.progress), text=f"Importing {plain(Path(now.path).name)}: "
-                                                      f"{now.progress:.0%} · {now.elapsed:.0f} s")
+            stage = (f"{now.progress:.0%}" if now.progress > 0 else
+                     "opening (a GloVe file's lines are counted first)")
+            bar.progress(min(1.0, now.progress), text=f"Importing {plain(Path(now.path).name)}: {stage} · "
+                                                      f"{now.elapsed:.0f} s")
             if cancel.button("Cancel", key="import.cancel", icon=":material/cancel:"):
                 now.cancelled = True
             return
