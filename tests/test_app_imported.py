@@ -182,6 +182,25 @@ def test_compare_an_import_against_a_trained_run(env):
     assert not at.exception and not any("imported" in e.value for e in at.error), [e.value for e in at.error]
 
 
+def test_the_rsr_map_fit_runs_on_an_import_with_rsrs_defaults(env, tmp_path):
+    """Compare with one imported entry fits RSR's map on its vectors (THINGS words, RSR's default split)."""
+    from w2vcore import things
+
+    store, _ = env
+    words = list(dict.fromkeys(w.replace(" ", "_") for w in things.load(None).ids[:400]))
+    run_id = import_embedding(store, write_word2vec(tmp_path / "things.txt", words, dim=8), name="things words")
+    try:
+        at = app("pages/compare.py", runs=[run_id])
+        assert "RSR's defaults" in texts(at)
+        at.select_slider(key="compare.fit.steps").set_value(250).run()
+        at.button(key="compare.fit").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert "things words + fitted map" in texts(at) or any(
+            "things words + fitted map" in c for d in at.dataframe for c in d.value.columns)
+    finally:
+        store.delete(run_id)
+
+
 def test_the_sweep_page_leaves_an_import_out(env):
     _, ids = env
     at = app("pages/sweep.py", runs=[ids["tiny"], ids["pretrained"]])
