@@ -67,15 +67,38 @@ def config(run_id: str) -> RunConfig:
         raise W2VError(f"the config of run '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
 
 
+def source(run_id: str) -> dict:
+    """An imported embedding's source.json (origin, format, encoding, words kept and in the file, dimensions);
+    W2VError when it cannot be read or the entry is a trained run."""
+    try:
+        return store().source(run_id)
+    except W2VError:
+        raise
+    except READ_ERRORS as e:
+        raise W2VError(f"the source of '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
+
+
+def kind(run_id: str) -> str:
+    """"trained" or "imported" (an unreadable entry counts as trained: its own pages say what is wrong)."""
+    try:
+        return store().info(run_id).kind
+    except READ_ERRORS:
+        return "trained"
+
+
 def vectors_stamp(run_id: str) -> tuple[int, int]:
     """Changes whenever the run's vectors file does: part of the cache keys of projections."""
     return _stamp(store().path(run_id) / "vectors.npz")
 
 
 def fold(run_id: str) -> Callable[[str], str]:
-    """How typed words are matched to the run's vocabulary: lower-cased when its tokenizer lower-cased
-    (as typed when its config cannot be read: the page has said so already)."""
+    """How typed words are matched to the run's vocabulary: lower-cased when its tokenizer lower-cased, or
+    for an imported embedding when its 1,000 most frequent words are all lower case (GloVe); as typed
+    otherwise (word2vec's GoogleNews is cased) and when the config cannot be read (the page has said so)."""
     try:
+        if kind(run_id) == "imported":
+            top = vectors(run_id).index_to_key[:1000]
+            return str.lower if all(w == w.lower() for w in top) else str.strip
         return str.lower if config(run_id).corpus.tokenizer.lowercase else str.strip
     except W2VError:
         return str.strip
@@ -106,6 +129,8 @@ def _rsr_marks(root: str, run_id: str, stamp: tuple[int, int], data_dir: str) ->
 def rsr_marks(run_id: str, data_dir: str = "") -> dict[str, str]:
     """word -> "RSR trained on" / "held out" for a run with an RSR spec (at any weight, so a flagship's vanilla
     run too); {} for a run without one or whose split cannot be rebuilt. Cached per vectors file."""
+    if kind(run_id) == "imported":  # no training, so no RSR split
+        return {}
     try:
         return _rsr_marks(str(store().root), run_id, vectors_stamp(run_id), data_dir)
     except READ_ERRORS:

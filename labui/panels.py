@@ -53,6 +53,9 @@ def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
     broken, and a Resume button for a stopped or failed run that left a checkpoint."""
     icon = STATUS_ICONS.get(info.status, "")
     name = f"**{plain(info.name)}**"
+    if info.kind == "imported":
+        st.markdown(f":violet-badge[imported] {name}: {plain(source_line(info.id))}")
+        return
     if info.active:
         p = analysis.progress_summary(analysis.fraction(info.progress), rows)
         if not rows:
@@ -86,8 +89,36 @@ def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
             st.rerun(scope="app")  # the page starts polling the run again
 
 
+def source_line(run_id: str) -> str:
+    """An imported embedding in one line: words kept (of those in the file) × dimensions, format, origin."""
+    try:
+        src = cached.source(run_id)
+    except W2VError as e:
+        return str(e)
+    of = f" of {src['words_in_file']:,}" if src.get("words_in_file") not in (None, src["words"]) else ""
+    return (f"{src['words']:,}{of} words × {src['dim']} dimensions, {src['format']} ({src['encoding']}), "
+            f"from {src['origin']}")
+
+
+def source_facts(run_id: str) -> dict[str, str]:
+    """An imported embedding's source.json as rows a table shows (what a trained run's config would say)."""
+    src = cached.source(run_id)
+    in_file = src.get("words_in_file")
+    return {"origin": str(src["origin"]), "format": str(src["format"]), "encoding of the words": str(src["encoding"]),
+            "words kept": f"{src['words']:,}",
+            "words in the file": f"{in_file:,}" if in_file is not None else "not counted (read up to the limit)",
+            "limit": f"{src['limit']:,} most frequent" if src.get("limit") else "none",
+            "dimensions": str(src["dim"]), "file size": f"{src.get('bytes', 0) / 1e6:,.1f} MB",
+            "import took": f"{src.get('seconds', 0):.1f} s",
+            **({"notes": "; ".join(map(str, src["notes"]))} if src.get("notes") else {})}
+
+
 def curves_panel(infos: list[RunInfo], key: str) -> None:
-    """Curves of every metric the runs logged, overlaid by run, with metric/x-axis/smoothing controls."""
+    """Curves of every metric the runs logged, overlaid by run, with metric/x-axis/smoothing controls.
+    Imported embeddings have no training curves and are left out (with a caption)."""
+    infos = runs.trained_only(infos, "the training curves")
+    if not infos:
+        return
     frames = {plain_chart(f"{i.name} ({i.id[-6:]})" if _duplicate(i, infos) else i.name):
               analysis.metrics_frame(cached.metrics(i.id)) for i in infos}
     keys = analysis.curve_keys(list(frames.values()))

@@ -18,6 +18,7 @@ from .text import plain
 
 SELECTED = "selected_runs"  # the sidebar multiselect's key
 _PENDING = "_select_next"  # a selection to apply before the sidebar is drawn again
+_ARRIVALS = "_arrivals"  # ids of entries that background work (an import) finished, to add to the selection
 READ_ERRORS = (W2VError, OSError)  # the backend turns damaged run files into W2VError; OSError: the disk itself
 
 
@@ -60,6 +61,9 @@ def sidebar_run_picker() -> list[str]:
     by_id = {r.id: r for r in infos}
     pending = st.session_state.pop(_PENDING, None)
     current = st.session_state.get(SELECTED)
+    arrived = [i for i in _take_arrivals() if i in by_id]
+    if arrived:
+        pending = (pending if pending is not None else list(current or [])) + arrived
     if pending is not None:
         st.session_state[SELECTED] = [i for i in pending if i in by_id]
     elif current is None:  # a new browser session (or a refresh): show what is training, else the newest result
@@ -74,6 +78,20 @@ def sidebar_run_picker() -> list[str]:
                                 help="Train shows their live curves, Explore the first one, Compare two of them.")
         st.caption(f"Runs folder: {plain(store().root)}")
     return picked
+
+
+def arrivals() -> list[str]:
+    """The list a background thread appends a finished entry's id to (list.append is atomic); the sidebar
+    picker adds those entries to the selection on its next draw, whichever page is open."""
+    return st.session_state.setdefault(_ARRIVALS, [])
+
+
+def _take_arrivals() -> list[str]:
+    arrived = st.session_state.get(_ARRIVALS)
+    taken = []
+    while arrived:
+        taken.append(arrived.pop(0))
+    return taken
 
 
 def selected() -> list[str]:
@@ -111,9 +129,10 @@ def resume(run_id: str) -> None:
 
 
 def resumable(info: RunInfo) -> bool:
-    """A stopped or failed run that left a checkpoint to continue from."""
+    """A stopped or failed trained run that left a checkpoint to continue from (never an imported embedding)."""
     try:
-        return info.status in ("stopped", "failed") and store().checkpoint_path(info.id).exists()
+        return (info.kind == "trained" and info.status in ("stopped", "failed")
+                and store().checkpoint_path(info.id).exists())
     except READ_ERRORS:
         return False
 
@@ -130,6 +149,20 @@ def readable(chosen: list[RunInfo]) -> list[RunInfo]:
         if info.status == "broken":
             st.error(f"{plain(info.name)} is broken and left out: {plain(info.error)}", icon=":material/error:")
     return [i for i in chosen if i.status != "broken"]
+
+
+def imported(info: RunInfo) -> bool:
+    """An imported embedding: vectors only, no training config, metrics, checkpoint or resume."""
+    return info.kind == "imported"
+
+
+def trained_only(chosen: list[RunInfo], what: str) -> list[RunInfo]:
+    """The trained runs among `chosen`; a caption names the imported embeddings left out and why (`what`)."""
+    left_out = [i.name for i in chosen if imported(i)]
+    if left_out:
+        st.caption(plain(f"{', '.join(left_out)}: imported embedding{'s' if len(left_out) > 1 else ''} "
+                         f"(vectors only, no training), left out of {what}."))
+    return [i for i in chosen if not imported(i)]
 
 
 def has_vectors(info: RunInfo) -> bool:

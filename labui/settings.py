@@ -13,7 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
+from w2vcore.charset import ENCODINGS
+from w2vcore.config import LETTERS, CorpusConfig, CorpusSource, LossSpec, RunConfig, TokenizerConfig, TrainConfig
 from w2vcore.errors import W2VError
 from w2vcore.presets import flagship_configs, flagship_source
 
@@ -35,7 +36,7 @@ def defaults() -> dict[str, Any]:
     return {
         "source": "default", "path": "", "upload_path": "", "upload_name": "", "brown_path": brown_guess(),
         "lowercase": tok.lowercase, "keep_digits": tok.keep_digits, "min_token_len": tok.min_token_len,
-        "sentences": tok.sentences, "phrases": "",
+        "sentences": tok.sentences, "phrases": "", "letters": tok.letters, "encoding": CorpusSource().encoding,
         "min_count": c.min_count, "max_vocab_size": 0, "sample": c.sample, "ns_exponent": c.ns_exponent,
         "val_fraction": c.val_fraction, "split_seed": c.split_seed,
         "data_dir": os.environ.get("W2V_DATA_DIR", ""),
@@ -58,6 +59,10 @@ def restore(saved: dict[str, Any]) -> dict[str, Any]:
             out[key] = value
     if out["source"] not in SOURCE_CHOICES:
         out["source"] = "default"
+    if out["letters"] not in LETTERS:
+        out["letters"] = "ascii"
+    if out["encoding"] not in ENCODINGS:
+        out["encoding"] = "utf-8"
     return out
 
 
@@ -84,20 +89,20 @@ def corpus_source(s: dict[str, Any]) -> CorpusSource:
     if kind == "path":
         if not s["path"].strip():
             raise W2VError("type the path of a .txt file or of a folder of .txt files")
-        return CorpusSource("text", s["path"].strip())
+        return CorpusSource("text", s["path"].strip(), encoding=s["encoding"])
     if kind == "upload":
         if not s["upload_path"]:
             raise W2VError("upload a plain-text file first")
-        return CorpusSource("text", s["upload_path"], s["upload_name"])
+        return CorpusSource("text", s["upload_path"], s["upload_name"], encoding=s["encoding"])
     if not s["brown_path"].strip():
         raise W2VError("type the path of the Brown corpus folder (NLTK's corpora/brown)")
-    return CorpusSource("brown", s["brown_path"].strip())
+    return CorpusSource("brown", s["brown_path"].strip(), encoding=s["encoding"])
 
 
 def tokenizer_config(s: dict[str, Any]) -> TokenizerConfig:
     phrases = tuple(p.strip() for p in s["phrases"].splitlines() if p.strip())
     return TokenizerConfig(lowercase=s["lowercase"], keep_digits=s["keep_digits"], min_token_len=s["min_token_len"],
-                           sentences=s["sentences"], phrases=phrases)
+                           sentences=s["sentences"], phrases=phrases, letters=s["letters"])
 
 
 def corpus_config(s: dict[str, Any]) -> CorpusConfig:

@@ -92,7 +92,8 @@ st.caption("direct_bias: mean |cos(profession, g)| (Bolukbasi, c = 1). weat_d: W
            "direction; \"all pairs\" removes the span of every definitional and equalize pair. The Spearman rows "
            "show the information kept.")
 try:
-    debiased = any(s.name == "debias" and s.weight > 0 for s in cached.config(run_id).train.losses)
+    debiased = cached.kind(run_id) == "trained" and any(
+        s.name == "debias" and s.weight > 0 for s in cached.config(run_id).train.losses)
 except W2VError:
     debiased = False  # the run's settings are unreadable: nothing to point at
 if debiased:

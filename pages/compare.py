@@ -64,6 +64,9 @@ def fit_map_view(info) -> None:
     st.caption("RSR's map M is shared by every word, so it can be learned on finished vectors without the corpus. "
                "Half of the THINGS concepts the run knows are held out of the fit (RSR's own split); category F1 "
                "and human ρ are tested on those only. B = the run's vectors times the fitted map.")
+    if runs.imported(info):
+        st.caption("An imported embedding has no RSR settings of its own: the fit uses RSR's defaults (THINGS "
+                   "similarity as the target, half of the aligned concepts held out, split seed 0).")
     steps = st.select_slider("map steps", [250, 500, 1000, 2000, 4000], 1000, key="compare.fit.steps",
                              help="Adam steps on the map, each on fresh pairs of training concepts")
     data_dir = state.settings()["data_dir"].strip()
@@ -94,7 +97,10 @@ if len(chosen) < 2:
 
 
 def group_of(infos) -> dict[str, tuple[str, int]] | None:
-    """run id -> (arm, seed) when the picked runs form a flagship group (else None)."""
+    """run id -> (arm, seed) when the picked runs form a flagship group (else None; an imported embedding
+    is never part of one)."""
+    if any(runs.imported(i) for i in infos):
+        return None
     try:
         return presets.flagship_group({i.id: cached.config(i.id) for i in infos})
     except W2VError:
@@ -288,14 +294,24 @@ def overlaid() -> None:
 with curves:
     overlaid()
 
+def settings_of(info) -> dict:
+    """A trained run's config, or an imported embedding's source (it has no training settings)."""
+    if runs.imported(info):
+        return {"kind": "imported", "source": panels.source_facts(info.id)}
+    return {"kind": "trained", **cached.config(info.id).to_dict()}
+
+
 def settings_diff() -> None:
     """The two runs' settings side by side (only those that differ, unless asked)."""
     everything = st.toggle("show every setting", key="compare.all")
     try:
-        ca, cb = (cached.config(i.id).to_dict() for i in (run_a, run_b))
+        ca, cb = (settings_of(i) for i in (run_a, run_b))
     except W2VError as e:
         st.error(text.plain(e))
         return
+    if runs.imported(run_a) or runs.imported(run_b):
+        st.caption("An imported embedding has no training settings: its rows say where it came from, and a "
+                   "trained run's settings show as — on its side.")
     diff = analysis.config_diff(ca, cb, only_different=not everything)
     if diff.empty:
         st.success("The two runs have identical settings.")

@@ -1,18 +1,26 @@
-"""Data: choose the corpus, tokenizer and vocabulary; see what they give (statistics, Zipf plot,
-benchmark coverage). The choices are the session's settings, which the Train page uses."""
+"""Data: choose the corpus (its encoding), tokenizer (a–z or letters of any script) and vocabulary; preview
+a file's first lines as tokens; see what they give (statistics, Zipf plot, benchmark coverage). The
+choices are the session's settings, which the Train page uses. Pretrained vectors open on the Runs page."""
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from labui import analysis, charts, panels, runs, settings, state, text
 from labui.state import bind, bind_choice
-from w2vcore import things
+from w2vcore import charset, things
 from w2vcore.corpus import build_vocab, encode_corpus, keep_probs
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import load_benchmarks
 from w2vcore.sources import save_upload
+from w2vcore.tokenize import Tokenizer
 
 PAGE = "data"
 SAMPLE_OPTIONS = [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+ENCODINGS = {"auto": "auto (detect)", "utf-8": "UTF-8", "utf-16": "UTF-16", "latin-1": "Latin-1",
+             "cp1252": "Windows-1252 (cp1252)"}
+LETTERS = {"ascii": "a–z only (the notebook's; default, THINGS)", "unicode": "letters of any script (Unicode, NFC)"}
+PREVIEW_BYTES = 1 << 16  # the preview decodes this much of the file's start
 
 st.title("Data")
 s = state.settings()
@@ -21,17 +29,27 @@ run_store = runs.store()
 st.subheader("Corpus")
 kind = bind_choice(st.radio, "Source", list(settings.SOURCE_CHOICES), "source", PAGE, horizontal=True,
                    format_func=settings.SOURCE_CHOICES.get)
+st.caption("Pretrained vectors (GloVe, word2vec, fastText) need no corpus: open them on the Runs page.")
+st.page_link("pages/home.py", label="Open pretrained vectors", icon=":material/upload_file:")
+if kind != "default":
+    left, right = st.columns([1, 2], vertical_alignment="center")
+    bind_choice(left.selectbox, "Encoding", list(ENCODINGS), "encoding", PAGE, format_func=ENCODINGS.get,
+                help="how the file's bytes become text")
+    right.caption("Encoding: how the file's bytes become characters. UTF-8 is today's usual; UTF-16 comes from some "
+               "Windows tools; Latin-1 and Windows-1252 (cp1252) from older Western-European editors; auto "
+               "detects a byte-order mark, UTF-16 and UTF-8, else reads Windows-1252 and says so.")
 if kind == "path":
     bind(st.text_input, "Path", "path", PAGE, placeholder="/data/corpus.txt, or a folder: every *.txt inside is read",
-         help="Plain UTF-8 text. Paragraphs separated by blank lines are documents (no context crosses them); "
-              "without blank lines each line is one.")
+         help="Plain text in the encoding above. Paragraphs separated by blank lines are documents (no context "
+              "crosses them); without blank lines each line is one.")
 elif kind == "upload":
-    upload = st.file_uploader("A plain-text file (UTF-8)", key="data.upload",
+    upload = st.file_uploader("A plain-text file", key="data.upload",
                               help="saved once into the corpus cache folder; large files are better given as a path")
     if upload is not None:
         try:
             warnings: list[str] = []
-            source = save_upload(upload.getvalue(), upload.name, run_store.cache_dir / "uploads", warnings)
+            source = save_upload(upload.getvalue(), upload.name, run_store.cache_dir / "uploads", warnings,
+                                 encoding=s["encoding"])
             state.update_setting("upload_name", source.name)
             state.update_setting("upload_path", source.path)
             for note in warnings:
@@ -44,7 +62,11 @@ elif kind == "brown":
     bind(st.text_input, "Brown corpus folder", "brown_path", PAGE, placeholder="~/nltk_data/corpora/brown",
          help="NLTK's tagged Brown corpus: files ca01 … cr09 (500 texts in 15 genres) and cats.txt; tags are removed")
 
-with st.expander("Tokenizer"):
+with st.expander("Tokenizer", expanded=s["letters"] != "ascii"):
+    bind_choice(st.radio, "Letters", list(LETTERS), "letters", PAGE, horizontal=True, format_func=LETTERS.get)
+    st.caption("a–z only: the notebook's tokenizer, which turns every other character into a space (café → caf), "
+               "as the THINGS words expect. Letters of any script: keeps letters and accents of every language "
+               "(café, straße, ελληνικά, 日本) after Unicode NFC normalisation, so one word has one spelling.")
     a, b, c, d = st.columns(4)
     bind(a.checkbox, "lower-case", "lowercase", PAGE, help="fold case before filtering")
     bind(b.checkbox, "keep digits", "keep_digits", PAGE, help="keep 0-9 (the RSR notebook keeps only a-z)")
@@ -74,6 +96,32 @@ except W2VError as e:
     st.info(text.plain(e))
     st.stop()
 
+
+
+def preview(source, tokenizer) -> None:
+    """The first lines of a corpus file as decoded in its encoding, and the tokens the tokenizer makes of them."""
+    path = Path(source.path)
+    if not path.is_file():
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(PREVIEW_BYTES)
+    except OSError as e:
+        st.error(text.plain(f"Cannot read {path}: {e.strerror or e}"))
+        return
+    name, _ = charset.codec(source.encoding, head)
+    lines = [line.strip() for line in head.decode(name, errors="replace").splitlines() if line.strip()][:5]
+    cut = Tokenizer(tokenizer)
+    shown = "\n".join(f"{line[:160]}\n  → {' '.join(cut.words(line)[:25])}" for line in lines)
+    with st.expander(f"Preview: the first lines of {text.plain(source.label)}", expanded=True):
+        st.code(shown or "(no text in the first 64 KB)", language=None, wrap_lines=True)
+        read_as = ENCODINGS[source.encoding] if source.encoding != "auto" else f"auto: {name}"
+        st.caption(f"Each line as decoded ({text.plain(read_as)}), then → the tokens the tokenizer above makes "
+                   "of it.")
+
+
+if source.kind == "text":
+    preview(source, tokenizer)
 if source.kind != "default" and not panels.computed_or_clicked(
         (source, tokenizer), "data.read", "Read the corpus",
         "Reading tokenizes the corpus once and caches it, so runs on it start fast.",

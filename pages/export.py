@@ -1,5 +1,6 @@
 """Export: a run's vectors (word2vec text/binary, TensorBoard projector TSV, native .npz), its last
-checkpoint, its metrics as CSV and its config. Files are built only when a button is clicked."""
+checkpoint, its metrics as CSV and its config; an imported embedding's vectors and its source.json (it
+has no training to export). Files are built only when a button is clicked."""
 import io
 import json
 import tempfile
@@ -47,7 +48,6 @@ def metrics_csv() -> str:
 
 stem = info.id
 vectors_file = info.path / "vectors.npz"
-checkpoint = run_store.checkpoint_path(info.id)
 st.subheader("Vectors")
 try:
     readable = vectors_file.exists() and cached.vectors(info.id) is not None  # a damaged file: say so now, not on click
@@ -66,6 +66,19 @@ if readable:
                       help="w2vcore.vectors.Vectors.load(path): words, vectors and counts")
 elif not vectors_file.exists():
     st.info(f"No vectors yet ({info.status}): they are written when the run ends or is stopped.")
+if runs.imported(info):
+    st.subheader("Source")
+    st.caption("An imported embedding has no training: no checkpoint, no metrics and no config. Its source.json "
+               "says where it came from.")
+    try:
+        source_json = json.dumps(cached.source(info.id), indent=1, ensure_ascii=False)
+    except W2VError as e:
+        st.error(text.plain(e))
+    else:
+        st.download_button("source (.json)", source_json, f"{stem}-source.json", "application/json",
+                           help="origin path, format, encoding, words kept and in the file, dimensions")
+    st.stop()
+checkpoint = run_store.checkpoint_path(info.id)
 st.subheader("Training")
 a, b, c = st.columns(3)
 if checkpoint.exists():

@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from labui import analysis, cached, runs, settings, state, text
+from labui import analysis, cached, panels, pretrained, runs, settings, state, text
 from w2vcore import compare, losses, presets, things
 from w2vcore.corpus import build_vocab, encode_corpus
 from w2vcore.errors import W2VError
@@ -16,7 +16,8 @@ st.markdown(
     "Train skip-gram word2vec embeddings on a corpus of your choice and watch them learn, live. "
     "Runs train in the background and live on disk, so closing or refreshing the page never loses one. "
     "Then look inside: nearest neighbours, analogies, maps of the embedding space, and side-by-side "
-    "comparisons of two runs, e.g. with and without an extra loss that aligns them with human judgements."
+    "comparisons of two runs, e.g. with and without an extra loss that aligns them with human judgements. "
+    "Pretrained vectors (GloVe, word2vec, fastText) open here too, under Runs."
 )
 
 
@@ -124,6 +125,15 @@ with notebook.container(border=True):
 
 st.subheader("Runs")
 any_active = any(r.active for r in runs.runs())
+importing = pretrained.job() is not None and not pretrained.job().finished
+with st.expander("Open pretrained vectors (GloVe, word2vec, fastText, gensim)", icon=":material/upload_file:",
+                 expanded=importing or pretrained.job() is not None):
+    st.caption("A pretrained embedding becomes a read-only entry in the list below: Explore, Compare (against a "
+               "trained run), Bias, Values, the RSR map fit and Export take it like a finished run. It has no "
+               "training, so no curves, checkpoint or resume. From the command line: "
+               "`python -m w2vcore import FILE --limit N`.")
+    pretrained.form()
+pretrained.progress()
 
 
 def table_key(ids: list[str]) -> str:
@@ -137,10 +147,15 @@ def table_rows(infos) -> list[dict]:
     now = time.time()
     rows = []
     for r in infos:
+        created = r.created if isinstance(r.created, (int, float)) else now
+        if runs.imported(r):  # vectors only: no progress, losses or speed
+            rows.append({"name": r.name, "kind": "imported", "status": r.status, "progress": None,
+                         "loss/sgns": None, "loss/val": None, "words/s": None, "trained": None,
+                         "age": analysis.age(now - created), "error": str(r.error or ""), "id": r.id})
+            continue
         m = cached.metrics(r.id)
         progress = analysis.fraction(r.progress)
-        created = r.created if isinstance(r.created, (int, float)) else now
-        rows.append({"name": r.name, "status": r.status, "progress": progress,
+        rows.append({"name": r.name, "kind": "trained", "status": r.status, "progress": progress,
                      "loss/sgns": analysis.latest(m, "loss/sgns"), "loss/val": analysis.latest(m, "loss/val"),
                      "words/s": round(analysis.progress_summary(progress, m)["words_per_s"] or 0) or None,
                      "trained": analysis.duration(analysis.latest(m, "time")), "age": analysis.age(now - created),
@@ -159,7 +174,9 @@ def runs_table() -> None:
     table = st.dataframe(  # cells are plain text: run names need no escaping here
         pd.DataFrame(table_rows(infos)), hide_index=True, on_select="rerun", selection_mode="multi-row",
         key=table_key(ids),
-        column_config={"progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+        column_config={"kind": st.column_config.TextColumn(help="trained here, or imported (pretrained vectors: "
+                                                                 "read-only, no training)"),
+                       "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
                        "loss/sgns": st.column_config.NumberColumn(format="%.3f"),
                        "loss/val": st.column_config.NumberColumn(format="%.3f"),
                        "words/s": st.column_config.NumberColumn(format="localized"),
@@ -171,6 +188,20 @@ def runs_table() -> None:
                    "pages show.")
         return
     actions(chosen, table_key(ids))
+    for r in chosen:
+        if runs.imported(r):
+            imported_facts(r)
+
+
+def imported_facts(info) -> None:
+    """What an imported embedding's source.json says, where a trained run would show its progress."""
+    try:
+        facts = panels.source_facts(info.id)
+    except W2VError as e:
+        st.error(text.plain(e))
+        return
+    st.markdown(f":violet-badge[imported] **{text.plain(info.name)}**")
+    st.dataframe(pd.DataFrame({"source": list(facts), "value": list(facts.values())}), hide_index=True)
 
 
 def actions(chosen, key: str) -> None:

@@ -11,7 +11,7 @@ from w2vcore.compare import sweep_table
 from w2vcore.errors import W2VError
 
 st.title("α sweep")
-chosen = runs.readable(runs.infos(runs.selected()))
+chosen = runs.trained_only(runs.readable(runs.infos(runs.selected())), "the α sweep (it compares training settings)")
 finished = [i for i in chosen if runs.has_vectors(i)]
 if len(finished) < 2:
     st.info("Pick two or more finished runs that differ only in one loss's weight (an α sweep launched from "

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import W2VError
 from ..evaldata import Benchmarks
 from ..evaluate import CategoryData, category_data, category_f1_paired, category_f1_seed, unseen_mask
 from ..neighbours import neighbour_overlap
@@ -42,6 +43,18 @@ def _subset(d: CategoryData, rows: Sequence[int]) -> CategoryData:
 
 
 
+def training_configs(store: RunStore, runs: Sequence[str], what: str) -> dict:
+    """run id -> its `RunConfig`, for a computation (`what`) that compares trainings; W2VError naming any
+    imported embedding, which has no training config."""
+    imported = [store.info(r).name for r in dict.fromkeys(runs) if store.info(r).kind == "imported"]
+    if imported:
+        raise W2VError(f"{what} compares training settings, and {', '.join(repr(n) for n in imported)} "
+                       f"{'is an imported embedding' if len(imported) == 1 else 'are imported embeddings'} "
+                       "(vectors only, no training config); compare an imported embedding with one run in "
+                       "the A/B comparison instead")
+    return {run_id: store.config(run_id) for run_id in dict.fromkeys(runs)}
+
+
 # ------------------------------------------------------------------ the comparison
 class Comparison:
     """A (vanilla) against B (treated): every metric for both, Δ = B - A, and paired CIs.
@@ -66,20 +79,22 @@ class Comparison:
     @classmethod
     def from_runs(cls, store: RunStore, a_id: str, b_id: str, data_dir: str | None = None,
                   benchmarks: Benchmarks | None = None, loss: str = "rsr", **options) -> "Comparison":
-        """Two runs of `store`: the RSR probe from B's (else A's) `loss` spec, THINGS categories and
-        the benchmarks from `data_dir` (default: B's data folder; THINGS falls back to the packaged
-        copy, benchmarks to gensim's)."""
+        """Two entries of `store`, trained runs or imported embeddings: the RSR probe from B's (else A's)
+        `loss` spec, THINGS categories and the benchmarks from `data_dir` (default: B's data folder, else
+        A's; THINGS falls back to the packaged copy, benchmarks to gensim's). An imported embedding has
+        no config, so the probe and the data folder come from whichever entry was trained."""
         from .. import things
         from ..evaldata import load_benchmarks
         from ..things import load_categories
 
-        configs = store.config(a_id), store.config(b_id)
-        data_dir = data_dir or configs[1].data_dir or configs[0].data_dir
+        infos = store.info(a_id), store.info(b_id)
+        configs = [store.config(i.id) for i in infos[::-1] if i.kind == "trained"]  # B's first; imports have none
+        data_dir = data_dir or next((c.data_dir for c in configs if c.data_dir), None)
         a, b = store.load_vectors(a_id), store.load_vectors(b_id)
-        found = next(((cfg, s) for cfg in configs[::-1] for s in cfg.train.losses if s.name == loss), None)
+        found = next(((cfg, s) for cfg in configs for s in cfg.train.losses if s.name == loss), None)
         rsr = rsr_probe(b, found[1], found[0].data_dir or data_dir) if found else None  # the run's own target
         categories = load_categories(data_dir) if things.available(data_dir) else None
-        return cls(a, b, (configs[0].name, configs[1].name), rsr=rsr, categories=categories,
+        return cls(a, b, (infos[0].name, infos[1].name), rsr=rsr, categories=categories,
                    benchmarks=benchmarks if benchmarks is not None else load_benchmarks(data_dir), **options)
 
     # ---- parts

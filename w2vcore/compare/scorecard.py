@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import W2VError
 from ..evaldata import Benchmarks
 from ..runs import RunStore
-from .comparison import Comparison
+from .comparison import Comparison, training_configs
 from .heldout import Power, power
 from .stats import aggregate
 from .twins import check_twins
@@ -80,7 +80,7 @@ class Scorecard:
         from ..evaldata import load_benchmarks
         from ..presets import arm_of
 
-        configs = {run_id: store.config(run_id) for run_id in dict.fromkeys(runs)}
+        configs = training_configs(store, runs, "a scorecard")
         groups: dict[tuple[str, int], str] = {}
         for run_id, cfg in configs.items():
             key = arm_of(cfg, loss)

@@ -8,7 +8,7 @@ from ..errors import W2VError
 from ..evaldata import Benchmarks
 from ..runs import RunStore
 from ..vectors import Vectors
-from .comparison import Comparison
+from .comparison import Comparison, training_configs
 from .heldout import rsr_probe
 from .stats import aggregate
 
@@ -40,7 +40,7 @@ def sweep_table(store: RunStore, runs: Sequence[str], data_dir: str | None = Non
     from ..evaldata import load_benchmarks
     from ..things import load_categories
 
-    configs = {run_id: store.config(run_id) for run_id in dict.fromkeys(runs)}
+    configs = training_configs(store, runs, "an α sweep")
 
     def weight(cfg):
         return next((s.weight for s in cfg.train.losses if s.name == loss), 0.0)
