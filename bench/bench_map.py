@@ -7,7 +7,7 @@ which UMAP's neighbour search finds easier than pure noise), with Zipf-like coun
     timed too), and cached: a function cached with `st.cache_data` on the same arguments as the page's
     `project` (run folder, run id, file stamp, the words, method, n_neighbors, min_dist), returning the same frame,
   - a search: the word's 10 nearest neighbours in the full vectors and the highlighted figure of all
-    10,000 points built and serialised (`charts.projection_figure(...).to_json()`), and its size.
+    10,000 points built and serialised (`mapcharts.projection_figure(...).to_json()`), and its size.
 
     nice python bench/bench_map.py [--words 10000] [--dim 100]
 """
@@ -25,7 +25,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from labui import analysis, charts, maps  # noqa: E402
+from labui import analysis, mapcharts, maps  # noqa: E402
 from w2vcore.vectors import Vectors  # noqa: E402
 
 
@@ -83,7 +83,7 @@ def main() -> None:
 
     def search_figure(method_frame: pd.DataFrame) -> str:
         word, near = maps.search(vec, "word123", 10)
-        fig = charts.projection_figure(method_frame, "log10 count", focus=word, neighbours=dict(near))
+        fig = mapcharts.projection_figure(method_frame, "log10 count", focus=word, neighbours=dict(near))
         return fig.to_json()
 
     pca_frame = project(*key, "pca", 15, 0.1)
@@ -91,7 +91,7 @@ def main() -> None:
     rows.append(("search → highlighted figure with 10 neighbours (PCA map, built + serialised)", t, "≤ 1 s"))
     t, _ = timed(lambda: search_figure(frame))
     rows.append(("search → highlighted figure (UMAP map)", t, "≤ 1 s"))
-    t, plain = timed(lambda: charts.projection_figure(pca_frame, "log10 count").to_json())
+    t, plain = timed(lambda: mapcharts.projection_figure(pca_frame, "log10 count").to_json())
     rows.append(("map figure without a search (built + serialised)", t, "–"))
 
     print(f"Map of {len(shown):,} words × {args.dim} dimensions (clustered random vectors)\n")

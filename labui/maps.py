@@ -1,6 +1,6 @@
 """The Explore map's own computations: a word search (the word and its neighbours in the full vectors),
 placing words off a computed map, word-arithmetic axes (x = he -> she) and a word,value column the user
-uploads to colour the map. No streamlit: `pages/explore.py` calls these, `charts.projection_figure` draws.
+uploads to colour the map. No streamlit: `pages/explore.py` calls these, `mapcharts.projection_figure` draws.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from labui import analysis, cached, charts, panels, runs, settings, state, text
+from labui import analysis, cached, charts, mapcharts, panels, runs, settings, state, text
 from w2vcore import mapfit, presets
 from w2vcore.compare import SCORE_METRICS, Comparison, Scorecard
 from w2vcore.errors import W2VError
@@ -445,7 +445,7 @@ with projection:
         xy_a, xy_b, moved = analysis.aligned_pca(va.vectors[rows_a], vb.vectors[rows_b])
         left, right = st.columns([4, 1])
         labels = (text.plain_chart(f"A: {run_a.name}"), text.plain_chart(f"B: {run_b.name}"))
-        left.plotly_chart(charts.aligned_figure(xy_a, xy_b, words, moved, labels),
+        left.plotly_chart(mapcharts.aligned_figure(xy_a, xy_b, words, moved, labels),
                           key="compare.map")
         left.caption("B is rotated onto A (orthogonal Procrustes over these words) and both are drawn in A's PCA "
                      "plane, so a word sits in comparable places. Colour: cosine between A's and aligned B's vector.")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from labui import analysis, cached, charts, maps, panels, runs, settings, state, text
+from labui import analysis, cached, maps, mapcharts, panels, runs, settings, state, text
 from w2vcore import things
 from w2vcore.errors import W2VError
 
@@ -371,7 +371,7 @@ def placed(frame: pd.DataFrame, extra: list[str], method: str) -> pd.DataFrame:
 
 def show(frame: pd.DataFrame, colour: dict, look: dict, key: str, axis_titles: tuple[str, str] | None = None) -> None:
     frame, column, symbol = decorate(frame, colour)
-    fig = charts.projection_figure(frame, column, symbol=symbol, category=colour["category"],
+    fig = mapcharts.projection_figure(frame, column, symbol=symbol, category=colour["category"],
                                    axis_titles=axis_titles, **look)
     st.plotly_chart(fig, key=key)
     if fig.layout.xaxis.range is not None:
@@ -461,7 +461,7 @@ def draw_over_training() -> None:
             st.info("The map needs at least 3 words.")
         else:
             coords, how = trajectory(str(runs.store().root), info.id, tuple(points), tuple(words_t))
-            st.plotly_chart(charts.trajectory_figure(coords, words_t, points, groups), key="explore.trajectory")
+            st.plotly_chart(mapcharts.trajectory_figure(coords, words_t, points, groups), key="explore.trajectory")
             st.caption(f"{len(points)} snapshots from the random start (0%) to the end (100%), drawn in the final "
                        f"PCA plane of these words. {how} Press ▶ or drag the slider.")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from labui import analysis, cached, charts, runs, state, text
+from labui import analysis, cached, mapcharts, runs, state, text
 from w2vcore import things
 from w2vcore.errors import W2VError
 from w2vcore.sources import save_upload
@@ -77,7 +77,7 @@ with standalone:
         m3.metric("epochs", f"{len(result.losses)}" + (" (early stop)" if result.stopped_early else ""))
         xy = analysis.project(result.vectors, "pca")
         frame = pd.DataFrame({"word": result.words, "x": xy[:, 0], "y": xy[:, 1], "value": result.values})
-        st.plotly_chart(charts.projection_figure(frame, "value", f"{trained_mode} ValueVec, PCA"), key="values.map")
+        st.plotly_chart(mapcharts.projection_figure(frame, "value", f"{trained_mode} ValueVec, PCA"), key="values.map")
 
 with on_run:
     chosen = [i for i in runs.infos(runs.selected()) if runs.has_vectors(i)]

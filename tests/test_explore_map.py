@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labui import charts, maps
+from labui import mapcharts, maps
 from w2vcore.errors import W2VError
 from w2vcore.vectors import Vectors
 
@@ -110,42 +110,42 @@ def _frame(n: int) -> pd.DataFrame:
 def test_a_searched_word_and_its_neighbours_are_labelled_at_any_map_size(n):
     frame = _frame(n)
     near = {"w5": 0.9, "w6": 0.8, "w7": 0.7}
-    fig = charts.projection_figure(frame, "log10 count", focus="w3", neighbours=near)
+    fig = mapcharts.projection_figure(frame, "log10 count", focus="w3", neighbours=near)
     by_name = {t.name: t for t in fig.data}
     assert list(by_name["w3"].text) == ["w3"] and by_name["w3"].marker.symbol == "star"
     assert sorted(by_name["neighbours (3)"].text) == ["w5", "w6", "w7"]
     assert list(by_name["neighbours (3)"].customdata) == [0.9, 0.8, 0.7]
     base = fig.data[0]
-    assert len(base.x) == n and base.marker.color == charts.DIM  # the rest dimmed
-    if n < charts.WEBGL_FROM:
+    assert len(base.x) == n and base.marker.color == mapcharts.DIM  # the rest dimmed
+    if n < mapcharts.WEBGL_FROM:
         assert "w3" not in list(base.text) and "w5" not in list(base.text)  # labelled once, on top
     far = frame[["x", "y"]].abs().max().max()
     assert fig.layout.xaxis.range is not None and max(map(abs, fig.layout.xaxis.range)) < far  # zoomed to them
-    isolated = charts.projection_figure(frame, "log10 count", focus="w3", neighbours=near, show="isolate")
+    isolated = mapcharts.projection_figure(frame, "log10 count", focus="w3", neighbours=near, show="isolate")
     assert sum(len(t.x) for t in isolated.data if t.x is not None) == 2 * 4  # base (4 points) + the highlights
 
 
 def test_pasted_words_are_all_labelled_even_where_they_crowd():
     frame = pd.DataFrame({"word": [f"word{i}" for i in range(49)], "x": np.linspace(0, 0.01, 49), "y": np.zeros(49)})
-    assert sum(bool(t) for t in charts.sparse_labels(frame)) < 49  # crowded: sparse labels skip most
-    fig = charts.projection_figure(frame, labelled=frame["word"].tolist())
+    assert sum(bool(t) for t in mapcharts.sparse_labels(frame)) < 49  # crowded: sparse labels skip most
+    fig = mapcharts.projection_figure(frame, labelled=frame["word"].tolist())
     labels = next(t for t in fig.data if t.name == "labels")
     assert list(labels.text) == frame["word"].tolist()
     assert not any(fig.data[0].text)  # not twice
 
 
 def test_categories_get_distinct_colour_and_shape_pairs_and_one_can_be_highlighted():
-    styles = [charts.category_style(i) for i in range(27)]
+    styles = [mapcharts.category_style(i) for i in range(27)]
     assert len(set(styles)) == 27 and len({c for c, _ in styles[:9]}) == 9
-    assert all(c.upper() not in ("#BAB0AC", charts.GREY.upper(), charts.DIM.upper()) for c, _ in styles)  # no greys
+    assert all(c.upper() not in ("#BAB0AC", mapcharts.GREY.upper(), mapcharts.DIM.upper()) for c, _ in styles)  # no greys
     frame = _frame(60)
     frame["cat"] = [f"c{i % 12}" for i in range(60)]
-    fig = charts.projection_figure(frame, "cat")
+    fig = mapcharts.projection_figure(frame, "cat")
     colours = {t.name: t.marker.color for t in fig.data}
     assert len({(t.marker.color, t.marker.symbol) for t in fig.data}) == 12
-    one = charts.projection_figure(frame, "cat", category="c3")
+    one = mapcharts.projection_figure(frame, "cat", category="c3")
     tints = {t.legendgroup: t.marker.color for t in one.data}
-    assert tints["c3"] == colours["c3 (5)"] and {c for g, c in tints.items() if g != "c3"} == {charts.DIM}
+    assert tints["c3"] == colours["c3 (5)"] and {c for g, c in tints.items() if g != "c3"} == {mapcharts.DIM}
     assert one.data[-1].legendgroup == "c3"  # drawn on top
     assert [t.name for t in one.data if t.showlegend is not False] == ["other (55)", "c3 (5)"]  # no grey entries
 
@@ -153,10 +153,10 @@ def test_categories_get_distinct_colour_and_shape_pairs_and_one_can_be_highlight
 def test_an_uploaded_column_with_gaps_draws_them_grey():
     frame = _frame(30)
     frame["score"] = np.where(np.arange(30) % 3 == 0, np.nan, 1.0)
-    fig = charts.projection_figure(frame, "score")
+    fig = mapcharts.projection_figure(frame, "score")
     assert len(fig.data[0].x) == 20 and fig.data[1].name == "no value (10)"
 
 
 def test_word_axes_show_their_titles():
-    fig = charts.projection_figure(_frame(10), axis_titles=("he → she (cosine)", "small → big (cosine)"))
+    fig = mapcharts.projection_figure(_frame(10), axis_titles=("he → she (cosine)", "small → big (cosine)"))
     assert fig.layout.xaxis.title.text == "he → she (cosine)" and fig.layout.yaxis.title.text.startswith("small")

@@ -118,3 +118,10 @@ def test_modules_are_small_enough_to_read(module, path):
         pytest.skip("compiled kernels are exempt")
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{rel} has {lines} lines; split it by idea (at most {MAX_LINES})"
+
+
+def test_pure_ui_helpers_never_call_streamlit():
+    """labui's computations and figure builders stay testable without a Streamlit session."""
+    for name in ("analysis", "maps", "charts", "mapcharts", "settings", "text"):
+        source = (REPO / "labui" / f"{name}.py").read_text()
+        assert "import streamlit" not in source and "from streamlit" not in source, f"labui/{name}.py uses streamlit"
