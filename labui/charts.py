@@ -17,7 +17,7 @@ X_TITLES = {"epoch": "epoch", "step": "optimiser step", "time": "seconds"}
 
 
 def layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.updatelayout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return fig
 
@@ -74,7 +74,7 @@ def curves_figure(frames: dict[str, pd.DataFrame], keys: Sequence[str], x: str =
                                  legendgroup=label, showlegend=True))
     fig.update_xaxes(title_text=X_TITLES.get(x, x), title_standoff=2)
     layout(fig, 260 * rows + 80)
-    fig.updatelayout(margin=dict(t=70), legend=dict(yref="container", y=1.0, yanchor="top"))  # above the titles
+    fig.update_layout(margin=dict(t=70), legend=dict(yref="container", y=1.0, yanchor="top"))  # above the titles
     return fig
 
 
@@ -135,7 +135,7 @@ def scorecard_figure(rows: Sequence[dict], arm_labels: dict[str, str]) -> go.Fig
                      range=[len(metrics) - 0.5, -0.5], showgrid=False, zeroline=False, title=None)
     fig.update_xaxes(title="Δ against vanilla (RSR − vanilla), with its CI", zeroline=False)
     layout(fig, 90 + 62 * max(len(metrics), 1))
-    fig.updatelayout(margin=dict(l=10, r=20, t=40, b=10))
+    fig.update_layout(margin=dict(l=10, r=20, t=40, b=10))
     return fig
 
 

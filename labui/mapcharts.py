@@ -117,10 +117,10 @@ def projection_figure(frame: pd.DataFrame, colour: str | None = None, title: str
     else:
         fig.update_xaxes(showticklabels=False, title=None)
         fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
-    fig.updatelayout(title=title)
+    fig.update_layout(title=title)
     layout(fig, 640)
     if colour is not None and not pd.api.types.is_numeric_dtype(frame[colour]):
-        fig.updatelayout(legend=dict(orientation="v", x=1.01, y=1, yanchor="top", font=dict(size=11)))
+        fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, yanchor="top", font=dict(size=11)))
     return fig
 
 
@@ -250,7 +250,7 @@ def trajectory_figure(coords: Sequence[np.ndarray], words: Sequence[str], progre
 
     names = [f"{p:.0%}" for p in progress]
     fig = go.Figure(trace(coords[-1]), frames=[go.Frame(data=[trace(xy)], name=n) for xy, n in zip(coords, names)])
-    fig.updatelayout(
+    fig.update_layout(
         xaxis=dict(range=[lo[0], hi[0]], showticklabels=False), yaxis=dict(range=[lo[1], hi[1]], showticklabels=False),
         updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.08, xanchor="left", buttons=[
             dict(label="▶ play", method="animate",

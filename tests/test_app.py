@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from apptest import app, open_tab, texts, unescape
 
 from labui import analysis, settings, state
-from labui import charts as chart_builders
+from labui import mapcharts
 from w2vcore import losses, presets, things
 from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, RunConfig, TrainConfig
 from w2vcore.runs import RunStore, default_cache_dir
@@ -452,11 +452,11 @@ def test_map_labels_skip_words_that_would_overlap_and_hover_keeps_them_all():
     import pandas as pd
     frame = pd.DataFrame({"word": ["first", "second", "far", "near_far"],
                           "x": [0.0, 0.001, 1.0, 0.999], "y": [0.0, 0.0, 1.0, 1.0]})
-    assert chart_builders.sparse_labels(frame) == ["first", "", "far", ""]  # the earlier (more frequent) word wins
-    fig = chart_builders.projection_figure(frame)
+    assert mapcharts.sparse_labels(frame) == ["first", "", "far", ""]  # the earlier (more frequent) word wins
+    fig = mapcharts.projection_figure(frame)
     assert list(fig.data[0].text) == ["first", "", "far", ""] and list(fig.data[0].hovertext) == list(frame["word"])
     frame["cat"] = ["a", "b", "a", "b"]
-    traces = {t.name: t for t in chart_builders.projection_figure(frame, "cat").data}
+    traces = {t.name: t for t in mapcharts.projection_figure(frame, "cat").data}
     assert list(traces["a (2)"].text) == ["first", "far"] and list(traces["b (2)"].text) == ["", ""]
 
 
