@@ -74,7 +74,7 @@ def main() -> None:
     t, _ = timed(lambda: project(*key, "pca", 15, 0.1))
     rows.append(("PCA as the page calls it (first, cached function)", t, "≤ 1 s"))
     t, thread = timed(analysis.warm_umap)
-    t_warm, _ = timed(lambda: thread.join() if thread else None)
+    t_warm, _ = timed(lambda: thread.result() if thread else None)
     rows.append(("UMAP numba warm-up (once per server, in the background)", t + t_warm, "–"))
     t, frame = timed(lambda: project(*key, "umap", 15, 0.1))
     rows.append(("UMAP first", t, "≤ 20 s"))

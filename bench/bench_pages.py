@@ -63,7 +63,7 @@ def server_side_umap(store: RunStore, repeats: int) -> dict[str, list[float]]:
     at.slider(key="explore.n").set_value(2000).run()
     at.button(key="explore.umap").click().run()  # computed once, then cached
     times = [timed(at.run) for _ in range(repeats)]
-    assert not at.exception and len(at.get("plotly_chart")) == 2, at.exception
+    assert not at.exception and len(at.get("plotly_chart")) >= 2, at.exception  # PCA and UMAP (and the axes map)
     return {"UMAP of 2,000 words, cached (server script only)": times}
 
 

@@ -4,19 +4,16 @@ alignment. No streamlit: pages call these, `charts` draws the results.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from w2vcore.errors import NotInstalled, W2VError
+from w2vcore.errors import W2VError
 
 BOOKKEEPING = ("kind", "step", "time", "lr", "progress", "epoch", "words_per_s", "pairs")  # not curves
 CURVE_ORDER = ("loss/sgns", "loss/val", "loss/total")  # shown first, then other loss/*, then the rest
 MAX_POINTS = 10_000  # projections beyond this are computed on a sample
-UMAP_APPROXIMATE_FROM = 4096  # words; from here UMAP finds neighbours with NN-descent (umap-learn's own threshold)
-UMAP_LARGE_EPOCHS = 200  # umap-learn's choice above 10,000 words, used from 4,096: 500 would take 2.5x as long
 
 
 # ------------------------------------------------------------------ metrics
@@ -202,33 +199,17 @@ def project(matrix: np.ndarray, method: str = "pca", seed: int = 0, n_neighbors:
         return PCA(n_components=2, random_state=seed).fit_transform(unit)
     if method != "umap":
         raise W2VError(f"projection method must be 'pca' or 'umap', got {method!r}")
-    try:
-        import umap
-    except ImportError:
-        raise NotInstalled("umap-learn", "the UMAP projection") from None
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, n - 1), min_dist=min_dist, metric="cosine",
-                        random_state=seed, n_jobs=1, n_epochs=UMAP_LARGE_EPOCHS if n >= UMAP_APPROXIMATE_FROM else None)
-    return reducer.fit_transform(unit)
+    from . import umapwork
+
+    return umapwork.fit(unit, n_neighbors, min_dist, seed)
 
 
-def warm_umap() -> threading.Thread | None:
-    """Compile UMAP's numba code on toy problems in a background thread (the first real UMAP
-    otherwise spends ~20 s compiling, and a map of 4,096 words or more another ~40 s compiling
-    NN-descent, its approximate neighbour search); None when umap-learn is missing."""
-    try:
-        import umap
-    except ImportError:
-        return None
+def warm_umap():
+    """Start UMAP's worker process compiling its numba code (`umapwork.warm`): a Future, or None
+    when umap-learn is missing."""
+    from . import umapwork
 
-    def fit():
-        toy = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
-        for approximate in (False, True):  # the exact path (small maps), then NN-descent (large ones)
-            umap.UMAP(n_neighbors=5, metric="cosine", random_state=0, n_jobs=1, n_epochs=20,
-                      force_approximation_algorithm=approximate).fit_transform(toy)
-
-    thread = threading.Thread(target=fit, daemon=True, name="warm-umap")
-    thread.start()
-    return thread
+    return umapwork.warm()
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -1,0 +1,34 @@
+"""UMAP runs in its own process: the page's process only waits, and a dead worker is replaced."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("umap")
+
+from labui import analysis, umapwork  # noqa: E402
+from w2vcore.errors import W2VError  # noqa: E402
+
+
+def test_umap_runs_in_another_process_and_keeps_neighbourhoods():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16)) * 5
+    labels = np.repeat(np.arange(3), 40)
+    xy = analysis.project(centres[labels] + rng.normal(size=(120, 16)), "umap", n_neighbors=10)
+    assert xy.shape == (120, 2)
+    pids = {umapwork._worker().submit(os.getpid).result()}
+    assert os.getpid() not in pids, "UMAP ran in the page's process"
+    centroid = np.stack([xy[labels == k].mean(0) for k in range(3)])
+    nearest = np.argmin(((xy[:, None] - centroid[None]) ** 2).sum(-1), axis=1)
+    assert (nearest == labels).mean() > 0.95, "the three clusters should stay apart"
+
+
+def test_a_dead_worker_gives_a_message_and_is_replaced():
+    pool = umapwork._worker()
+    for process in list(pool._processes.values()):
+        process.kill()
+    with pytest.raises(W2VError, match="UMAP worker process ended"):
+        umapwork.fit(np.random.default_rng(1).normal(size=(30, 4)))
+    assert umapwork.fit(np.random.default_rng(1).normal(size=(30, 4)), n_neighbors=5).shape == (30, 2)
