@@ -2,7 +2,8 @@
 
 `Vectors` is plain numpy (float32); nothing here needs torch. Row order is index order,
 assumed to be frequency order (most frequent first), as `restrict_vocab` relies on it.
-The matrix is copied and made read-only, so the lazily cached unit vectors stay valid.
+The matrix is copied (or, with `copy=False`, handed over) and made read-only, so the lazily
+cached unit vectors stay valid; loading a saved entry costs about one matrix, not two.
 Computations take data (pairs, questions); reading benchmark files lives in `evaldata`.
 """
 from __future__ import annotations
@@ -54,14 +55,17 @@ class AnalogyScore:
 class Vectors:
     """Word vectors `vectors` (V, d) float32, row i belonging to `index_to_key[i]`."""
 
-    def __init__(self, index_to_key: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None):
-        vectors = np.array(vectors, dtype=np.float32)  # a private copy
+    def __init__(self, index_to_key: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None,
+                 copy: bool = True):
+        """`copy=False` hands `vectors` over: a float32 C-contiguous array is kept as it is (no second
+        matrix in memory) and made read-only, so the caller must not hold on to it to change it."""
+        vectors = np.array(vectors, dtype=np.float32, order="C", copy=True if copy else None)
         if vectors.ndim != 2:
             raise W2VError(f"vectors must be a 2-D (words, dimensions) matrix, got shape {vectors.shape}")
         if len(index_to_key) != len(vectors) or len(vectors) == 0:
             raise W2VError(f"need one vector per word and at least one word: {len(index_to_key)} words, "
                            f"{len(vectors)} vectors")
-        bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+        bad = np.flatnonzero(~np.isfinite(vectors.sum(axis=1, dtype=np.float64)))  # NaN/inf rows, no (V, d) mask
         if len(bad):
             raise W2VError(f"{len(bad)} of {len(vectors)} vectors contain NaN or infinite values "
                            f"(the first: {index_to_key[bad[0]]!r}); was the training diverging?")
@@ -106,7 +110,8 @@ class Vectors:
         return (self.get_normed_vectors() if norm else self.vectors)[self.get_index(word)]
 
     def get_normed_vectors(self) -> np.ndarray:
-        """(V, d) rows scaled to unit length; all-zero rows stay zero. Computed once."""
+        """(V, d) rows scaled to unit length; all-zero rows stay zero. Computed once, on first use
+        (the squared-entry temporary of the norms is freed before the result is allocated: peak 1x)."""
         if self._unit is None:
             norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
             unit = np.divide(self.vectors, norms, out=np.zeros_like(self.vectors), where=norms > 0)
@@ -362,7 +367,7 @@ class Vectors:
             raise W2VError(f"{path} is not a valid word2vec {'binary' if binary else 'text'} file: {e}") from None
         except OSError as e:
             raise W2VError(f"cannot read {path}: {e.strerror}") from None
-        return cls(keys, matrix)
+        return cls(keys, matrix, copy=False)
 
     def save_projector(self, directory: str | Path) -> tuple[Path, Path]:
         """TensorBoard projector files: vectors.tsv (V rows of d tab-separated floats) and
@@ -400,7 +405,8 @@ class Vectors:
             with np.load(path, allow_pickle=False) as data:
                 if "keys" not in data or "vectors" not in data:
                     raise W2VError(f"{path} has no 'keys' and 'vectors' arrays; was it written by Vectors.save?")
-                return cls(data["keys"].tolist(), data["vectors"], data["counts"] if "counts" in data else None)
+                return cls(data["keys"].tolist(), data["vectors"], data["counts"] if "counts" in data else None,
+                           copy=False)  # np.load gives a fresh array: no second matrix
         except OSError as e:
             raise W2VError(f"cannot read {path} as saved vectors (.npz): {e}") from None
         except W2VError:
