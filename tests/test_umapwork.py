@@ -32,3 +32,8 @@ def test_a_dead_worker_gives_a_message_and_is_replaced():
     with pytest.raises(W2VError, match="UMAP worker process ended"):
         umapwork.fit(np.random.default_rng(1).normal(size=(30, 4)))
     assert umapwork.fit(np.random.default_rng(1).normal(size=(30, 4)), n_neighbors=5).shape == (30, 2)
+
+
+def test_the_worker_yields_the_cpu_to_the_server():
+    """Its numba warm-up must not take a core from the page reruns (os.nice(0) reads the nice value)."""
+    assert umapwork._worker().submit(os.nice, 0).result() >= os.nice(0) + min(umapwork.NICENESS, 19 - os.nice(0))
