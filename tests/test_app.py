@@ -483,3 +483,18 @@ def test_compare_fits_the_learned_map_on_one_finished_run(env):
     table = at.dataframe[0].value
     assert "human rho, held-out pairs" in set(table["metric"])
     assert "fitted map" in " ".join(table.columns)
+
+
+def test_compare_reruns_reuse_the_overlap_and_the_aligned_map(env, monkeypatch):
+    """The A/B view's heavy parts are computed once per run pair, not on every rerun or page switch."""
+    import w2vcore.neighbours
+
+    _, ids = env
+    calls = []
+    overlap = w2vcore.neighbours.neighbour_overlap
+    monkeypatch.setattr(w2vcore.neighbours, "neighbour_overlap", lambda *a, **k: calls.append(1) or overlap(*a, **k))
+    at = app("pages/compare.py", runs=[ids["tiny-a"], ids["tiny-b"]])
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception and any("Jaccard@10" in m.value for m in at.markdown)
+    assert len(calls) <= 1, f"neighbour_overlap ran {len(calls)} times for one run pair"
