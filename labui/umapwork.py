@@ -7,10 +7,9 @@ first opened. Here one worker process (started with "spawn": the server has thre
 on toy problems as soon as the app asks (`warm`), then computes every UMAP (`fit`); the server
 only waits on the result. A worker that died is replaced on the next call.
 
-The worker runs at a lower CPU priority (`NICENESS`): its ~60 s warm-up otherwise takes a whole
-core from the server and the browser, and on 2 cores slowed the page switches made in the minute
-after Explore first opened (Train 0.5 -> 1.05 s, Compare 1.2 -> 1.8 s in bench/bench_pages.py).
-A UMAP the user asks for still gets every idle core.
+The worker runs at a lower CPU priority (`NICENESS`): its warm-up (about a minute of one core)
+starts when Explore opens and would otherwise compete on equal terms with the server's reruns and,
+on the same machine, the browser drawing them. A UMAP the user asks for still gets every idle core.
 """
 from __future__ import annotations
 
