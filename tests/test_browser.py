@@ -53,9 +53,11 @@ def streamlit_app(runs_dir: Path, **env_extra: str):
     env = dict(os.environ, W2V_RUNS_DIR=str(runs_dir), W2V_CACHE_DIR=str(default_cache_dir()), W2V_STANDBY="1",
                **env_extra)
     env.pop("W2V_DATA_DIR", None)
+    log_path = Path(runs_dir).parent / f"streamlit-{port}.log"  # a file, not a pipe nobody reads: a full pipe
+    log = open(log_path, "wb")  # blocks the server (and the workers that inherit it) mid-write, stopping included
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -66,7 +68,8 @@ def streamlit_app(runs_dir: Path, **env_extra: str):
             time.sleep(0.2)
     else:
         proc.terminate()
-        pytest.fail(f"streamlit did not start: {proc.communicate(timeout=10)[0].decode(errors='replace')[-2000:]}")
+        proc.wait(timeout=10)
+        pytest.fail(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
     store = RunStore(runs_dir, default_cache_dir())
     try:
         yield url, store
@@ -76,7 +79,14 @@ def streamlit_app(runs_dir: Path, **env_extra: str):
                 store.stop(run.id)
                 store.wait(run.id, timeout=30)
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"streamlit did not stop within 20 s of SIGTERM: {log_path.read_text(errors='replace')[-2000:]}")
+        finally:
+            log.close()
 
 
 @pytest.fixture

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,8 @@ pytest.importorskip("umap")
 
 from labui import analysis, umapwork  # noqa: E402
 from w2vcore.errors import W2VError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_umap_runs_in_another_process_and_keeps_neighbourhoods():
@@ -25,13 +31,28 @@ def test_umap_runs_in_another_process_and_keeps_neighbourhoods():
     assert (nearest == labels).mean() > 0.95, "the three clusters should stay apart"
 
 
-def test_a_dead_worker_gives_a_message_and_is_replaced():
-    pool = umapwork._worker()
-    for process in list(pool._processes.values()):
-        process.kill()
+def test_a_worker_that_dies_mid_call_gives_a_message_and_is_replaced(monkeypatch):
+    worker = umapwork._worker()
+    pending = worker.submit(time.sleep, 60)
+    time.sleep(1)
+    worker.process.kill()
+    with pytest.raises(umapwork._Died):
+        pending.result(timeout=30)
+    monkeypatch.setattr(umapwork.Worker, "call", lambda self, *a: (_ for _ in ()).throw(umapwork._Died()))
     with pytest.raises(W2VError, match="UMAP worker process ended"):
         umapwork.fit(np.random.default_rng(1).normal(size=(30, 4)))
+    monkeypatch.undo()
+    assert umapwork._worker() is not worker
     assert umapwork.fit(np.random.default_rng(1).normal(size=(30, 4)), n_neighbors=5).shape == (30, 2)
+
+
+def test_exit_does_not_wait_for_a_compile_in_progress():
+    """A server stopping while the worker is busy (the warm-up takes a minute) exits at once."""
+    code = ("import sys, time; sys.path.insert(0, %r); from labui import umapwork; "
+            "umapwork._worker().submit(time.sleep, 120); time.sleep(3)" % str(REPO))
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
+    assert time.monotonic() - started < 30
 
 
 def test_the_worker_yields_the_cpu_to_the_server():
