@@ -238,6 +238,7 @@ class TrainConfig:
     eval_every_s: float = 5.0  # seconds between validation-loss evaluations (when a split exists)
     early_stopping_patience: int = 0  # stop after this many evals without val-loss improvement (0 = off)
     checkpoint_every_s: float = 60.0  # seconds between checkpoints (and one at each epoch end)
+    sync_every: int = 1_000_000  # words each process trains between averaging the tables (torchrun runs); docs/DISTRIBUTED.md
     snapshots: int = 10  # vector snapshots across training (the "over training" view); 0 = none
     losses: tuple[LossSpec, ...] = ()  # extra losses, e.g. LossSpec("rsr", 0.1)
 
@@ -260,6 +261,7 @@ class TrainConfig:
         _in_range("threads", self.threads, 0, MAX_THREADS)
         for name in ("log_every_s", "eval_every_s", "checkpoint_every_s"):
             _in_range(name, getattr(self, name), 0.0, low_open=True)
+        _in_range("sync_every", self.sync_every, 1)
         _in_range("early_stopping_patience", self.early_stopping_patience, 0)
         _in_range("snapshots", self.snapshots, 0)
         if self.snapshots > 100:
