@@ -56,7 +56,7 @@ def train_rank(args, store, run_config: Callable[[Any], Any], progress: Callable
     if rank == 0:
         print(f"run {run_id[0]} in {run_dir} on {world} processes ({dist.get_backend()})")
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-    status = run_rank(run_dir, store.cache_dir, resume=args.resume, stop=stop, 
+    status, _ = run_rank(run_dir, store.cache_dir, resume=args.resume, stop=stop,
                       callbacks=(progress(),) if rank == 0 and progress else ())
     if rank == 0:
         info = store.info(run_id[0])

@@ -81,8 +81,9 @@ class Plan:
 
 
 def run_rank(run_dir: Path, cache_dir: Path, resume: bool = False, stop: threading.Event | None = None,
-             callbacks: tuple = ()) -> str:
-    """Train this rank's part of the run in `run_dir` (the group must be joined); the final status.
+             callbacks: tuple = ()) -> tuple[str, Synced | None]:
+    """Train this rank's part of the run in `run_dir` (the group must be joined): the final status, and the
+    rank's driver (its tables and sync timings; None when the run failed before training).
 
     Rank 0 never raises (a failure is the run's status); another rank raises, so torchrun ends the run.
     """
@@ -96,10 +97,11 @@ def run_rank(run_dir: Path, cache_dir: Path, resume: bool = False, stop: threadi
         if plan.driver is not None:
             rf.update_status(run_dir, syncs=plan.driver.sync_count, sync_seconds=plan.driver.sync_seconds,
                              sync_wait_s=plan.driver.sync_wait_s)
-        return status
+        return status, plan.driver
     dist.barrier()  # rank 0 has encoded the corpus (or failed: then this raises when it exits)
     cfg = rf.read_config(run_dir)
     ckpt = rf.load_checkpoint(run_dir / rf.CHECKPOINT) if resume else None
     data = prepare(encode_corpus(cfg.corpus.source, cfg.corpus.tokenizer, Path(cache_dir)), cfg.corpus)
     shard, wrap, tcfg = plan(run_dir, data, cfg.train)
-    return train(tcfg, shard, stop=threading.Event(), resume=ckpt, data_dir=cfg.data_dir, wrap=wrap).state.status
+    result = train(tcfg, shard, stop=threading.Event(), resume=ckpt, data_dir=cfg.data_dir, wrap=wrap)
+    return result.state.status, plan.driver
