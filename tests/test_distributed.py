@@ -147,3 +147,64 @@ def test_stop_ends_every_rank_and_resume_finishes(tmp_path):
     ranks = _spawn(store, run_id, tmp_path / "resumed", resume=True)
     assert [status for status, _ in ranks] == ["done", "done"]
     assert store.info(run_id).status == "done" and store.info(run_id).progress == 1.0
+
+
+# ------------------------------------------------------------------ the wrapper in one process
+class _Inner:
+    """A stand-in driver: two small tables, counting the extra-loss work it is handed."""
+
+    own_threads = False
+
+    def __init__(self):
+        from w2vcore.engines.sgns_torch import init_tables, make_update
+
+        self.update = make_update("sgd", *init_tables(20, 4, 0, torch.device("cpu")), 0.025)
+        self.extra_calls = 0
+
+    w_in = property(lambda self: self.update.w_in)
+    w_out = property(lambda self: self.update.w_out)
+
+    def beside(self, work):
+        self.extra_calls += 1
+        work()
+
+    def sync(self):
+        pass
+
+
+@pytest.fixture
+def one_process_group():
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("rank, runs", [(0, 1), (1, 0)])
+def test_extra_losses_follow_rank_0s_schedule(one_process_group, rank, runs):
+    from w2vcore.distributed.synced import Synced
+
+    inner, done = _Inner(), []
+    Synced(inner, None, rank=rank, world=1, syncs=1, chunk_tokens=1000).beside(lambda: done.append(1))
+    assert len(done) == runs == inner.extra_calls
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_group, mode):
+    import threading
+
+    from w2vcore.distributed.synced import Synced
+
+    inner = _Inner()
+    synced = Synced(inner, None, rank=0, world=1, syncs=1, chunk_tokens=1000, mode=mode)
+    with torch.no_grad():
+        inner.w_in.add_(1.0)  # "training" since the last sync
+    before = inner.w_in.clone()
+    stop = threading.Event()
+    synced.sync_tables(stop)
+    torch.testing.assert_close(inner.w_in, before)
+    assert not synced._halt.is_set()
+    stop.set()
+    synced.sync_tables(stop)
+    assert synced._halt.is_set() and synced.sync_count == 2

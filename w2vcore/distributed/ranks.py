@@ -74,7 +74,7 @@ class Plan:
 
         def wrap(driver):
             self.driver = Synced(driver, shard, rank=self.rank, world=self.world, syncs=syncs,
-                                 chunk_tokens=cfg.chunk_tokens)
+                                 chunk_tokens=cfg.chunk_tokens, mode=cfg.sync_mode)
             return self.driver
 
         return shard, wrap, rank_config(cfg, self.rank)
