@@ -215,3 +215,32 @@ def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_grou
     stop.set()
     synced.sync_tables(stop)
     assert synced._halt.is_set() and synced.sync_count == 2
+
+
+# ------------------------------------------------------------------ the launcher
+def _lee_args(tmp_path, *extra):
+    from gensim.test.utils import datapath
+
+    return ["--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache"), "train",
+            "--corpus", datapath("lee_background.cor"), "--min-count", "3", *extra]
+
+
+@pytest.mark.parametrize("extra, message", [(("--nproc", "0"), "--nproc must be at least 1"),
+                                            (("--nproc", "2", "--resume"), "name it with --run-id")])
+def test_launch_refuses_bad_process_settings(tmp_path, capsys, extra, message):
+    from w2vcore.__main__ import main
+
+    assert main(_lee_args(tmp_path, *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert RunStore(tmp_path / "runs", tmp_path / "cache").list() == []
+
+
+def test_a_dead_process_fails_the_run_with_torchruns_exit_code(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    from w2vcore.__main__ import main
+
+    monkeypatch.setattr(subprocess, "call", lambda cmd: 1)  # torchrun: a worker died
+    assert main(_lee_args(tmp_path, "--nproc", "2")) == 2
+    (run,) = RunStore(tmp_path / "runs", tmp_path / "cache").list()
+    assert run.status == "failed" and "torchrun exit code 1" in run.error and "resume" in run.error

@@ -81,7 +81,7 @@ def cmd_train(args, store: RunStore) -> int:
 
     if under_torchrun():
         return train_rank(args, store, run_config, progress=_progress_bar)
-    if args.nproc > 1 or args.run_id:
+    if args.nproc != 1 or args.run_id or args.resume:
         return launch(args, args.argv, store, run_config)
     cfg = run_config(args)
     summary = validate(cfg, store.cache_dir, store.root)  # refused runs get no folder
