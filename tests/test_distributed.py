@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -151,9 +152,30 @@ def test_stop_ends_every_rank_and_resume_finishes(tmp_path):
     np.testing.assert_array_equal(ranks[0][1], ranks[1][1])  # both stopped after the same sync
     assert store.info(run_id).progress < 1.0 and store.checkpoint_path(run_id).exists()
     (store.path(run_id) / "STOP").unlink()
+    copy = store.path(run_id).with_name(run_id + "-one")
+    shutil.copytree(store.path(run_id), copy)
     ranks = _spawn(store, run_id, tmp_path / "resumed", resume=True)
     assert [status for status, _ in ranks] == ["done", "done"]
     assert store.info(run_id).status == "done" and store.info(run_id).progress == 1.0
+    _resume_alone(copy, store.cache_dir)  # the same checkpoint on one process, with two threads
+    assert store.info(copy.name).status == "done" and store.info(copy.name).progress == 1.0
+
+
+def _resume_alone(run_dir: Path, cache_dir: Path) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    from w2vcore.distributed.ranks import run_rank
+
+    config = json.loads((run_dir / "config.json").read_text())
+    config["train"]["threads"] = 2
+    (run_dir / "config.json").write_text(json.dumps(config))
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    try:
+        assert run_rank(run_dir, cache_dir, resume=True)[0] == "done"
+    finally:
+        dist.destroy_process_group()
 
 
 # ------------------------------------------------------------------ the wrapper in one process

@@ -129,9 +129,10 @@ class Synced:
         return {**self.inner.state_dict(), "sync": {"epoch": self.epoch, "syncs": self.syncs, "world": self.world}}
 
     def load_state_dict(self, ck: dict) -> None:
-        """Rank 0's checkpoint on every process; other ranks keep their own random streams."""
-        if self.rank != 0:
-            own = self.inner.state_dict()
+        """Rank 0's checkpoint on every process; other ranks keep their own random streams, and so does
+        rank 0 when its thread count changed (another number of processes shares the cores otherwise)."""
+        own = self.inner.state_dict()
+        if self.rank != 0 or len(ck["rng"]) != len(own["rng"]):
             ck = {**ck, "rng": own["rng"], "rng_chunk": own["rng_chunk"]}
         self.inner.load_state_dict(ck)
         saved = ck.get("sync", {})
