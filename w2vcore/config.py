@@ -239,7 +239,7 @@ class TrainConfig:
     eval_every_s: float = 5.0  # seconds between validation-loss evaluations (when a split exists)
     early_stopping_patience: int = 0  # stop after this many evals without val-loss improvement (0 = off)
     checkpoint_every_s: float = 60.0  # seconds between checkpoints (and one at each epoch end)
-    sync_every: int = 1_000_000  # words each process trains between averaging the tables (torchrun runs); docs/DISTRIBUTED.md
+    sync_every: int = 100_000  # words each process trains between table syncs (torchrun runs); docs/DISTRIBUTED.md
     sync_mode: str = "sum"  # "sum": every process's updates applied to common tables; "mean": the tables averaged
     snapshots: int = 10  # vector snapshots across training (the "over training" view); 0 = none
     losses: tuple[LossSpec, ...] = ()  # extra losses, e.g. LossSpec("rsr", 0.1)
