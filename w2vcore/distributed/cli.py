@@ -53,9 +53,9 @@ def train_rank(args, store, run_config: Callable[[Any], Any], progress: Callable
         return 2
     run_dir = store.path(run_id[0])
     stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C reaches every rank: the next sync stops all
     if rank == 0:
         print(f"run {run_id[0]} in {run_dir} on {world} processes ({dist.get_backend()})")
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
     status, _ = run_rank(run_dir, store.cache_dir, resume=args.resume, stop=stop,
                       callbacks=(progress(),) if rank == 0 and progress else ())
     if rank == 0:

@@ -103,5 +103,5 @@ def run_rank(run_dir: Path, cache_dir: Path, resume: bool = False, stop: threadi
     ckpt = rf.load_checkpoint(run_dir / rf.CHECKPOINT) if resume else None
     data = prepare(encode_corpus(cfg.corpus.source, cfg.corpus.tokenizer, Path(cache_dir)), cfg.corpus)
     shard, wrap, tcfg = plan(run_dir, data, cfg.train)
-    result = train(tcfg, shard, stop=threading.Event(), resume=ckpt, data_dir=cfg.data_dir, wrap=wrap)
+    result = train(tcfg, shard, stop=stop or threading.Event(), resume=ckpt, data_dir=cfg.data_dir, wrap=wrap)
     return result.state.status, plan.driver
