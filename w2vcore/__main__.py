@@ -77,6 +77,12 @@ def run_config(args) -> RunConfig:
 
 
 def cmd_train(args, store: RunStore) -> int:
+    from .distributed.cli import launch, train_rank, under_torchrun
+
+    if under_torchrun():
+        return train_rank(args, store, run_config, progress=_progress_bar)
+    if args.nproc != 1 or args.run_id or args.resume:
+        return launch(args, args.argv, store, run_config)
     cfg = run_config(args)
     summary = validate(cfg, store.cache_dir, store.root)  # refused runs get no folder
     print(f"{summary.corpus}: {summary.vocab_size:,} words, {summary.train_tokens:,} training tokens, "
@@ -253,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         kind = type(getattr(defaults_t, f.name))
         tr.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
                         help=f"default {getattr(defaults_t, f.name)}")
+    tr.add_argument("--nproc", type=int, default=1, help="training processes on this machine (starts torchrun)")
+    tr.add_argument("--backend", choices=("auto", "gloo", "nccl", "mpi"), default="auto",
+                    help="torch.distributed backend (auto: nccl with a GPU per process, else gloo)")
+    tr.add_argument("--run-id", help="train this existing run folder (with --resume: from its checkpoint)")
+    tr.add_argument("--resume", action="store_true", help="continue --run-id's run from its checkpoint")
     tr.add_argument("--loss", nargs=2, action="append", default=[], metavar=("NAME", "WEIGHT"),
                     help="add an extra loss with weight alpha, e.g. --loss rsr 0.1")
 
@@ -290,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         store = RunStore(args.runs_dir, args.cache_dir)
         if args.cmd == "train":

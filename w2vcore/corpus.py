@@ -15,6 +15,7 @@ Cache layout, `cache_dir/corpus-<key[:16]>/`:
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -297,6 +298,7 @@ class TrainingData:
         self._splits = _split_documents(encoded.n_docs, cfg.val_fraction, cfg.split_seed)
         doc_tokens = np.asarray(encoded.sent_starts)[np.asarray(encoded.doc_starts)]
         in_vocab_per_doc = np.diff(_count_below(encoded.tokens, len(self.vocab), doc_tokens))
+        self.doc_tokens = in_vocab_per_doc  # (n_docs,) in-vocabulary tokens per document
         self.n_train_tokens = int(in_vocab_per_doc[self._splits["train"]].sum())  # in-vocab tokens per epoch
         self.n_val_tokens = int(in_vocab_per_doc[self._splits["val"]].sum())
 
@@ -305,6 +307,13 @@ class TrainingData:
         if split not in self._splits:
             raise W2VError(f"split must be 'train' or 'val', got {split!r}")
         return self._splits[split]
+
+    def restricted(self, train_docs: np.ndarray) -> "TrainingData":
+        """The same data training on `train_docs` only (a process's shard); vocabulary, tables, memory map shared."""
+        out = copy.copy(self)
+        out._splits = {**self._splits, "train": np.sort(np.asarray(train_docs, dtype=np.int64))}
+        out.n_train_tokens = int(self.doc_tokens[out._splits["train"]].sum())
+        return out
 
     def chunks(self, split: str = "train", max_tokens: int = 1 << 20) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (ids, sent_lens) over the split's whole sentences in corpus order.

@@ -23,7 +23,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -106,16 +106,21 @@ def _call(callbacks, hook: str, *args) -> None:
 
 
 def train(cfg: TrainConfig, data: Any, callbacks: Sequence[Any] = (), stop: threading.Event | None = None,
-          resume: dict | None = None, data_dir: str | None = None) -> TrainResult:
-    """Train SGNS (plus any extra losses in `cfg.losses`) on `data` (a corpus.TrainingData)."""
-    return Trainer(cfg, data, callbacks, stop, data_dir).run(resume)
+          resume: dict | None = None, data_dir: str | None = None,
+          wrap: Callable[[Any], Any] | None = None) -> TrainResult:
+    """Train SGNS (plus any extra losses in `cfg.losses`) on `data` (a corpus.TrainingData).
+
+    wrap: turns the engine's driver into another (`w2vcore.distributed` syncs the tables between processes).
+    """
+    return Trainer(cfg, data, callbacks, stop, data_dir, wrap).run(resume)
 
 
 class Trainer:
     """One run: a driver trains the SGNS tables chunk by chunk; this loop adds everything around it."""
 
     def __init__(self, cfg: TrainConfig, data: Any, callbacks: Sequence[Any] = (),
-                 stop: threading.Event | None = None, data_dir: str | None = None):
+                 stop: threading.Event | None = None, data_dir: str | None = None,
+                 wrap: Callable[[Any], Any] | None = None):
         self.cfg, self.data, self.callbacks = cfg, data, list(callbacks)
         self.stop = stop or threading.Event()
         check_sizes(cfg, data)  # the same check refuses a run before its folder exists
@@ -125,6 +130,8 @@ class Trainer:
         self.evaluators = build_evaluators(cfg.losses, setup)  # losses at weight 0: evaluated, never stepped
         self.alpha = sum(loss.weight for loss in self.losses)
         self.engine = make_driver(cfg, data, self.device, scale=1.0 - self.alpha, extra=bool(self.losses))
+        if wrap is not None:
+            self.engine = wrap(self.engine)
         self.loss_gen = torch.Generator(self.device).manual_seed(cfg.seed + 1)
         self.val_pairs = validation_pairs(cfg, data, self.device)
         if cfg.early_stopping_patience and self.val_pairs is None:

@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Callable
 
 from . import runfolder as rf
 from .corpus import encode_corpus, prepare
@@ -50,10 +51,12 @@ def _prepare_metrics(run_dir: Path, ckpt: dict | None) -> None:
 
 
 def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None, resume: bool = False,
-            callbacks: tuple = ()) -> str:
+            callbacks: tuple = (), distribute: Callable | None = None) -> str:
     """Run the whole pipeline for `run_dir`; returns the final status. Never raises.
 
     With `resume`, a missing or unreadable checkpoint fails the run (it never retrains from scratch).
+    distribute(run_dir, data, train_cfg) -> (data, wrap, train_cfg): rank 0 of a torchrun run trains its
+    shard through `wrap` (`w2vcore.distributed`).
     """
     run_dir, stop, done = Path(run_dir), stop or threading.Event(), threading.Event()
     threading.Thread(target=_watch_stop_file, args=(run_dir, stop, done), daemon=True).start()
@@ -70,8 +73,12 @@ def execute(run_dir: Path, cache_dir: Path, stop: threading.Event | None = None,
         compile_ahead(run_dir, cfg)
         rf.update_status(run_dir, phase="training", vocab_size=len(data.vocab), train_tokens=data.n_train_tokens,
                          val_tokens=data.n_val_tokens, corpus=encoded.label)
+        wrap, tcfg = None, cfg.train
+        if distribute is not None:
+            data, wrap, tcfg = distribute(run_dir, data, tcfg)
         writer = rf.RunWriter(run_dir)
-        result = train(cfg.train, data, [writer, *callbacks], stop=stop, resume=ckpt, data_dir=cfg.data_dir)
+        result = train(tcfg, data, [writer, *callbacks], stop=stop, resume=ckpt, data_dir=cfg.data_dir,
+                       wrap=wrap)
         status = result.state.status
         rf.release_space(run_dir)
         rf.update_status(run_dir, status=status, phase="", summary=result.summary, progress=result.state.progress)

