@@ -49,33 +49,29 @@ def vectors(run_id: str) -> Vectors:
 
     Raises W2VError, whatever is wrong with the file, so pages can show the message."""
     runs_store = store()
+    return _read(f"the vectors of run '{run_id}'",
+                 lambda: _vectors(str(runs_store.root), run_id, _stamp(runs_store.path(run_id) / "vectors.npz")))
+
+
+def _read(what: str, read):
+    """read(), with any read error but W2VError turned into a W2VError saying that `what` cannot be read."""
     try:
-        return _vectors(str(runs_store.root), run_id, _stamp(runs_store.path(run_id) / "vectors.npz"))
+        return read()
     except W2VError:
         raise
     except READ_ERRORS as e:
-        raise W2VError(f"the vectors of run '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
+        raise W2VError(f"{what} cannot be read ({type(e).__name__}: {e})") from e
 
 
 def config(run_id: str) -> RunConfig:
     """A run's config; W2VError when config.json cannot be read."""
-    try:
-        return store().config(run_id)
-    except W2VError:
-        raise
-    except READ_ERRORS as e:
-        raise W2VError(f"the config of run '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
+    return _read(f"the config of run '{run_id}'", lambda: store().config(run_id))
 
 
 def source(run_id: str) -> dict:
     """An imported embedding's source.json (origin, format, encoding, words kept and in the file, dimensions);
     W2VError when it cannot be read or the entry is a trained run."""
-    try:
-        return store().source(run_id)
-    except W2VError:
-        raise
-    except READ_ERRORS as e:
-        raise W2VError(f"the source of '{run_id}' cannot be read ({type(e).__name__}: {e})") from e
+    return _read(f"the source of '{run_id}'", lambda: store().source(run_id))
 
 
 def kind(run_id: str) -> str:

@@ -10,16 +10,9 @@ import torch
 
 from w2vcore.config import TrainConfig
 
+from clikit import cli
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cli(tmp_path, *args, ok=True):
-    cmd = [sys.executable, "-m", "w2vcore", "--runs-dir", str(tmp_path / "runs"), "--cache-dir",
-           str(tmp_path / "cache"), *args]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 @pytest.fixture(scope="module")

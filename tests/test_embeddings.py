@@ -2,20 +2,17 @@
 the memory bound, store entries that refuse what needs a training, and the CLI end to end."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from w2vcore.embeddings import detect_format, read_embedding
-from w2vcore.embeddings import import_embedding
+from w2vcore.embeddings import detect_format, import_embedding, read_embedding
 from w2vcore.errors import W2VError
 from w2vcore.runs import RunStore
 
-REPO = Path(__file__).resolve().parents[1]
+from clikit import cli
+
 WORDS = [f"w{i}" for i in range(40)] + ["café", "naïve", "ελληνικά", "日本", "straße"]
 
 
@@ -244,15 +241,6 @@ def test_trained_runs_and_imports_list_together(store, files):
 
 
 # --------------------------------------------------------------------- the CLI
-def cli(tmp_path, *args, ok=True):
-    cmd = [sys.executable, "-m", "w2vcore", "--runs-dir", str(tmp_path / "runs"), "--cache-dir",
-           str(tmp_path / "cache"), *args]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
 def test_cli_import_list_eval_export(tmp_path, files, source):
     words, matrix = source
     out = cli(tmp_path, "import", str(files / "vectors.bin"), "--name", "gensim bin", "--limit", "20").stdout

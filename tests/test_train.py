@@ -14,7 +14,7 @@ from w2vcore.config import CorpusConfig, CorpusSource, LossSpec, TokenizerConfig
 from w2vcore.corpus import encode_corpus, prepare
 from w2vcore import config, engines
 from w2vcore.engines import numba_spans
-from w2vcore.engines.driver import StepReport, Streams, load_tables_state, tables_state
+from w2vcore.engines.driver import StepReport, Streams, TablesDriver
 from w2vcore.errors import TrainingDiverged, W2VError
 from w2vcore.engines.sgns_torch import NoiseSampler, TorchSGD, alias_table, init_tables, make_pairs
 from w2vcore import train as train_module
@@ -494,7 +494,7 @@ def test_a_run_shorter_than_its_log_interval_still_gets_every_snapshot(lee_data,
 
 
 # ------------------------------------------------------------------ new engines
-class Bigrams:
+class Bigrams(TablesDriver):
     """A test engine written against the driver protocol alone: each word predicts the next one (window 1,
     no subsampling, uniform negatives), `batch_size` pairs per step, tables in a `TorchSGD`."""
 
@@ -505,14 +505,6 @@ class Bigrams:
         self.update = TorchSGD(*init_tables(len(data.vocab), cfg.dim, cfg.seed, device))
         self.streams = Streams(cfg.seed, 1, device)
         self.calls = {"run_chunk": 0, "beside": 0, "sync": 0, "close": 0}
-
-    @property
-    def w_in(self):
-        return self.update.w_in
-
-    @property
-    def w_out(self):
-        return self.update.w_out
 
     def run_chunk(self, chunk, lr_at, stop):
         self.calls["run_chunk"] += 1
@@ -535,12 +527,6 @@ class Bigrams:
 
     def sync(self):
         self.calls["sync"] += 1
-
-    def state_dict(self):
-        return tables_state(self.update, self.streams)
-
-    def load_state_dict(self, ck):
-        load_tables_state(self.update, self.streams, ck)
 
     def close(self):
         self.calls["close"] += 1

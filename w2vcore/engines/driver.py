@@ -120,3 +120,25 @@ def load_tables_state(update: Update, streams: Streams, ck: dict) -> None:
         update.w_out.copy_(ck["w_out"])
     update.load_state_dict(ck.get("engine", {}))
     streams.load_state_dict(ck)
+
+
+class TablesDriver:
+    """The part every driver shares: its `update` holds the tables and `streams` its random streams; the
+    tables, optimiser and streams make the driver's share of a checkpoint. Drivers subclass it."""
+
+    update: Update
+    streams: Streams
+
+    @property
+    def w_in(self) -> torch.Tensor:
+        return self.update.w_in
+
+    @property
+    def w_out(self) -> torch.Tensor:
+        return self.update.w_out
+
+    def state_dict(self) -> dict:
+        return tables_state(self.update, self.streams)
+
+    def load_state_dict(self, ck: dict) -> None:
+        load_tables_state(self.update, self.streams, ck)

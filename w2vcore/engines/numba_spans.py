@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..config import TrainConfig
-from .driver import Chunk, StepReport, Streams, load_tables_state, tables_state
+from .driver import Chunk, StepReport, Streams, TablesDriver
 from .sgns_torch import alias_table, init_tables, make_update
 
 KERNEL_SPAN_TOKENS = 100_000  # at most this many tokens per call into the Numba kernel (~0.1-0.5 s of work)
@@ -26,7 +26,7 @@ KERNEL_MIN_SPAN_PLAIN = 32_768  # without: each span has a fixed cost (its block
 KERNEL_MIN_SPANS_PER_RUN = 50  # ...but a short run keeps this many spans, for its curve points and snapshots
 
 
-class NumbaSpans:
+class NumbaSpans(TablesDriver):
     own_threads = True
 
     def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, *, threads: int, scale: float,
@@ -44,14 +44,6 @@ class NumbaSpans:
         self._accept, self._alias = accept.astype(np.float32), alias.astype(np.int32)
         self.side = ThreadPoolExecutor(1, "w2v-extra") if threads > 1 and extra else None
         self._pending: Future | None = None
-
-    @property
-    def w_in(self) -> torch.Tensor:
-        return self.update.w_in
-
-    @property
-    def w_out(self) -> torch.Tensor:
-        return self.update.w_out
 
     def _bounds(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
         """Sentence start offsets (S + 1,) and the span bounds in sentences."""
@@ -113,12 +105,6 @@ class NumbaSpans:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
-
-    def state_dict(self) -> dict:
-        return tables_state(self.update, self.streams)
-
-    def load_state_dict(self, ck: dict) -> None:
-        load_tables_state(self.update, self.streams, ck)
 
     def close(self) -> None:
         if self.side is not None:

@@ -15,11 +15,11 @@ from typing import Any, Callable, Iterator
 import torch
 
 from ..config import TrainConfig
-from .driver import Chunk, StepReport, Streams, load_tables_state, tables_state
+from .driver import Chunk, StepReport, Streams, TablesDriver
 from .sgns_torch import NoiseSampler, init_tables, make_pairs, make_update
 
 
-class TorchBatches:
+class TorchBatches(TablesDriver):
     def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, *, threads: int, scale: float,
                  extra: bool):
         self.cfg, self.device, self.threads, self.scale = cfg, device, threads, scale
@@ -30,14 +30,6 @@ class TorchBatches:
         self.streams = Streams(cfg.seed, threads, device)
         self.keep_prob = torch.as_tensor(data.keep_prob, dtype=torch.float32, device=device)
         self.noise = NoiseSampler(data.noise, device)
-
-    @property
-    def w_in(self) -> torch.Tensor:
-        return self.update.w_in
-
-    @property
-    def w_out(self) -> torch.Tensor:
-        return self.update.w_out
 
     def run_chunk(self, chunk: Chunk, lr_at: Callable[[int], float],
                   stop: threading.Event) -> Iterator[StepReport]:
@@ -74,12 +66,6 @@ class TorchBatches:
 
     def sync(self) -> None:
         pass
-
-    def state_dict(self) -> dict:
-        return tables_state(self.update, self.streams)
-
-    def load_state_dict(self, ck: dict) -> None:
-        load_tables_state(self.update, self.streams, ck)
 
     def close(self) -> None:
         if self.pool is not None:
