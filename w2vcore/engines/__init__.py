@@ -11,7 +11,8 @@ A driver implements `Driver`:
   return early, without a report, when `stop` is set before a step.
 - `update`: the tables in an `sgns_torch.Update` (`w_in`, `w_out`, and how extra losses step them).
 - `beside(fn)` / `sync()`: run extra-loss work now or beside the next step / wait for it.
-- `state_dict()` / `load_state_dict(ck)`: tables, optimiser and random streams for exact resumes.
+- `state_dict()` / `load_state_dict(ck)`: tables, optimiser and random streams for exact resumes
+  (`driver.TablesDriver` gives these and `w_in`/`w_out` to a driver that keeps `update` and `streams`).
 - `own_threads` (it brings its own threads: torch's and BLAS's are capped to 1) and `close()`.
 
 `make_driver` picks one by `resolve_engine`; a new engine is one module and one entry in `DRIVERS`
