@@ -239,6 +239,50 @@ def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_grou
     assert synced._halt.is_set() and synced.sync_count == 2
 
 
+def _rows_rank(rank: int, world: int, port: int, out: str) -> None:
+    """Each process changes its own rows and one shared row, then syncs under every rows/mode setting."""
+    import threading
+
+    import torch.distributed as dist
+
+    from w2vcore.distributed.synced import Synced
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    result = {}
+    for rows in ("touched", "all", "auto"):
+        for mode in ("sum", "mean"):
+            inner = _Inner()
+            synced = Synced(inner, None, rank=rank, world=world, syncs=1, chunk_tokens=1000, mode=mode, rows=rows)
+            with torch.no_grad():
+                inner.w_in[[1, 2] if rank == 0 else [2, 7]] += 1.0 + rank
+                inner.w_out[3] += 1.0 + rank
+            synced.sync_tables(threading.Event())
+            result[f"{rows}-{mode}"] = (inner.w_in.clone(), inner.w_out.clone(), synced.rows_sent)
+    torch.save(result, f"{out}-{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_a_sync_of_touched_rows_equals_a_sync_of_whole_tables(tmp_path):
+    out = str(tmp_path / "rows")
+    mp.start_processes(_rows_rank, args=(2, _free_port(), out), nprocs=2, join=True, start_method="spawn")
+    ranks = [torch.load(f"{out}-{r}.pt") for r in range(2)]
+    start = _Inner()
+    for mode, scale in (("sum", 1.0), ("mean", 0.5)):
+        w_in, w_out = start.w_in.clone(), start.w_out.clone()
+        w_in[1] += scale * 1.0
+        w_in[2] += scale * 3.0
+        w_in[7] += scale * 2.0
+        w_out[3] += scale * 3.0
+        for rows in ("touched", "all", "auto"):
+            for got in ranks:
+                got_in, got_out, _ = got[f"{rows}-{mode}"]
+                torch.testing.assert_close(got_in, w_in)
+                torch.testing.assert_close(got_out, w_out)
+                assert torch.equal(got_in, ranks[0][f"all-{mode}"][0]) and torch.equal(got_out, ranks[0][f"all-{mode}"][1])
+    sent = {rows: ranks[0][f"{rows}-sum"][2] for rows in ("touched", "all", "auto")}
+    assert sent == {"touched": pytest.approx(4 / 40), "all": 1.0, "auto": pytest.approx(4 / 40)}  # rows 1, 2, 7 and 3
+
+
 # ------------------------------------------------------------------ the launcher
 def _lee_args(tmp_path, *extra):
     from gensim.test.utils import datapath

@@ -27,6 +27,7 @@ OPTIMIZERS = ("sgd", "adam")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ENGINES = ("auto", "torch", "numba")
 SYNC_MODES = ("sum", "mean")  # how torchrun processes combine their tables (w2vcore.distributed.synced)
+SYNC_ROWS = ("auto", "touched", "all")  # which table rows a sync sends (w2vcore.distributed.synced)
 MAX_SEED = 2**32 - 1  # every generator accepts it, including the per-thread torch seeds seed * 7919 + slot
 MAX_THREADS = 256
 MAX_TOKEN_LEN = 1000  # min_token_len above this keeps no real word
@@ -241,6 +242,7 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0  # seconds between checkpoints (and one at each epoch end)
     sync_every: int = 100_000  # words each process trains between table syncs (torchrun runs); docs/DISTRIBUTED.md
     sync_mode: str = "sum"  # "sum": every process's updates applied to common tables; "mean": the tables averaged
+    sync_rows: str = "auto"  # "touched": only rows some process changed; "all": whole tables; auto: the cheaper
     snapshots: int = 10  # vector snapshots across training (the "over training" view); 0 = none
     losses: tuple[LossSpec, ...] = ()  # extra losses, e.g. LossSpec("rsr", 0.1)
 
@@ -265,6 +267,7 @@ class TrainConfig:
             _in_range(name, getattr(self, name), 0.0, low_open=True)
         _in_range("sync_every", self.sync_every, 1)
         _one_of("sync_mode", self.sync_mode, SYNC_MODES)
+        _one_of("sync_rows", self.sync_rows, SYNC_ROWS)
         _in_range("early_stopping_patience", self.early_stopping_patience, 0)
         _in_range("snapshots", self.snapshots, 0)
         if self.snapshots > 100:

@@ -248,7 +248,7 @@ class Trainer:
             if clock.eval_due(now):
                 extra = self._evaluate()
                 clock.evaluated(now)
-            self._log(st, clock.logged(now, st.words_done), extra)
+            self._log(st, clock.logged(now, st.words_done) / self.engine.share, extra)
         self._maybe_snapshot()
 
     def _log(self, st, words_per_s: float, extra: dict[str, float]) -> None:
@@ -338,7 +338,8 @@ class Trainer:
             w_in, w_out = w_in @ m, torch.linalg.solve(m, w_out.T).T
         vectors = Vectors(list(self.data.vocab.index_to_key), w_in.cpu().numpy().copy(), self.data.vocab.counts)
         summary = {"seconds": st.elapsed, "steps": float(st.step), "pairs": float(st.pairs_done),
-                   "words_per_s": st.words_done / max(st.elapsed, 1e-9), "epochs_done": float(st.epoch)}
+                   "words_per_s": st.words_done / max(st.elapsed, 1e-9) / self.engine.share,
+                   "epochs_done": float(st.epoch)}
         result = TrainResult(vectors, w_out.cpu().numpy().copy(), st, summary)
         _call(self.callbacks, "on_train_end", st, result)
         return result

@@ -74,7 +74,8 @@ class Plan:
 
         def wrap(driver):
             self.driver = Synced(driver, shard, rank=self.rank, world=self.world, syncs=syncs,
-                                 chunk_tokens=cfg.chunk_tokens, mode=cfg.sync_mode)
+                                 chunk_tokens=cfg.chunk_tokens, mode=cfg.sync_mode, rows=cfg.sync_rows,
+                                 share=shard.n_train_tokens / max(1, data.n_train_tokens))
             return self.driver
 
         return shard, wrap, rank_config(cfg, self.rank)
@@ -95,8 +96,9 @@ def run_rank(run_dir: Path, cache_dir: Path, resume: bool = False, stop: threadi
     if plan.rank == 0:
         status = execute(run_dir, cache_dir, stop, resume, callbacks, distribute=plan)
         if plan.driver is not None:
-            rf.update_status(run_dir, syncs=plan.driver.sync_count, sync_seconds=plan.driver.sync_seconds,
-                             sync_wait_s=plan.driver.sync_wait_s)
+            d = plan.driver
+            rf.update_status(run_dir, syncs=d.sync_count, sync_seconds=d.sync_seconds, sync_wait_s=d.sync_wait_s,
+                             sync_rows_share=d.rows_sent / max(1, d.sync_count))
         return status, plan.driver
     dist.barrier()  # rank 0 has encoded the corpus (or failed: then this raises when it exits)
     cfg = rf.read_config(run_dir)

@@ -47,6 +47,7 @@ class Driver(Protocol):
 
     update: Update  # the tables (w_in, w_out) and their update
     own_threads: bool
+    share: float  # the fraction of the run's words this driver trains: 1, or its process's share of a torchrun run
 
     @property
     def w_in(self) -> torch.Tensor: ...
@@ -128,6 +129,7 @@ class TablesDriver:
 
     update: Update
     streams: Streams
+    share = 1.0  # one process trains every word
 
     @property
     def w_in(self) -> torch.Tensor:
