@@ -197,12 +197,15 @@ def test_a_checkpoint_inside_a_chunk_resumes_only_on_its_engine(lee_val, tmp_pat
 
 
 # ------------------------------------------------------------------ extra losses
-_vanilla: dict[str, np.ndarray] = {}
+@pytest.fixture(scope="module")
+def vanilla() -> dict[str, np.ndarray]:
+    """Each device's run without extra losses, trained once when a test first asks for it."""
+    return {}
 
 
 @pytest.mark.parametrize("name", [info.name for info in losses.available()])
 @on_devices
-def test_each_extra_loss_steps_on_the_device(lee_data, device, name, monkeypatch):
+def test_each_extra_loss_steps_on_the_device(lee_data, vanilla, device, name, monkeypatch):
     """Each registered loss steps the tables on the device (tests/test_loss_contract.py's light settings).
 
     On a GPU extra losses step through autograd (their compiled `sgd_steps` are CPU-only and return None);
@@ -211,15 +214,15 @@ def test_each_extra_loss_steps_on_the_device(lee_data, device, name, monkeypatch
     if device == "cpu":
         monkeypatch.setattr(TorchSGD, "apply_extra_steps", lambda self, *args, **kw: None)
     run = dict(device=device, epochs=1, batch_size=4096)
-    if device not in _vanilla:
-        _vanilla[device] = train(_config(**run), lee_data).vectors.vectors
+    if device not in vanilla:
+        vanilla[device] = train(_config(**run), lee_data).vectors.vectors
     watch = DeviceWatch()
     cfg = _config(**run, losses=(LossSpec(name, 0.1, LIGHT.get(name, {})),))
     result = train(cfg, lee_data, [watch], wrap=watch.wrap)
     logged = [m[f"loss/{name}"] for m in watch.steps if f"loss/{name}" in m]
     assert logged and np.isfinite(logged).all() and watch.places == {device}
     assert np.isfinite(result.vectors.vectors).all()
-    assert not np.array_equal(result.vectors.vectors, _vanilla[device])  # the loss moved the vectors
+    assert not np.array_equal(result.vectors.vectors, vanilla[device])  # the loss moved the vectors
 
 
 # ------------------------------------------------------------------ distributed without (or with) a GPU
