@@ -4,24 +4,22 @@ quality against one process, stop and resume. Two real processes (torch.multipro
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
 
-from w2vcore.config import CorpusConfig, CorpusSource, RunConfig, TrainConfig
 from w2vcore.distributed import shard_data, syncs_per_epoch, token_shards
 from w2vcore.distributed.cli import torchrun_command
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import default_benchmarks, load_word_pairs
 from w2vcore.runs import RunStore
 
-SETTINGS = dict(dim=50, epochs=3, window=5, threads=1, seed=3, sync_every=4_000, log_every_s=0.2)
+from distkit import SETTINGS, check_one_run
+from distkit import free_port as _free_port, lee_config as _lee_config, spawn as _spawn
+
 WORDSIM_TOLERANCE = 0.02  # beyond one process's seed range; see test_two_processes_score_like_one_on_wordsim
 
 
@@ -62,41 +60,6 @@ def test_torchrun_command_drops_nproc_and_names_the_run():
 
 
 # ------------------------------------------------------------------ two real processes
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rank(rank: int, world: int, port: int, run_dir: str, cache_dir: str, resume: bool, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world))
-    import torch.distributed as dist
-
-    from w2vcore.distributed.ranks import join, run_rank
-
-    join("gloo", "cpu")
-    status, driver = run_rank(Path(run_dir), Path(cache_dir), resume=resume)
-    tables = torch.stack([driver.w_in.double().sum(), driver.w_out.double().sum(), driver.w_in.double().abs().sum()])
-    np.save(f"{out}-{rank}.npy", np.array([*tables.tolist(), driver.sync_count]))
-    Path(f"{out}-{rank}.status").write_text(status)
-    dist.destroy_process_group()
-
-
-def _spawn(store: RunStore, run_id: str, out: Path, resume: bool = False) -> list[tuple[str, np.ndarray]]:
-    mp.start_processes(_rank, args=(2, _free_port(), str(store.path(run_id)), str(store.cache_dir), resume, str(out)),
-                       nprocs=2, join=True, start_method="spawn")
-    return [(Path(f"{out}-{r}.status").read_text(), np.load(f"{out}-{r}.npy")) for r in range(2)]
-
-
-def _lee_config(**train) -> RunConfig:
-    from gensim.test.utils import datapath
-
-    return RunConfig(name="dist", corpus=CorpusConfig(source=CorpusSource("text", datapath("lee_background.cor")),
-                                                      min_count=3, val_fraction=0.0),
-                     train=TrainConfig(**{**SETTINGS, **train}))
-
-
 def _wordsim(vectors) -> float:
     return vectors.evaluate_word_pairs(load_word_pairs(default_benchmarks()["wordsim353"])).spearman
 
@@ -110,21 +73,7 @@ def two_process_run(tmp_path_factory):
 
 
 def test_two_processes_write_one_run_with_identical_tables(two_process_run):
-    store, run_id, ranks = two_process_run
-    assert [status for status, _ in ranks] == ["done", "done"]
-    assert [r.id for r in store.list()] == [run_id]  # one run folder
-    st = store.info(run_id)
-    assert st.status == "done" and st.progress == 1.0
-    status = rf_status(store, run_id)
-    assert status["world_size"] == 2 and status["syncs"] == ranks[0][1][3] >= SETTINGS["epochs"]
-    np.testing.assert_array_equal(ranks[0][1], ranks[1][1])  # the same tables (and syncs) on both ranks
-    assert len(store.load_vectors(run_id).index_to_key) > 1000
-
-
-def rf_status(store: RunStore, run_id: str) -> dict:
-    from w2vcore import runfolder as rf
-
-    return rf.read_status(store.path(run_id))
+    check_one_run(*two_process_run, epochs=SETTINGS["epochs"])  # test_cuda.py runs the same checks on NCCL
 
 
 def test_two_processes_score_like_one_on_wordsim(two_process_run, lee_data):

@@ -12,6 +12,7 @@ from typing import Sequence
 import torch
 
 from .engines import Driver
+from .engines.driver import fits
 from .losses import ExtraLoss
 
 POSITION = ("epoch", "chunk", "batch", "chunk_words", "step", "words_done", "pairs_done", "best_val", "bad_epochs")
@@ -34,7 +35,8 @@ def loss_states(losses: Sequence[ExtraLoss]) -> dict:
 def restore(ck: dict, state, driver: Driver, loss_gen: torch.Generator, losses: Sequence[ExtraLoss]) -> None:
     """Put a run back where `ck` was taken; `W2VError` (before anything changes) if it does not fit this run."""
     driver.load_state_dict({**ck, "rng": list(ck["rng"][:-1])})
-    loss_gen.set_state(ck["rng"][-1])
+    if fits(loss_gen, ck["rng"][-1:]):  # a checkpoint from another kind of device: fresh streams (driver.fits)
+        loss_gen.set_state(ck["rng"][-1])
     for loss in losses:
         saved = ck.get("losses", {}).get(loss.name)
         if saved is not None:

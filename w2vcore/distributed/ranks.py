@@ -28,14 +28,22 @@ BACKENDS = ("auto", "gloo", "nccl", "mpi")
 
 
 def pick_backend(requested: str, device: str) -> str:
-    """NCCL when the run may use CUDA and this node has a GPU per local process; gloo otherwise."""
+    """NCCL when the run may use CUDA and this node has a GPU per local process; gloo otherwise.
+
+    `W2VError` for 'nccl' without them: it would fail later inside torch.cuda with a bare RuntimeError.
+    """
     if requested not in BACKENDS:
         raise W2VError(f"backend must be one of {', '.join(BACKENDS)}, got {requested!r}")
-    if requested != "auto":
-        return requested
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    return "nccl" if device in ("auto", "cuda") and gpus >= local else "gloo"
+    on_gpus = device in ("auto", "cuda") and gpus >= local
+    if requested == "nccl" and not on_gpus:  # NCCL reduces CUDA tensors only, one device per process
+        raise W2VError(f"backend 'nccl' needs a CUDA GPU for each of the {local} processes on this machine and "
+                       f"device 'auto' or 'cuda' (found {gpus} GPUs, device {device!r}); use backend 'gloo' or "
+                       "'auto'")
+    if requested != "auto":
+        return requested
+    return "nccl" if on_gpus else "gloo"
 
 
 def join(backend: str = "auto", device: str = "auto") -> tuple[int, int]:

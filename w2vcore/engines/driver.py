@@ -96,13 +96,28 @@ class Streams:
         return {"rng_chunk": self.chunk_start, "rng": [g.get_state() for g in self.gens]}
 
     def check(self, rng: list) -> None:
-        if len(rng) != len(self.gens):
+        if len(rng) != len(self.gens) and fits(self.gens[0], rng):
             raise W2VError(f"the checkpoint was written with {len(rng)} threads; resume with the same number")
 
     def load_state_dict(self, ck: dict) -> None:
+        """Continue the saved streams; a checkpoint from another kind of device keeps these fresh ones."""
         self.check(ck["rng"])
+        if not fits(self.gens[0], [ck["rng_chunk"], *ck["rng"]]):
+            return
         self.gens[0].set_state(ck["rng_chunk"])
         self.chunk_start, self._resume = ck["rng_chunk"], list(ck["rng"])
+
+
+def fits(gen: torch.Generator, states: list) -> bool:
+    """True when every saved generator state is one `gen`'s kind of device can take.
+
+    A CUDA generator's state (Philox: seed and offset, 16 bytes) and the CPU's (Mersenne Twister,
+    5056 bytes) do not convert: a run resumed on another kind of device (a GPU run on a CPU-only
+    machine, say) cannot continue its random streams, and draws different numbers anyway. It keeps
+    the streams seeded from the run's seed, so the resume trains on but is not bit-identical.
+    """
+    size = gen.get_state().numel()
+    return all(state.numel() == size for state in states)
 
 
 def tables_state(update: Update, streams: Streams) -> dict:
@@ -130,6 +145,7 @@ class TablesDriver:
     update: Update
     streams: Streams
     share = 1.0  # one process trains every word
+    engine_name = ""  # its name in config.ENGINES: a checkpoint taken inside a chunk continues only there
 
     @property
     def w_in(self) -> torch.Tensor:
@@ -140,7 +156,13 @@ class TablesDriver:
         return self.update.w_out
 
     def state_dict(self) -> dict:
-        return tables_state(self.update, self.streams)
+        return {**tables_state(self.update, self.streams), "engine_name": self.engine_name}
 
     def load_state_dict(self, ck: dict) -> None:
+        """The checkpoint's tables and streams; `W2VError` for a position inside a chunk another engine took
+        (a torch batch and a numba span are different steps: a GPU run resumed where 'auto' picks numba)."""
+        saved = ck.get("engine_name", "")
+        if ck.get("batch", 0) and saved and self.engine_name and saved != self.engine_name:
+            raise W2VError(f"the checkpoint was taken inside a chunk by the {saved} engine, which the "
+                           f"{self.engine_name} engine cannot continue; resume with engine='{saved}'")
         load_tables_state(self.update, self.streams, ck)

@@ -27,6 +27,7 @@ KERNEL_MIN_SPANS_PER_RUN = 50  # ...but a short run keeps this many spans, for i
 
 
 class NumbaSpans(TablesDriver):
+    engine_name = "numba"
     own_threads = True
 
     def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, *, threads: int, scale: float,

@@ -20,6 +20,7 @@ from .sgns_torch import NoiseSampler, init_tables, make_pairs, make_update
 
 
 class TorchBatches(TablesDriver):
+    engine_name = "torch"
     def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, *, threads: int, scale: float,
                  extra: bool):
         self.cfg, self.device, self.threads, self.scale = cfg, device, threads, scale
