@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing as mp
 
 from w2vcore.distributed import shard_data, syncs_per_epoch, token_shards
 from w2vcore.distributed.cli import torchrun_command
@@ -17,8 +18,7 @@ from w2vcore.errors import W2VError
 from w2vcore.evaldata import default_benchmarks, load_word_pairs
 from w2vcore.runs import RunStore
 
-from distkit import SETTINGS, check_one_run
-from distkit import free_port as _free_port, lee_config as _lee_config, spawn as _spawn
+from distkit import SETTINGS, check_one_run, free_port, lee_config, spawn
 
 WORDSIM_TOLERANCE = 0.02  # beyond one process's seed range; see test_two_processes_score_like_one_on_wordsim
 
@@ -67,8 +67,8 @@ def _wordsim(vectors) -> float:
 @pytest.fixture(scope="module")
 def two_process_run(tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("runs"), tmp_path_factory.mktemp("cache"))
-    run_id = store.create(_lee_config())
-    ranks = _spawn(store, run_id, tmp_path_factory.mktemp("out") / "run")
+    run_id = store.create(lee_config())
+    ranks = spawn(store, run_id, tmp_path_factory.mktemp("out") / "run")
     return store, run_id, ranks
 
 
@@ -86,7 +86,7 @@ def test_two_processes_score_like_one_on_wordsim(two_process_run, lee_data):
     from w2vcore.train import train
 
     store, run_id, _ = two_process_run
-    ones = [_wordsim(train(dataclasses.replace(_lee_config().train, seed=seed), lee_data).vectors)
+    ones = [_wordsim(train(dataclasses.replace(lee_config().train, seed=seed), lee_data).vectors)
             for seed in (SETTINGS["seed"], SETTINGS["seed"] + 1, SETTINGS["seed"] + 2)]
     two = _wordsim(store.load_vectors(run_id))
     assert min(ones) - WORDSIM_TOLERANCE <= two <= max(ones) + WORDSIM_TOLERANCE, (two, ones)
@@ -94,16 +94,16 @@ def test_two_processes_score_like_one_on_wordsim(two_process_run, lee_data):
 
 def test_stop_ends_every_rank_and_resume_finishes(tmp_path):
     store = RunStore(tmp_path / "runs", tmp_path / "cache")
-    run_id = store.create(_lee_config(epochs=2, sync_every=2_000))
+    run_id = store.create(lee_config(epochs=2, sync_every=2_000))
     (store.path(run_id) / "STOP").touch()  # rank 0's watcher sees it at once; the first sync carries it to rank 1
-    ranks = _spawn(store, run_id, tmp_path / "stopped")
+    ranks = spawn(store, run_id, tmp_path / "stopped")
     assert [status for status, _ in ranks] == ["stopped", "stopped"]
     np.testing.assert_array_equal(ranks[0][1], ranks[1][1])  # both stopped after the same sync
     assert store.info(run_id).progress < 1.0 and store.checkpoint_path(run_id).exists()
     (store.path(run_id) / "STOP").unlink()
     copy = store.path(run_id).with_name(run_id + "-one")
     shutil.copytree(store.path(run_id), copy)
-    ranks = _spawn(store, run_id, tmp_path / "resumed", resume=True)
+    ranks = spawn(store, run_id, tmp_path / "resumed", resume=True)
     assert [status for status, _ in ranks] == ["done", "done"]
     assert store.info(run_id).status == "done" and store.info(run_id).progress == 1.0
     _resume_alone(copy, store.cache_dir)  # the same checkpoint on one process, with two threads
@@ -120,7 +120,7 @@ def _resume_alone(run_dir: Path, cache_dir: Path) -> None:
     config = json.loads((run_dir / "config.json").read_text())
     config["train"]["threads"] = 2
     (run_dir / "config.json").write_text(json.dumps(config))
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
     try:
         assert run_rank(run_dir, cache_dir, resume=True)[0] == "done"
     finally:
@@ -154,7 +154,7 @@ class _Inner:
 def one_process_group():
     import torch.distributed as dist
 
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
     yield
     dist.destroy_process_group()
 
@@ -213,7 +213,7 @@ def _rows_rank(rank: int, world: int, port: int, out: str) -> None:
 
 def test_a_sync_of_touched_rows_equals_a_sync_of_whole_tables(tmp_path):
     out = str(tmp_path / "rows")
-    mp.start_processes(_rows_rank, args=(2, _free_port(), out), nprocs=2, join=True, start_method="spawn")
+    mp.start_processes(_rows_rank, args=(2, free_port(), out), nprocs=2, join=True, start_method="spawn")
     ranks = [torch.load(f"{out}-{r}.pt") for r in range(2)]
     start = _Inner()
     for mode, scale in (("sum", 1.0), ("mean", 0.5)):
