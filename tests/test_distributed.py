@@ -206,6 +206,7 @@ def _rows_rank(rank: int, world: int, port: int, out: str) -> None:
                 inner.w_in[[1, 2] if rank == 0 else [2, 7]] += 1.0 + rank
                 inner.w_out[3] += 1.0 + rank
             synced.sync_tables(threading.Event())
+            synced.sync_tables(threading.Event())  # nothing changed since: no row is touched
             result[f"{rows}-{mode}"] = (inner.w_in.clone(), inner.w_out.clone(), synced.rows_sent)
     torch.save(result, f"{out}-{rank}.pt")
     dist.destroy_process_group()
@@ -229,7 +230,7 @@ def test_a_sync_of_touched_rows_equals_a_sync_of_whole_tables(tmp_path):
                 torch.testing.assert_close(got_out, w_out)
                 assert torch.equal(got_in, ranks[0][f"all-{mode}"][0]) and torch.equal(got_out, ranks[0][f"all-{mode}"][1])
     sent = {rows: ranks[0][f"{rows}-sum"][2] for rows in ("touched", "all", "auto")}
-    assert sent == {"touched": pytest.approx(4 / 40), "all": 1.0, "auto": pytest.approx(4 / 40)}  # rows 1, 2, 7 and 3
+    assert sent == {"touched": pytest.approx(4 / 40), "all": 2.0, "auto": pytest.approx(4 / 40)}  # rows 1, 2, 7, 3
 
 
 # ------------------------------------------------------------------ the launcher
@@ -255,7 +256,85 @@ def test_a_dead_process_fails_the_run_with_torchruns_exit_code(tmp_path, monkeyp
 
     from w2vcore.__main__ import main
 
-    monkeypatch.setattr(subprocess, "call", lambda cmd: 1)  # torchrun: a worker died
+    monkeypatch.setattr(subprocess, "call", lambda cmd, **kw: 1)  # torchrun: a worker died
     assert main(_lee_args(tmp_path, "--nproc", "2")) == 2
     (run,) = RunStore(tmp_path / "runs", tmp_path / "cache").list()
     assert run.status == "failed" and "torchrun exit code 1" in run.error and "resume" in run.error
+
+
+# ------------------------------------------------------------------ the app's way: RunStore.start(processes=N)
+def _rank_pids(run_dir: Path) -> dict[int, int]:
+    """{rank: pid} of the torchrun ranks training `run_dir` (read from /proc)."""
+    pids = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            env = dict(v.split(b"=", 1) for v in (proc / "environ").read_bytes().split(b"\0") if b"=" in v)
+        except OSError:
+            continue
+        if b"w2vcore.distributed" in cmd and str(run_dir).encode() in cmd and b"RANK" in env:
+            pids[int(env[b"RANK"])] = int(proc.name)
+    return pids
+
+
+def _wait_for(check, timeout: float = 120.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the ranks through /proc (Linux)")
+def test_the_store_trains_stops_and_resumes_a_run_on_two_processes(tmp_path):
+    from w2vcore import runfolder as rf
+
+    store = RunStore(tmp_path / "runs", tmp_path / "cache")
+    run_id = store.create(lee_config(epochs=40))
+    store.start(run_id, processes=2)
+    assert rf.read_status(store.path(run_id))["processes"] == 2
+    _wait_for(lambda: store.info(run_id).progress > 0.05)
+    assert len(_rank_pids(store.path(run_id))) == 2  # torchrun's two ranks train it
+    store.stop(run_id)
+    info = store.wait(run_id, timeout=120)
+    assert info.status == "stopped" and 0 < info.progress < 1 and store.checkpoint_path(run_id).exists()
+    store.start(run_id, resume=True)  # a resume keeps the number of processes
+    info = store.wait(run_id, timeout=300)
+    status = rf.read_status(store.path(run_id))
+    assert info.status == "done" and info.progress == 1.0 and [r.id for r in store.list()] == [run_id]
+    assert status["processes"] == status["world_size"] == 2 and status["syncs"] > 0
+    assert 0 < status["sync_rows_share"] <= 1 and len(store.load_vectors(run_id).index_to_key) > 1000
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the ranks through /proc (Linux)")
+def test_a_rank_that_dies_fails_the_stores_run_and_keeps_its_checkpoint(tmp_path):
+    import os
+    import signal
+
+    store = RunStore(tmp_path / "runs", tmp_path / "cache")
+    run_id = store.create(lee_config(epochs=40))
+    store.start(run_id, processes=2)
+    _wait_for(lambda: store.info(run_id).progress > 0.1 and store.checkpoint_path(run_id).exists())
+    os.kill(_rank_pids(store.path(run_id))[1], signal.SIGKILL)
+    _wait_for(lambda: not store.info(run_id).active and not _rank_pids(store.path(run_id)))
+    info = store.info(run_id)
+    assert info.status == "failed" and ("torchrun exit code" in info.error or "lost its partners" in info.error)
+    assert store.checkpoint_path(run_id).exists()
+    store.start(run_id, resume=True, processes=1)  # ...and it resumes, on another number of processes
+    info = store.wait(run_id, timeout=300)
+    assert info.status == "done" and info.progress == pytest.approx(1.0, abs=0.02)  # words counted for one process
+
+
+@pytest.mark.parametrize("processes, mode, message", [
+    (0, "process", "from 1 to 64"), (65, "process", "from 1 to 64"), ("2", "process", "whole number"),
+    (True, "process", "whole number"), (2, "thread", "mode='process'")])
+def test_the_store_refuses_impossible_process_counts(tmp_path, processes, mode, message):
+    from w2vcore import runfolder as rf
+
+    store = RunStore(tmp_path / "runs", tmp_path / "cache")
+    run_id = store.create(lee_config())
+    before = rf.read_status(store.path(run_id))
+    with pytest.raises(W2VError, match=message):
+        store.start(run_id, mode=mode, processes=processes)
+    assert rf.read_status(store.path(run_id)) == before  # refused before anything was written

@@ -77,7 +77,8 @@ def run_config(args) -> RunConfig:
 
 
 def cmd_train(args, store: RunStore) -> int:
-    from .distributed.cli import launch, train_rank, under_torchrun
+    from .distributed.cli import launch, train_rank
+    from .distributed.torchrun import under_torchrun
 
     if under_torchrun():
         return train_rank(args, store, run_config, progress=_progress_bar)

@@ -3,6 +3,8 @@
 The driver contributes its part (raw tables, optimiser state, its random streams and the pair
 stream as the current chunk started); the trainer adds the extra losses' generator (last in
 "rng"), the position in the run, the clock (elapsed seconds) and the losses' own learned state.
+Word counts are the process's own: "share" (its part of the run's words, 1 in one process)
+rescales them when a torchrun run resumes on another number of processes.
 A map a loss learns is stored as that loss's state: the tables stay raw.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ POSITION = ("epoch", "chunk", "batch", "chunk_words", "step", "words_done", "pai
 
 def capture(state, driver: Driver, loss_gen: torch.Generator, losses: Sequence[ExtraLoss]) -> dict:
     """The checkpoint of a run at `state` (a train.TrainState)."""
-    ck = {"elapsed": state.elapsed, **driver.state_dict()}
+    ck = {"elapsed": state.elapsed, "share": driver.share, **driver.state_dict()}
     ck["rng"] = [*ck["rng"], loss_gen.get_state()]
     return {**ck, **{key: getattr(state, key) for key in POSITION}, **loss_states(losses)}
 
@@ -43,4 +45,8 @@ def restore(ck: dict, state, driver: Driver, loss_gen: torch.Generator, losses: 
             loss.load_state_dict(saved)
     for key in POSITION:
         setattr(state, key, ck[key])
+    scale = driver.share / float(ck.get("share", 1.0))  # a torchrun run resumed on another number of processes
+    if scale != 1.0:  # counts were its process's share of the words: make them this process's
+        state.words_done, state.chunk_words = round(state.words_done * scale), round(state.chunk_words * scale)
+        state.pairs_done = round(state.pairs_done * scale)
     state.time_offset = float(ck.get("elapsed", 0.0))  # checkpoints before the clock was saved restart it at 0

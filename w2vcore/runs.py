@@ -80,6 +80,18 @@ def _absolute_paths(cfg: RunConfig) -> RunConfig:
                                data_dir=absolute(cfg.data_dir) if cfg.data_dir else cfg.data_dir)
 
 
+def _processes(asked: Any, default: Any, mode: str) -> int:
+    """The number of training processes for a start: `asked`, else `default`; W2VError when it cannot be."""
+    from .distributed.torchrun import MAX_PROCESSES
+
+    n = default if asked is None else asked
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_PROCESSES:
+        raise W2VError(f"processes must be a whole number from 1 to {MAX_PROCESSES}, got {n!r}")
+    if n > 1 and mode == "thread":
+        raise W2VError("a run on several processes trains through torchrun: start it with mode='process'")
+    return n
+
+
 def _is_entry(p: Path) -> bool:
     """A complete run (config.json) or imported embedding (source.json): each is written last."""
     return os.path.lexists(p / rf.CONFIG) or os.path.lexists(p / rf.SOURCE)
@@ -174,16 +186,20 @@ class RunStore:
             raise W2VError(f"cannot create the run folder {p}: {reason}") from None
         return run_id
 
-    def start(self, run_id: str, mode: str = "process", resume: bool = False) -> None:
+    def start(self, run_id: str, mode: str = "process", resume: bool = False, processes: int | None = None) -> None:
         """Train the run in a subprocess (default) or a thread of this process.
 
         `resume` continues from the run's checkpoint; without a readable one it is refused here,
-        before anything is written.
+        before anything is written. `processes` > 1 trains on that many processes through torchrun
+        (`w2vcore.distributed`); by default a new run takes 1 and a resumed run its last number.
         """
         if mode not in ("process", "thread"):
             raise W2VError(f"mode must be 'process' or 'thread', got {mode!r}")
         p = self._trained(run_id, "training to start or resume")
         stored, info = self._look(run_id, p)
+        last = stored or {}
+        before = last.get("processes") or last.get("world_size") or 1 if resume else 1
+        processes = _processes(processes, before, mode)
         if info.status == BROKEN:
             raise W2VError(f"run '{run_id}' is broken and cannot start ({info.error}); delete it")
         if info.active and any(stored.get(k) for k in ("pid", "queued", "thread")):
@@ -201,17 +217,18 @@ class RunStore:
             worker = dict(pid=os.getpid(), pid_start=rf.process_start(os.getpid()), thread=thread.name)
         else:
             _threads.pop(p, None)
+        fresh = {"syncs": 0, "sync_seconds": 0.0, "sync_wait_s": 0.0} if "syncs" in last else {}  # this attempt's
         if rf.update_status(p, expect=_identity(stored), status="queued", error="", phase="", queued=time.time(),
-                            **worker) is None:
+                            processes=processes, world_size=processes, **fresh, **worker) is None:
             raise W2VError(f"run '{run_id}' changed state while it was being started; look at it again")
         (p / rf.STOP).unlink(missing_ok=True)
         if thread is not None:
             thread.start()
             return
-        pid = launch.hand_to_standby(self.root / STANDBY, p, self.cache_dir, resume)
+        pid = launch.hand_to_standby(self.root / STANDBY, p, self.cache_dir, resume) if processes == 1 else None
         if pid is None:
-            args = [str(p), "--cache-dir", str(self.cache_dir)] + (["--resume"] if resume else [])
-            pid = launch.spawn(args, p / rf.LOG, cwd=p)
+            args = [str(p), "--cache-dir", str(self.cache_dir), "--processes", str(processes)]
+            pid = launch.spawn(args + (["--resume"] if resume else []), p / rf.LOG, cwd=p)
         rf.update_status(p, pid=pid, pid_start=rf.process_start(pid))
 
     # ------------------------------------------------------------- standby

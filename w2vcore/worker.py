@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run_dir", type=Path, nargs="?")
     ap.add_argument("--cache-dir", type=Path)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--processes", type=int, default=1, help="train on this many processes (starts torchrun)")
     ap.add_argument("--standby", type=Path, help="wait in this folder as a warm spare for RunStore.start")
     ap.add_argument("--parent", type=int, default=os.getppid(), help="exit the standby when this pid is gone")
     ap.add_argument("--idle", type=float, default=1800.0, help="seconds an unclaimed standby waits")
@@ -210,9 +211,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.run_dir is None or args.cache_dir is None:
             ap.error("give RUN_DIR and --cache-dir, or --standby FOLDER")
+        if args.processes > 1:
+            return _distributed(args)
         status = execute(args.run_dir, args.cache_dir, stop, args.resume)
     return 0 if status != "failed" else 1
 
+
+def _distributed(args) -> int:
+    """Train on --processes N: start torchrun with N ranks on the run (`python -m w2vcore.distributed`) and wait."""
+    from .distributed import torchrun
+
+    tail = ["--resume"] if args.resume else []
+    cmd = torchrun.command(args.processes, ["-m", "w2vcore.distributed", str(args.run_dir), "--cache-dir",
+                                            str(args.cache_dir), *tail])
+    return 0 if torchrun.supervise(cmd, args.run_dir) != "failed" else 1
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -4,26 +4,19 @@ Under torchrun every rank parses the same command line. Rank 0 checks the settin
 run folder (or takes `--run-id`'s), and tells the others its id; then each rank trains
 (`ranks.run_rank`). `--nproc N` on a plain command line creates the run here, then runs
 `python -m torch.distributed.run --standalone --nproc-per-node N -m w2vcore ... train ... --run-id ID`
-and waits: when torchrun fails (a rank died), the run is marked failed with its exit code and
-keeps its last checkpoint.
+and waits (`torchrun.supervise`: when torchrun fails, the run is marked failed with its exit code
+and keeps its last checkpoint).
 """
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import threading
 from typing import Any, Callable
 
-from .. import runfolder as rf
 from ..errors import W2VError
 from ..preflight import validate
-
-
-def under_torchrun() -> bool:
-    """True in a process torchrun (or another env:// launcher) started."""
-    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+from . import torchrun
 
 
 def _create(args, store, run_config: Callable[[Any], Any]) -> str:
@@ -75,8 +68,7 @@ def torchrun_command(nproc: int, argv: list[str], run_id: str) -> list[str]:
             skip = True
         elif not arg.startswith("--nproc="):
             rest.append(arg)
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-            "-m", "w2vcore", *rest, "--run-id", run_id]
+    return torchrun.command(nproc, ["-m", "w2vcore", *rest, "--run-id", run_id])
 
 
 def launch(args, argv: list[str], store, run_config: Callable[[Any], Any]) -> int:
@@ -85,14 +77,12 @@ def launch(args, argv: list[str], store, run_config: Callable[[Any], Any]) -> in
         raise W2VError(f"--nproc must be at least 1, got {args.nproc}")
     if args.resume and not args.run_id:
         raise W2VError("--resume continues a run: name it with --run-id")
+    if args.nproc > torchrun.MAX_PROCESSES:
+        raise W2VError(f"--nproc {args.nproc} is more than {torchrun.MAX_PROCESSES} processes on one machine")
     run_id = args.run_id or _create(args, store, run_config)
-    code = subprocess.call(torchrun_command(args.nproc, [a for a in argv if a != "--run-id" and a != run_id], run_id))
+    torchrun.supervise(torchrun_command(args.nproc, [a for a in argv if a != "--run-id" and a != run_id], run_id),
+                       store.path(run_id))
     info = store.info(run_id)
-    if code != 0 and info.status not in ("failed",):
-        rf.update_status(store.path(run_id), status="failed", phase="",
-                         error=f"a training process died (torchrun exit code {code}); the last checkpoint is "
-                               "kept: resume the run with the same command and --resume")
-        info = store.info(run_id)
     if info.status == "failed":
         raise W2VError(info.error)
     print(f"{info.status}: vectors in {store.path(run_id)}")

@@ -115,7 +115,7 @@ class Synced:
         self.rows_sent = 0.0  # summed over syncs: the share of the tables' rows each sync sent
         self._collective(lambda: [dist.broadcast(t, 0, group=group) for t in self._tables()])  # rank 0's init
         self._base = [t.detach().clone() for t in self._tables()]  # the common tables after the last sync
-        self._scratch = [torch.empty(0), torch.empty(0)]  # the touched rows' deltas, per table
+        self._scratch = [t.new_empty(0, t.shape[1]) for t in self._base]  # the touched rows' deltas, per table
 
     @property
     def w_in(self) -> torch.Tensor:
