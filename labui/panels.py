@@ -64,6 +64,8 @@ def run_progress(info: RunInfo, rows: list[dict], key: str) -> None:
             speed = analysis.rate(p["words_per_s"]) if p["words_per_s"] else "measuring speed"
             text = (f"{icon} {name}: {analysis.fraction(info.progress):.0%} · elapsed {analysis.duration(p['elapsed'])} · "
                     f"ETA {analysis.duration(p['eta'])} · {speed}")
+        if info.processes > 1:
+            text += f" · {info.processes} processes"
         bar, stop = st.columns([4, 1], vertical_alignment="bottom")
         bar.progress(min(1.0, analysis.fraction(info.progress)), text=text)
         if stop.button("Stop", key=f"{key}.stop.{info.id}", icon=":material/stop_circle:",

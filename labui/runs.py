@@ -104,8 +104,10 @@ def select(run_ids: list[str], add: bool = False) -> None:
     st.session_state[_PENDING] = current + [i for i in run_ids if i not in current]
 
 
-def launch(configs: list[RunConfig]) -> list[str]:
+def launch(configs: list[RunConfig], processes: int = 1) -> list[str]:
     """Check, create and start runs in the background (subprocesses that outlive this page); add them to the selection.
+
+    Each run trains on `processes` processes (torchrun, `w2vcore.distributed`) when that is more than 1.
 
     `preflight.validate` raises W2VError for settings the run would refuse, so a refused launch leaves no run folder.
     """
@@ -116,7 +118,7 @@ def launch(configs: list[RunConfig]) -> list[str]:
     ids = []
     for cfg in configs:
         run_id = runs_store.create(cfg)
-        runs_store.start(run_id)
+        runs_store.start(run_id, processes=processes)
         ids.append(run_id)
     select(ids, add=True)
     return ids

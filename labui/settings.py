@@ -44,6 +44,7 @@ def defaults() -> dict[str, Any]:
         **train,
         "lr_sgd": t.lr, "lr_adam": 0.001,  # each optimiser remembers its own learning rate
         "sweep": "0, 0.05, 0.1, 0.2",
+        "processes": 1,  # training processes per run (torchrun); not part of the run's config
     }
 
 

@@ -150,13 +150,13 @@ def table_rows(infos) -> list[dict]:
         created = r.created if isinstance(r.created, (int, float)) else now
         if runs.imported(r):  # vectors only: no progress, losses or speed
             rows.append({"name": r.name, "kind": "imported", "status": r.status, "progress": None,
-                         "loss/sgns": None, "loss/val": None, "words/s": None, "trained": None,
+                         "processes": None, "loss/sgns": None, "loss/val": None, "words/s": None, "trained": None,
                          "age": analysis.age(now - created), "error": str(r.error or ""), "id": r.id})
             continue
         m = cached.metrics(r.id)
         progress = analysis.fraction(r.progress)
         rows.append({"name": r.name, "kind": "trained", "status": r.status, "progress": progress,
-                     "loss/sgns": analysis.latest(m, "loss/sgns"), "loss/val": analysis.latest(m, "loss/val"),
+                     "processes": r.processes, "loss/sgns": analysis.latest(m, "loss/sgns"), "loss/val": analysis.latest(m, "loss/val"),
                      "words/s": round(analysis.progress_summary(progress, m)["words_per_s"] or 0) or None,
                      "trained": analysis.duration(analysis.latest(m, "time")), "age": analysis.age(now - created),
                      "error": str(r.error or ""), "id": r.id})
@@ -177,6 +177,8 @@ def runs_table() -> None:
         column_config={"kind": st.column_config.TextColumn(help="trained here, or imported (pretrained vectors: "
                                                                  "read-only, no training)"),
                        "progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent"),
+                       "processes": st.column_config.NumberColumn(help="training processes (torchrun); words/s "
+                                                                       "counts all of them"),
                        "loss/sgns": st.column_config.NumberColumn(format="%.3f"),
                        "loss/val": st.column_config.NumberColumn(format="%.3f"),
                        "words/s": st.column_config.NumberColumn(format="localized"),

@@ -8,7 +8,8 @@ import torch
 from labui import cached, panels, runs, settings, state, text
 from labui.state import bind, bind_choice
 from w2vcore import losses, presets
-from w2vcore.config import ENGINES
+from w2vcore.config import ENGINES, SYNC_MODES, SYNC_ROWS
+from w2vcore.distributed.torchrun import MAX_PROCESSES
 from w2vcore.errors import W2VError
 
 PAGE = "train"
@@ -80,8 +81,33 @@ def machine_tab() -> None:
                 help="how the SGNS update runs: auto picks the fastest available; torch works on every device")
     bind(st.slider, "CPU threads", "threads", PAGE, min_value=0, max_value=os.cpu_count() or 1,
          disabled=s["optimizer"] == "adam" or device in ("cuda", "mps"),
-         help="Hogwild SGD threads on the CPU: 0 = one per core; 1 = bit-for-bit reproducible "
-              "(SGD on the CPU only: Adam and GPUs use one)")
+         help="Hogwild SGD threads on the CPU: 0 = one per core (shared among the processes); 1 = bit-for-bit "
+              "reproducible (SGD on the CPU only: Adam and GPUs use one)")
+    processes_controls(device)
+
+
+def processes_controls(device: str) -> None:
+    """Data-parallel training: how many processes, and how they keep their tables in step."""
+    cores = os.cpu_count() or 1
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() and device in ("auto", "cuda") else 0
+    most = min(MAX_PROCESSES, max(cores, gpus))
+    n = bind(st.number_input, "processes", "processes", PAGE, min_value=1, max_value=most,
+             help="train on this many processes through torchrun (gloo on the CPU; NCCL with a GPU for each): each "
+                  "trains its share of the documents and they combine their updates every 'sync every' words. "
+                  "On one machine a single process with threads is usually as fast; see docs/DISTRIBUTED.md")
+    if n > 1 and gpus and n > gpus:
+        st.caption(f"{n} processes but {gpus} GPU(s): the processes train on the CPU (gloo).")
+    left, mid, right = st.columns(3)
+    bind(left.number_input, "sync every (words)", "sync_every", PAGE, min_value=1_000, max_value=100_000_000,
+         step=50_000, disabled=n == 1,
+         help="words each process trains between table syncs; rarer syncs cost less time but, summed, "
+              "learn worse (docs/DISTRIBUTED.md has the measurements and a cost model)")
+    bind_choice(mid.selectbox, "sync mode", list(SYNC_MODES), "sync_mode", PAGE, disabled=n == 1,
+                help="sum: every process's updates land in full, as in one process (the default); mean: the "
+                     "updates are averaged, gentler when syncs are rare")
+    bind_choice(right.selectbox, "rows sent", list(SYNC_ROWS), "sync_rows", PAGE, disabled=n == 1,
+                help="touched: only rows some process changed since the last sync; all: whole tables; "
+                     "auto: touched when they are at most half of a table (the measured break-even)")
 
 
 def losses_tab() -> None:
@@ -156,7 +182,7 @@ with setup:
     if st.button(label, type="primary", icon=":material/rocket_launch:", disabled=problem is not None,
                  key="train.launch"):
         try:
-            runs.launch(configs)
+            runs.launch(configs, processes=s["processes"])
             st.rerun()
         except W2VError as e:
             st.error(text.plain(e))

@@ -63,7 +63,7 @@ def runs_dir(tmp_path, monkeypatch):
 def started(monkeypatch):
     """RunStore.start replaced by a recorder: what a button starts, without training."""
     calls = []
-    monkeypatch.setattr(RunStore, "start", lambda self, run_id, mode="process", resume=False:
+    monkeypatch.setattr(RunStore, "start", lambda self, run_id, mode="process", resume=False, processes=None:
                         calls.append((run_id, resume)))
     return calls
 
@@ -213,6 +213,26 @@ def test_launching_adds_the_run_to_the_sidebar_selection(runs_dir, started):
     assert not at.exception and not at.error, [e.value for e in at.error]
     launched = [run_id for run_id, _ in started]
     assert len(launched) == 1 and at.multiselect(key=runs.SELECTED).value == [first, launched[0]]
+
+
+@pytest.mark.skipif((__import__("os").cpu_count() or 1) < 2, reason="the processes setting stops at the core count")
+def test_the_machine_tabs_processes_start_the_run_on_that_many(runs_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr(RunStore, "start", lambda self, run_id, mode="process", resume=False, processes=None:
+                        calls.append(processes))
+    at = app("pages/train.py")
+    at.session_state["train.tab"] = "Machine"
+    at.run()
+    assert at.number_input(key="train.sync_every").disabled  # one process: nothing to sync
+    at.number_input(key="train.processes").set_value(2).run()
+    assert not at.number_input(key="train.sync_every").disabled and not at.selectbox(key="train.sync_rows").disabled
+    at.selectbox(key="train.sync_mode").set_value("mean").run()
+    at.button(key="train.launch").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert calls == [2]
+    (run_dir,) = [p for p in runs_dir.iterdir() if (p / "config.json").exists() and p.name != "2026-first"]
+    assert json.loads((run_dir / "config.json").read_text())["train"]["sync_mode"] == "mean"
+    assert json.loads((runs_dir / ".lab-settings.json").read_text())["processes"] == 2  # kept for the next visit
 
 
 def test_train_page_resumes_a_stopped_run(runs_dir, started):

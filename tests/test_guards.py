@@ -69,7 +69,7 @@ RANGE_CASES = [
     (TrainConfig, "log_every_s", 0.0), (TrainConfig, "eval_every_s", -1.0), (TrainConfig, "checkpoint_every_s", 0.0),
     (TrainConfig, "early_stopping_patience", -1), (TrainConfig, "snapshots", -1), (TrainConfig, "snapshots", 101),
     (TrainConfig, "sync_every", 0), (TrainConfig, "sync_every", -5),
-    (TrainConfig, "sync_mode", "max"),
+    (TrainConfig, "sync_mode", "max"), (TrainConfig, "sync_rows", "some"),
     (TrainConfig, "losses", (LossSpec("a", 0.6), LossSpec("b", 0.6))),
     (TrainConfig, "losses", (LossSpec("a", 0.1), LossSpec("a", 0.2))),
     (RunConfig, "data_dir", "x\x00"),

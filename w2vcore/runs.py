@@ -92,6 +92,10 @@ def _processes(asked: Any, default: Any, mode: str) -> int:
     return n
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
+
+
 def _is_entry(p: Path) -> bool:
     """A complete run (config.json) or imported embedding (source.json): each is written last."""
     return os.path.lexists(p / rf.CONFIG) or os.path.lexists(p / rf.SOURCE)
@@ -113,6 +117,7 @@ class RunInfo:
     progress: float = 0.0
     last: dict[str, Any] = field(default_factory=dict)  # the latest logged metrics
     kind: str = "trained"  # "trained" | "imported" (a pretrained embedding: vectors only)
+    processes: int = 1  # training processes: the torchrun world size, 1 for a single process
 
     @property
     def active(self) -> bool:
@@ -294,7 +299,8 @@ class RunStore:
         st = self._derive(p, stored)
         return stored, RunInfo(id=run_id, name=name, status=st["status"], path=p, created=st.get("created", 0.0),
                                updated=st.get("updated", 0.0), error=st.get("error", ""),
-                               progress=st.get("progress", 0.0), last=st.get("last", {}), kind=kind)
+                               progress=st.get("progress", 0.0), last=st.get("last", {}), kind=kind,
+                               processes=_count(st.get("world_size") or st.get("processes")))
 
     def _broken(self, run_id: str, p: Path, reason: str, name: str | None = None) -> RunInfo:
         try:

@@ -2,8 +2,8 @@
 
 Both `python -m w2vcore train --nproc N` and a run the app starts with N processes
 (`RunStore.start(..., processes=N)`: its worker runs `supervise` on `python -m w2vcore.distributed
-RUN_DIR`) come here: torchrun starts N copies of a w2vcore module on one run folder (`--standalone`: its own rendezvous on a free port,
-so several runs can train side by side). When torchrun fails (a process died: torchrun then stops
+RUN_DIR`) come here: torchrun starts N copies of a w2vcore module on one run folder
+(`--standalone`: its own rendezvous on a free port, so several runs can train side by side). When torchrun fails (a process died: torchrun then stops
 the others), a run whose status does not already say how it ended is marked failed with
 torchrun's exit code, and keeps its last checkpoint.
 """
