@@ -56,7 +56,7 @@ def _rank(rank: int, world: int, port: int, vocab: int, dim: int, repeats: int, 
     for share in SHARES:
         for rows in ("all", "touched"):
             inner = _Tables(vocab, dim)
-            synced = Synced(inner, None, rank=rank, world=world, syncs=1, chunk_tokens=1, rows=rows)
+            synced = Synced(inner, None, rank=rank, world=world, syncs=[1], chunk_tokens=1, rows=rows)
             took = []
             for _ in range(repeats):
                 # each process touches its own random rows; their union is about `share` of each table

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from w2vcore.distributed import shard_data, syncs_per_epoch, token_shards
+from w2vcore.distributed import shard_data, sync_plan, token_shards
 from w2vcore.distributed.cli import torchrun_command
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import default_benchmarks, load_word_pairs
@@ -48,9 +48,12 @@ def test_shards_of_the_lee_corpus_cover_its_training_tokens(lee_data):
     assert parts[0].vocab is lee_data.vocab and parts[0].encoded.tokens is lee_data.encoded.tokens  # one memory map
 
 
-def test_syncs_per_epoch_follow_sync_every():
-    assert syncs_per_epoch(1_000_000, 2, 100_000) == 5
-    assert syncs_per_epoch(1_000, 2, 1_000_000) == 1  # always one, at the epoch's end
+def test_syncs_follow_sync_every_and_space_out_as_the_learning_rate_decays():
+    assert sync_plan(1_000_000, 2, 100_000, 3) == [5, 5, 5]  # Adam: a constant rate
+    assert sync_plan(1_000, 2, 1_000_000, 2) == [1, 1]  # always one, at the epoch's end
+    assert sync_plan(1_000_000, 2, 100_000, 3, lr_floor=1e-4) == [5, 3, 1]  # mean rates 5/6, 1/2, 1/6
+    assert sync_plan(1_000_000, 2, 100_000, 5, lr_floor=1e-4) == [5, 4, 3, 2, 1]
+    assert sync_plan(1_000_000, 2, 100_000, 2, lr_floor=0.9) == [5, 5]  # the rate barely falls
 
 
 def test_torchrun_command_drops_nproc_and_names_the_run():
@@ -164,7 +167,7 @@ def test_extra_losses_follow_rank_0s_schedule(one_process_group, rank, runs):
     from w2vcore.distributed.synced import Synced
 
     inner, done = _Inner(), []
-    Synced(inner, None, rank=rank, world=1, syncs=1, chunk_tokens=1000).beside(lambda: done.append(1))
+    Synced(inner, None, rank=rank, world=1, syncs=[1], chunk_tokens=1000).beside(lambda: done.append(1))
     assert len(done) == runs == inner.extra_calls
 
 
@@ -175,7 +178,7 @@ def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_grou
     from w2vcore.distributed.synced import Synced
 
     inner = _Inner()
-    synced = Synced(inner, None, rank=0, world=1, syncs=1, chunk_tokens=1000, mode=mode)
+    synced = Synced(inner, None, rank=0, world=1, syncs=[1], chunk_tokens=1000, mode=mode)
     with torch.no_grad():
         inner.w_in.add_(1.0)  # "training" since the last sync
     before = inner.w_in.clone()
@@ -201,7 +204,7 @@ def _rows_rank(rank: int, world: int, port: int, out: str) -> None:
     for rows in ("touched", "all", "auto"):
         for mode in ("sum", "mean"):
             inner = _Inner()
-            synced = Synced(inner, None, rank=rank, world=world, syncs=1, chunk_tokens=1000, mode=mode, rows=rows)
+            synced = Synced(inner, None, rank=rank, world=world, syncs=[1], chunk_tokens=1000, mode=mode, rows=rows)
             with torch.no_grad():
                 inner.w_in[[1, 2] if rank == 0 else [2, 7]] += 1.0 + rank
                 inner.w_out[3] += 1.0 + rank

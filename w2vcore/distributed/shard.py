@@ -7,6 +7,7 @@ shards differ by at most one document's tokens.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,18 @@ def shard_data(data: Any, rank: int, world: int) -> Any:
     return data.restricted(train[token_shards(data.doc_tokens[train], world)[rank]])
 
 
-def syncs_per_epoch(global_tokens: int, world: int, sync_every: int) -> int:
-    """Table syncs in an epoch: one per `sync_every` words of each process's share, at least one (its end)."""
-    return max(1, -(-global_tokens // (world * sync_every)))
+def sync_plan(global_tokens: int, world: int, sync_every: int, epochs: int,
+              lr_floor: float | None = None) -> list[int]:
+    """Table syncs in each epoch: one per `sync_every` words of each process's share at the starting learning
+    rate, at least one (the epoch's end).
+
+    With SGD's decaying rate (`lr_floor` = its final ratio) the syncs space out in proportion to the
+    epoch's mean rate, so each process moves its tables about as far between syncs all run long: the
+    summed updates stay as safe as at the start, with about half the syncs (`docs/DISTRIBUTED.md`).
+    Adam keeps its rate (`lr_floor` None): every epoch gets the full count.
+    """
+    full = -(-global_tokens // (world * sync_every))
+    if lr_floor is None:
+        return [max(1, full)] * epochs
+    share = [max(lr_floor, 1.0 - (e + 0.5) / epochs) for e in range(epochs)]
+    return [max(1, math.ceil(global_tokens * s / (world * sync_every) - 1e-9)) for s in share]

@@ -1,8 +1,8 @@
 """A driver that keeps its tables in step with the other processes of a torchrun run.
 
 `Synced` wraps any engine's driver (numba on the CPU, torch on a GPU). Each process trains its own
-shard; when its progress through the epoch passes the next of `syncs_per_epoch` marks (and always at
-the epoch's end) it joins a sync:
+shard; when its progress through the epoch passes the next of the epoch's evenly spaced marks
+(`shard.sync_plan`: fewer as the learning rate decays; the last is the epoch's end) it joins a sync:
 
     delta = tables - base          # what this process learned since the last sync
     all_reduce(delta, SUM)         # every process's learning ...
@@ -103,10 +103,11 @@ def add_rows(table: torch.Tensor, base: torch.Tensor, rows: torch.Tensor, delta:
 class Synced:
     """A driver (see `w2vcore.engines.Driver`) syncing `inner`'s tables over the default process group."""
 
-    def __init__(self, inner: Any, data: Any, *, rank: int, world: int, syncs: int, chunk_tokens: int,
+    def __init__(self, inner: Any, data: Any, *, rank: int, world: int, syncs: list[int], chunk_tokens: int,
                  mode: str = "sum", rows: str = "auto", share: float = 1.0, group: Any = None):
-        """`share`: the fraction of the run's words this process trains (its shard's tokens / the corpus's)."""
-        self.inner, self.data, self.rank, self.world, self.n_sync = inner, data, rank, world, syncs
+        """`syncs`: the syncs in each epoch (`shard.sync_plan`); `share`: the fraction of the run's words this
+        process trains (its shard's tokens / the corpus's)."""
+        self.inner, self.data, self.rank, self.world, self.plan = inner, data, rank, world, list(syncs)
         self.chunk_tokens, self.mode, self.rows, self.share, self.group = chunk_tokens, mode, rows, share, group
         self.update, self.own_threads = inner.update, inner.own_threads
         self._halt = threading.Event()  # set for every process at once, by a sync
@@ -137,7 +138,7 @@ class Synced:
             self._offset = self._words_before(chunk.index)
         total = max(1, self.data.n_train_tokens)
         for report in self.inner.run_chunk(chunk, lr_at, self._halt):
-            due = self.n_sync * (self._offset + report.words) // total
+            due = self.plan[min(chunk.epoch, len(self.plan) - 1)] * (self._offset + report.words) // total
             while self.syncs < due and not self._halt.is_set():  # after a stop, no process syncs again
                 self.sync_tables(stop)
             yield report
