@@ -8,7 +8,7 @@ whole run's words over its own training clock (corpus reading and process start 
 the share of table rows sent, transfer time (the all-reduces) and the wait for the slowest partner,
 and the transfer's share of the run.
 
-    nice python bench/bench_distributed.py [--epochs 3] [--seed 1] [--threads 2] [--sync-every 1000000 100000]
+    nice python bench/bench_distributed.py [--epochs 3] [--seed 1] [--min-count 5] [--threads 2] [--sync-every 1000000 100000]
         [--modes sum mean] [--rows all touched auto]
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--min-count", type=int, default=5, help="1 keeps Brown's rare words: a larger, sparser vocabulary")
     ap.add_argument("--threads", type=int, default=2, help="total threads of every contestant")
     ap.add_argument("--sync-every", type=int, nargs="+", default=[TrainConfig().sync_every])
     ap.add_argument("--modes", nargs="+", default=list(SYNC_MODES), choices=SYNC_MODES)
@@ -56,7 +57,7 @@ def main() -> None:
                     help="which rows a sync sends (whole tables, or only the rows some process touched)")
     args = ap.parse_args()
     bench = load_benchmarks(DATA)
-    common = ["--epochs", str(args.epochs), "--min-count", "5", "--seed", str(args.seed), "--snapshots", "0"]
+    common = ["--epochs", str(args.epochs), "--min-count", str(args.min_count), "--seed", str(args.seed), "--snapshots", "0"]
     t = args.threads
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(Path(tmp) / "runs", Path(tmp) / "cache")
