@@ -8,7 +8,7 @@ whole run's words over its own training clock (corpus reading and process start 
 the share of table rows sent, transfer time (the all-reduces) and the wait for the slowest partner,
 and the transfer's share of the run.
 
-    nice python bench/bench_distributed.py [--epochs 3] [--seed 1] [--min-count 5] [--threads 2] [--sync-every 1000000 100000]
+    nice python bench/bench_distributed.py [--epochs 5] [--seed 1] [--min-count 5] [--threads 2] [--sync-every 1000000 100000]
         [--modes sum mean] [--rows all touched auto]
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def run(label: str, store: RunStore, nproc: int | None, train_args: list[str]) -
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--min-count", type=int, default=5, help="1 keeps Brown's rare words: a larger, sparser vocabulary")
     ap.add_argument("--threads", type=int, default=2, help="total threads of every contestant")
