@@ -8,7 +8,6 @@ present, a rank trains on a machine without one, and a two-process NCCL run need
 from __future__ import annotations
 
 import dataclasses
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from w2vcore.vectors import Vectors
 
 from distkit import check_one_run, free_port, lee_config, spawn
 from test_loss_contract import LIGHT
-from trainkit import FAST, Recorder
+from trainkit import FAST, Recorder, stopped_run
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device: the CUDA variant runs on a machine with a GPU"))]
@@ -128,16 +127,7 @@ def test_a_device_run_learns_as_well_as_a_cpu_run(lee_val, device):
 # ------------------------------------------------------------------ stop and resume
 def _stopped(cfg: TrainConfig, data, path: Path):
     """A run stopped after a few steps, its stop checkpoint saved at `path`."""
-    stop = threading.Event()
-
-    class StopSoon(Recorder):
-        def on_step(self, st, m):
-            super().on_step(st, m)
-            if st.step >= 5:
-                stop.set()
-
-    rec = StopSoon()
-    first = train(cfg, data, [rec], stop=stop)
+    first, rec = stopped_run(cfg, data, steps=5)
     assert first.state.status == "stopped" and rec.checkpoints and first.state.progress < 1.0
     torch.save(rec.checkpoints[-1], path)
     return first

@@ -9,7 +9,6 @@ change here; `LIGHT` only makes the shipped ones quick on Lee.
 from __future__ import annotations
 
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from w2vcore.engines.sgns_torch import TorchSGD
 from w2vcore.train import train
 
 from tablectx import TableContext
-from trainkit import FAST, Recorder
+from trainkit import FAST, stopped_run
 
 LIGHT = {  # parameters that keep a loss quick on Lee (dim 32, one epoch); a loss not listed runs on its defaults
     "rsr": {"target": "wordsim", "pairs": 500, "heldout": 0.3},
@@ -130,16 +129,7 @@ def test_a_stopped_and_resumed_run_is_the_uninterrupted_run(lee_data, name, engi
     """Stopped after a few steps, resumed from the stop's checkpoint: the same vectors as one run."""
     cfg = TrainConfig(**{**RUN, **ENGINES[engine]}, losses=(_spec(name, 0.1),))
     full = train(cfg, lee_data).vectors.vectors
-    stop = threading.Event()
-
-    class StopSoon(Recorder):
-        def on_step(self, st, m):
-            super().on_step(st, m)
-            if st.step >= 5:
-                stop.set()
-
-    rec = StopSoon()
-    first = train(cfg, lee_data, [rec], stop=stop)
+    first, rec = stopped_run(cfg, lee_data, steps=5)
     assert first.state.status == "stopped" and rec.checkpoints
     resumed = train(cfg, lee_data, resume=rec.checkpoints[-1])
     assert resumed.state.status == "done" and first.state.step < resumed.state.step  # it stopped part-way

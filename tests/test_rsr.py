@@ -21,7 +21,7 @@ from w2vcore.engines.sgns_torch import TorchSGD
 from w2vcore.train import Trainer, train
 
 from tablectx import TableContext
-from trainkit import FAST, Recorder
+from trainkit import FAST, Recorder, stopped_run
 
 
 def _names(n: int) -> list[str]:
@@ -462,26 +462,14 @@ def test_gauge_settings_are_checked():
 
 def test_gauge_run_resumes_exactly_with_its_map(lee_data):
     """The map and its Adam state go into the checkpoint; the raw tables stay raw."""
-    import threading
-
     # metric_keep draws from the losses' generator (the pair pool is used whole), so this also checks that
     # the numba engine restores that generator on resume
     spec = LossSpec("rsr", 0.1, {**WORDSIM, "metric": "gauge", "warmup": 0.0, "metric_keep": 0.1})
     cfg = TrainConfig(**{**FAST, "epochs": 2, "eval_every_s": 1e9, "losses": (spec,)})
     full = train(cfg, lee_data).vectors.vectors
-    stop = threading.Event()
-
-    class StopAtEpochEnd(Recorder):
-        def on_epoch_end(self, st, m):
-            super().on_epoch_end(st, m)
-            stop.set()
-
-        def on_checkpoint(self, st, ck):
-            self.ck = ck
-
-    rec = StopAtEpochEnd()
-    first = train(cfg, lee_data, [rec], stop=stop)
-    assert first.state.status == "stopped" and set(rec.ck["losses"]["rsr"]) == {"u", "v", "adam", "count"}
-    assert not np.allclose(first.vectors.vectors, rec.ck["w_in"].numpy(), atol=1e-3)  # exported = raw @ M
-    resumed = train(cfg, lee_data, resume=rec.ck)
+    first, rec = stopped_run(cfg, lee_data, epochs=1)
+    ck = rec.checkpoints[-1]
+    assert first.state.status == "stopped" and set(ck["losses"]["rsr"]) == {"u", "v", "adam", "count"}
+    assert not np.allclose(first.vectors.vectors, ck["w_in"].numpy(), atol=1e-3)  # exported = raw @ M
+    resumed = train(cfg, lee_data, resume=ck)
     np.testing.assert_allclose(resumed.vectors.vectors, full, atol=1e-5)

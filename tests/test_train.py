@@ -20,7 +20,7 @@ from w2vcore.engines.sgns_torch import NoiseSampler, TorchSGD, alias_table, init
 from w2vcore import train as train_module
 from w2vcore.train import train
 
-from trainkit import FAST as SHORT, Recorder
+from trainkit import FAST as SHORT, Recorder, stopped_run
 
 FAST = {**SHORT, "eval_every_s": 1.0, "engine": "torch"}  # this file trains with torch, evaluating once a second
 both_engines = pytest.mark.parametrize("engine", ["torch", "numba"])
@@ -184,15 +184,7 @@ def test_stop_signal_ends_the_run_with_vectors_and_checkpoint(lee_data, engine):
 def test_resume_from_epoch_checkpoint_is_exact(lee_data, engine):
     cfg = TrainConfig(**{**FAST, "epochs": 2, "engine": engine})
     full = train(cfg, lee_data).vectors.vectors
-    stop = threading.Event()
-
-    class StopAtEpochEnd(Recorder):
-        def on_epoch_end(self, st, m):
-            super().on_epoch_end(st, m)
-            stop.set()
-
-    rec = StopAtEpochEnd()
-    first = train(cfg, lee_data, [rec], stop=stop)
+    first, rec = stopped_run(cfg, lee_data, epochs=1)
     assert first.state.status == "stopped" and first.state.epoch == 1
     resumed = train(cfg, lee_data, resume=rec.checkpoints[-1])
     assert resumed.state.status == "done"
@@ -206,16 +198,7 @@ def test_resume_mid_chunk_is_exact(lee_data, engine, monkeypatch):
     cfg = TrainConfig(**{**FAST, "epochs": 2, "chunk_tokens": 5000, "batch_size": 256, "engine": engine,
                          "log_every_s": 1e-9})
     full = train(cfg, lee_data).vectors.vectors
-    stop = threading.Event()
-
-    class StopSoon(Recorder):
-        def on_step(self, st, m):
-            super().on_step(st, m)
-            if st.step >= 5 and st.batch > 0:  # inside a chunk: the next step sees the stop
-                stop.set()
-
-    rec = StopSoon()
-    first = train(cfg, lee_data, [rec], stop=stop)
+    first, rec = stopped_run(cfg, lee_data, steps=5, inside=lambda st: st.batch > 0)  # the next step sees it
     ck = rec.checkpoints[-1]
     assert first.state.status == "stopped" and ck["batch"] > 0, "the stop should land inside a chunk"
     resumed = train(cfg, lee_data, resume=ck)
