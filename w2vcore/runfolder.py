@@ -128,6 +128,20 @@ def disk_full_message(e: OSError) -> str:
     return f"the disk is full ({e.strerror or e}{where}); free some space, then resume the run"
 
 
+@contextlib.contextmanager
+def whole_or_gone(folder: Path, what: str) -> Iterator[None]:
+    """Fill a new `folder` in the block; when it fails, the folder goes (no half-made entry is left behind),
+    and an OSError becomes a W2VError: "cannot <what>: <reason>" (a full disk says so)."""
+    try:
+        yield
+    except BaseException as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not isinstance(e, OSError):
+            raise
+        reason = disk_full_message(e) if e.errno in DISK_FULL else e.strerror or str(e)
+        raise W2VError(f"cannot {what}: {reason}") from None
+
+
 # ------------------------------------------------------------------ reading
 def _read_json(path: Path) -> Any:
     try:

@@ -179,16 +179,10 @@ class RunStore:
         """A new run folder (queued); its corpus and data paths are stored absolute."""
         cfg = _absolute_paths(cfg)
         run_id, p = self.new_folder(cfg.name)
-        try:
+        with rf.whole_or_gone(p, f"create the run folder {p}"):
             now = time.time()
             rf.write_json(p / rf.STATUS, {"status": "queued", "created": now, "updated": now})
             rf.write_json(p / rf.CONFIG, cfg.to_dict())  # last: a folder is a run once its config is complete
-        except BaseException as e:  # no half-made run is left behind
-            shutil.rmtree(p, ignore_errors=True)
-            if not isinstance(e, OSError):
-                raise
-            reason = rf.disk_full_message(e) if e.errno in rf.DISK_FULL else e.strerror or str(e)
-            raise W2VError(f"cannot create the run folder {p}: {reason}") from None
         return run_id
 
     def start(self, run_id: str, mode: str = "process", resume: bool = False, processes: int | None = None) -> None:

@@ -14,14 +14,12 @@ shows the entry with kind "imported" and status done; `RunStore.load_vectors` lo
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .. import runfolder as rf
-from ..errors import W2VError
 from ..runs import RunStore
 from .base import Embedding, Progress
 from .read import read_embedding
@@ -40,7 +38,7 @@ def import_embedding(store: RunStore, path: str | Path, name: str | None = None,
     emb = read_embedding(path, format, limit, encoding, lambda f: report(0.95 * f))
     name = name or path.stem
     run_id, folder = store.new_folder(name)
-    try:
+    with rf.whole_or_gone(folder, f"write the imported embedding to {folder}"):
         rf.write_atomic(folder / rf.VECTORS, lambda f: _save(f, emb))
         now = time.time()
         rf.write_json(folder / rf.STATUS, {"status": "done", "kind": "imported", "created": now, "updated": now,
@@ -49,12 +47,6 @@ def import_embedding(store: RunStore, path: str | Path, name: str | None = None,
             "kind": "imported", "name": name, "origin": str(path), "format": emb.format, "encoding": emb.encoding,
             "limit": limit, "words": len(emb.words), "words_in_file": emb.in_file, "dim": int(emb.vectors.shape[1]),
             "bytes": _size(path), "seconds": round(time.perf_counter() - started, 2), "notes": emb.notes})
-    except BaseException as e:  # no half-made entry is left behind
-        shutil.rmtree(folder, ignore_errors=True)
-        if not isinstance(e, OSError):
-            raise
-        reason = rf.disk_full_message(e) if e.errno in rf.DISK_FULL else e.strerror or str(e)
-        raise W2VError(f"cannot write the imported embedding to {folder}: {reason}") from None
     report(1.0)
     return run_id
 
