@@ -94,6 +94,15 @@ def test_selected_ids_map_rows_to_the_runs_shown_and_drop_others():
     assert analysis.selected_ids([], shown, set(shown)) == []
 
 
+def test_the_runs_table_shows_each_runs_number_of_processes(runs_dir):
+    one = write_run(runs_dir, "2026-one", "one")
+    two = write_run(runs_dir, "2026-two", "two")
+    status = json.loads((runs_dir / two / "status.json").read_text())
+    (runs_dir / two / "status.json").write_text(json.dumps({**status, "processes": 2, "world_size": 2}))
+    table = runs_table(app()).value.set_index("id")
+    assert table.loc[one, "processes"] == 1 and table.loc[two, "processes"] == 2
+
+
 def test_delete_removes_exactly_the_ticked_runs_and_clears_the_ticks(runs_dir):
     now = time.time()
     ids = [write_run(runs_dir, f"2026-run{i}", f"run{i}", created=now - i) for i in range(4)]  # newest first

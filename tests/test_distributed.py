@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from w2vcore.config import CorpusConfig, CorpusSource
 from w2vcore.distributed import shard_data, sync_plan, token_shards
 from w2vcore.distributed.cli import torchrun_command
 from w2vcore.errors import W2VError
@@ -343,3 +344,15 @@ def test_the_store_refuses_impossible_process_counts(tmp_path, processes, mode, 
     with pytest.raises(W2VError, match=message):
         store.start(run_id, mode=mode, processes=processes)
     assert rf.read_status(store.path(run_id)) == before  # refused before anything was written
+
+
+def test_a_corpus_too_small_to_share_fails_the_stores_run_with_the_reason(tmp_path):
+    text = tmp_path / "one.txt"
+    text.write_text(" ".join(["the cat sat on the mat"] * 200) + "\n")  # one document
+    store = RunStore(tmp_path / "runs", tmp_path / "cache")
+    cfg = dataclasses.replace(lee_config(), corpus=CorpusConfig(source=CorpusSource("text", str(text)), min_count=1,
+                                                                val_fraction=0.0))
+    run_id = store.create(cfg)
+    store.start(run_id, processes=2)
+    info = store.wait(run_id, timeout=300)
+    assert info.status == "failed" and "too few for 2 processes" in info.error, info.error
