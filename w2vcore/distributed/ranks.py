@@ -78,11 +78,11 @@ class Plan:
             rf.update_status(run_dir, world_size=self.world)
             dist.barrier()  # the corpus cache and compiled kernels exist: the other ranks may read them now
         shard = shard_data(data, self.rank, self.world)
-        syncs = sync_plan(data.n_train_tokens, self.world, cfg.sync_every, cfg.epochs,
-                          cfg.min_lr_ratio if cfg.optimizer == "sgd" else None)
+        plan = sync_plan(data.n_train_tokens, self.world, cfg.sync_every, cfg.epochs,
+                         cfg.min_lr_ratio if cfg.optimizer == "sgd" else None)
 
         def wrap(driver):
-            self.driver = Synced(driver, shard, rank=self.rank, world=self.world, syncs=syncs,
+            self.driver = Synced(driver, shard, rank=self.rank, world=self.world, plan=plan,
                                  chunk_tokens=cfg.chunk_tokens, mode=cfg.sync_mode, rows=cfg.sync_rows,
                                  share=shard.n_train_tokens / max(1, data.n_train_tokens))
             return self.driver
