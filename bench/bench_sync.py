@@ -47,7 +47,6 @@ class _Tables:
 def _rank(rank: int, world: int, port: int, vocab: int, dim: int, repeats: int, out: str) -> None:
     import torch.distributed as dist
 
-    from w2vcore.distributed.shard import SyncPlan
     from w2vcore.distributed.synced import Synced
 
     torch.set_num_threads(1)  # as while training: the driver's threads own the cores
@@ -57,7 +56,7 @@ def _rank(rank: int, world: int, port: int, vocab: int, dim: int, repeats: int, 
     for share in SHARES:
         for rows in ("all", "touched"):
             inner = _Tables(vocab, dim)
-            synced = Synced(inner, None, rank=rank, world=world, plan=SyncPlan(1, (1,)), chunk_tokens=1, rows=rows)
+            synced = Synced(inner, None, rank=rank, world=world, syncs=1, chunk_tokens=1, rows=rows)
             took = []
             for _ in range(repeats):
                 # each process touches its own random rows; their union is about `share` of each table

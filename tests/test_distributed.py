@@ -13,7 +13,7 @@ import torch
 import torch.multiprocessing as mp
 
 from w2vcore.config import CorpusConfig, CorpusSource
-from w2vcore.distributed import shard_data, sync_plan, token_shards
+from w2vcore.distributed import shard_data, syncs_per_epoch, token_shards
 from w2vcore.distributed.cli import torchrun_command
 from w2vcore.errors import W2VError
 from w2vcore.evaldata import default_benchmarks, load_word_pairs
@@ -49,18 +49,9 @@ def test_shards_of_the_lee_corpus_cover_its_training_tokens(lee_data):
     assert parts[0].vocab is lee_data.vocab and parts[0].encoded.tokens is lee_data.encoded.tokens  # one memory map
 
 
-def test_syncs_follow_sync_every_and_space_out_as_the_learning_rate_decays():
-    def table_syncs(plan):
-        return [plan.table_syncs(e) for e in range(len(plan.strides))]
-
-    adam = sync_plan(1_000_000, 2, 100_000, 3)  # a constant rate: every mark syncs the tables
-    assert adam.marks == 5 and table_syncs(adam) == [5, 5, 5]
-    assert table_syncs(sync_plan(1_000, 2, 1_000_000, 2)) == [1, 1]  # always one, at the epoch's end
-    sgd = sync_plan(1_000_000, 2, 100_000, 3, lr_floor=1e-4)  # mean rates 5/6, 1/2, 1/6
-    assert sgd.marks == 5 and table_syncs(sgd) == [5, 3, 1]  # a stop still meets at each of the 5 marks
-    assert [sgd.syncs_tables(1, k) for k in range(1, 6)] == [False, True, False, True, True]
-    assert table_syncs(sync_plan(1_000_000, 2, 100_000, 5, lr_floor=1e-4)) == [5, 5, 3, 2, 1]
-    assert table_syncs(sync_plan(1_000_000, 2, 100_000, 2, lr_floor=0.9)) == [5, 5]  # the rate barely falls
+def test_syncs_per_epoch_follow_sync_every():
+    assert syncs_per_epoch(1_000_000, 2, 100_000) == 5
+    assert syncs_per_epoch(1_000, 2, 1_000_000) == 1  # always one, at the epoch's end
 
 
 def test_torchrun_command_drops_nproc_and_names_the_run():
@@ -173,11 +164,10 @@ def one_process_group():
 
 @pytest.mark.parametrize("rank, runs", [(0, 1), (1, 0)])
 def test_extra_losses_follow_rank_0s_schedule(one_process_group, rank, runs):
-    from w2vcore.distributed.shard import SyncPlan
     from w2vcore.distributed.synced import Synced
 
     inner, done = _Inner(), []
-    synced = Synced(inner, None, rank=rank, world=1, plan=SyncPlan(1, (1,)), chunk_tokens=1000)
+    synced = Synced(inner, None, rank=rank, world=1, syncs=1, chunk_tokens=1000)
     synced.beside(lambda: done.append(1))
     assert len(done) == runs == inner.extra_calls
 
@@ -186,11 +176,10 @@ def test_extra_losses_follow_rank_0s_schedule(one_process_group, rank, runs):
 def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_group, mode):
     import threading
 
-    from w2vcore.distributed.shard import SyncPlan
     from w2vcore.distributed.synced import Synced
 
     inner = _Inner()
-    synced = Synced(inner, None, rank=0, world=1, plan=SyncPlan(1, (1,)), chunk_tokens=1000, mode=mode)
+    synced = Synced(inner, None, rank=0, world=1, syncs=1, chunk_tokens=1000, mode=mode)
     with torch.no_grad():
         inner.w_in.add_(1.0)  # "training" since the last sync
     before = inner.w_in.clone()
@@ -203,47 +192,12 @@ def test_a_sync_keeps_one_process_s_tables_and_carries_the_stop(one_process_grou
     assert synced._halt.is_set() and synced.sync_count == 2
 
 
-class _Steps(_Inner):
-    """A stand-in driver that trains 10 steps of 100 words on a 1,000-word chunk."""
-
-    def run_chunk(self, chunk, lr_at, stop):
-        from w2vcore.engines.driver import StepReport
-
-        for i in range(1, 11):
-            if stop.is_set():
-                return
-            with torch.no_grad():
-                self.w_in[0] += 1.0
-            yield StepReport(steps=1, position=i, words=100 * i, lr=0.01, losses=[], last=i == 10)
-
-
-def test_a_stop_meets_at_the_next_mark_between_table_syncs(one_process_group):
-    import threading
-    from types import SimpleNamespace
-
-    from w2vcore.distributed.shard import SyncPlan
-    from w2vcore.distributed.synced import Synced
-    from w2vcore.engines.driver import Chunk
-
-    synced = Synced(_Steps(), SimpleNamespace(n_train_tokens=1000), rank=0, world=1, plan=SyncPlan(10, (5,)),
-                    chunk_tokens=1000)  # a mark every 100 words; the tables sync at marks 5 and 10
-    chunk = Chunk(ids=np.zeros(1000, np.int32), lens=np.array([1000]), epoch=0, index=0, start=0)
-    stop, seen = threading.Event(), []
-    for report in synced.run_chunk(chunk, lambda words: 0.01, stop):
-        seen.append(report.position)
-        if report.position == 2:
-            stop.set()
-    assert seen == [1, 2, 3] and synced._halt.is_set()  # mark 3 carried the stop, two marks before a table sync
-    assert synced.sync_count == 1 and synced.marks == 3  # ...and synced the tables once, for the stop
-
-
 def _rows_rank(rank: int, world: int, port: int, out: str) -> None:
     """Each process changes its own rows and one shared row, then syncs under every rows/mode setting."""
     import threading
 
     import torch.distributed as dist
 
-    from w2vcore.distributed.shard import SyncPlan
     from w2vcore.distributed.synced import Synced
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
@@ -251,7 +205,7 @@ def _rows_rank(rank: int, world: int, port: int, out: str) -> None:
     for rows in ("touched", "all", "auto"):
         for mode in ("sum", "mean"):
             inner = _Inner()
-            synced = Synced(inner, None, rank=rank, world=world, plan=SyncPlan(1, (1,)), chunk_tokens=1000,
+            synced = Synced(inner, None, rank=rank, world=world, syncs=1, chunk_tokens=1000,
                             mode=mode, rows=rows)
             with torch.no_grad():
                 inner.w_in[[1, 2] if rank == 0 else [2, 7]] += 1.0 + rank

@@ -240,7 +240,7 @@ class TrainConfig:
     eval_every_s: float = 5.0  # seconds between validation-loss evaluations (when a split exists)
     early_stopping_patience: int = 0  # stop after this many evals without val-loss improvement (0 = off)
     checkpoint_every_s: float = 60.0  # seconds between checkpoints (and one at each epoch end)
-    sync_every: int = 100_000  # words each process trains between table syncs (torchrun runs); docs/DISTRIBUTED.md
+    sync_every: int = 200_000  # words each process trains between table syncs (torchrun runs); docs/DISTRIBUTED.md
     sync_mode: str = "sum"  # "sum": every process's updates applied to common tables; "mean": the tables averaged
     sync_rows: str = "auto"  # "touched": only rows some process changed; "all": whole tables; auto: the cheaper
     snapshots: int = 10  # vector snapshots across training (the "over training" view); 0 = none

@@ -21,7 +21,7 @@ import torch.distributed as dist
 from .. import runfolder as rf
 from ..config import MAX_SEED, TrainConfig
 from ..errors import W2VError
-from .shard import shard_data, sync_plan
+from .shard import shard_data, syncs_per_epoch
 from .synced import Synced
 
 BACKENDS = ("auto", "gloo", "nccl", "mpi")
@@ -78,11 +78,10 @@ class Plan:
             rf.update_status(run_dir, world_size=self.world)
             dist.barrier()  # the corpus cache and compiled kernels exist: the other ranks may read them now
         shard = shard_data(data, self.rank, self.world)
-        plan = sync_plan(data.n_train_tokens, self.world, cfg.sync_every, cfg.epochs,
-                         cfg.min_lr_ratio if cfg.optimizer == "sgd" else None)
+        syncs = syncs_per_epoch(data.n_train_tokens, self.world, cfg.sync_every)
 
         def wrap(driver):
-            self.driver = Synced(driver, shard, rank=self.rank, world=self.world, plan=plan,
+            self.driver = Synced(driver, shard, rank=self.rank, world=self.world, syncs=syncs,
                                  chunk_tokens=cfg.chunk_tokens, mode=cfg.sync_mode, rows=cfg.sync_rows,
                                  share=shard.n_train_tokens / max(1, data.n_train_tokens))
             return self.driver

@@ -7,7 +7,6 @@ shards differ by at most one document's tokens.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,35 +34,6 @@ def shard_data(data: Any, rank: int, world: int) -> Any:
     return data.restricted(train[token_shards(data.doc_tokens[train], world)[rank]])
 
 
-@dataclass(frozen=True)
-class SyncPlan:
-    """When the processes meet: `marks` evenly spaced marks in each epoch (the last is its end), where
-    they compare stop flags; at every `strides[epoch]`-th mark and at the epoch's end they also combine
-    their tables. Every process passes the same marks in the same order, so their collectives pair up."""
-
-    marks: int
-    strides: tuple[int, ...]
-
-    def syncs_tables(self, epoch: int, mark: int) -> bool:
-        """Whether mark `mark` (1..marks) of `epoch` combines the tables."""
-        return mark == self.marks or mark % self.strides[min(epoch, len(self.strides) - 1)] == 0
-
-    def table_syncs(self, epoch: int) -> int:
-        return sum(self.syncs_tables(epoch, k) for k in range(1, self.marks + 1))
-
-
-def sync_plan(global_tokens: int, world: int, sync_every: int, epochs: int,
-              lr_floor: float | None = None) -> SyncPlan:
-    """A mark every `sync_every` words of each process's share (at least one, the epoch's end); the tables
-    are combined at every mark at the starting learning rate.
-
-    With SGD's decaying rate (`lr_floor` = its final ratio) the table syncs space out in proportion to
-    the epoch's mean rate (every 1 / rate-th mark), so each process moves its tables about as far
-    between syncs all run long, with about half the syncs (`docs/DISTRIBUTED.md`); a stop still meets
-    at the next mark. Adam keeps its rate (`lr_floor` None): every mark combines the tables.
-    """
-    marks = max(1, -(-global_tokens // (world * sync_every)))
-    if lr_floor is None:
-        return SyncPlan(marks, (1,) * epochs)
-    rates = [max(lr_floor, 1.0 - (e + 0.5) / epochs) for e in range(epochs)]
-    return SyncPlan(marks, tuple(max(1, round(1.0 / rate)) for rate in rates))
+def syncs_per_epoch(global_tokens: int, world: int, sync_every: int) -> int:
+    """Table syncs in an epoch: one per `sync_every` words of each process's share, at least one (its end)."""
+    return max(1, -(-global_tokens // (world * sync_every)))

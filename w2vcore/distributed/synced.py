@@ -1,9 +1,8 @@
 """A driver that keeps its tables in step with the other processes of a torchrun run.
 
 `Synced` wraps any engine's driver (numba on the CPU, torch on a GPU). Each process trains its own
-shard; when its progress through the epoch passes the next of the epoch's evenly spaced marks
-(`shard.SyncPlan`; the last is the epoch's end) it meets the others: at every mark to compare stop
-flags, and at the marks the plan names (fewer as the learning rate decays) to sync the tables:
+shard; when its progress through the epoch passes the next of `syncs_per_epoch` marks (and always at
+the epoch's end) it joins a sync:
 
     delta = tables - base          # what this process learned since the last sync
     all_reduce(delta, SUM)         # every process's learning ...
@@ -39,7 +38,6 @@ import torch.distributed as dist
 from ..compiled import jit, numba
 from ..engines.driver import Chunk, StepReport
 from ..errors import W2VError
-from .shard import SyncPlan
 
 TOUCHED_SHARE = 0.5  # "auto" sends a table's touched rows when their union is at most this share of it
 
@@ -105,15 +103,14 @@ def add_rows(table: torch.Tensor, base: torch.Tensor, rows: torch.Tensor, delta:
 class Synced:
     """A driver (see `w2vcore.engines.Driver`) syncing `inner`'s tables over the default process group."""
 
-    def __init__(self, inner: Any, data: Any, *, rank: int, world: int, plan: SyncPlan, chunk_tokens: int,
+    def __init__(self, inner: Any, data: Any, *, rank: int, world: int, syncs: int, chunk_tokens: int,
                  mode: str = "sum", rows: str = "auto", share: float = 1.0, group: Any = None):
-        """`plan`: when to meet (`shard.sync_plan`); `share`: the fraction of the run's words this process
-        trains (its shard's tokens / the corpus's)."""
-        self.inner, self.data, self.rank, self.world, self.plan = inner, data, rank, world, plan
+        """`share`: the fraction of the run's words this process trains (its shard's tokens / the corpus's)."""
+        self.inner, self.data, self.rank, self.world, self.n_sync = inner, data, rank, world, syncs
         self.chunk_tokens, self.mode, self.rows, self.share, self.group = chunk_tokens, mode, rows, share, group
         self.update, self.own_threads = inner.update, inner.own_threads
         self._halt = threading.Event()  # set for every process at once, by a sync
-        self.epoch, self.marks, self._offset, self._next_chunk = 0, 0, 0, 0  # marks passed in this epoch
+        self.epoch, self.syncs, self._offset, self._next_chunk = 0, 0, 0, 0
         self.sync_seconds, self.sync_wait_s, self.sync_count = 0.0, 0.0, 0  # transfer, waiting, syncs
         self.rows_sent = 0.0  # summed over syncs: the share of the tables' rows each sync sent
         self._collective(lambda: [dist.broadcast(t, 0, group=group) for t in self._tables()])  # rank 0's init
@@ -133,20 +130,16 @@ class Synced:
 
     def run_chunk(self, chunk: Chunk, lr_at: Callable[[int], float],
                   stop: threading.Event) -> Iterator[StepReport]:
-        """The inner driver's steps, meeting the others whenever progress through the epoch passes a mark."""
+        """The inner driver's steps, with a sync whenever progress through the epoch passes the next mark."""
         if chunk.epoch != self.epoch:
-            self.epoch, self.marks, self._offset, self._next_chunk = chunk.epoch, 0, 0, 0
+            self.epoch, self.syncs, self._offset, self._next_chunk = chunk.epoch, 0, 0, 0
         if chunk.index != self._next_chunk:  # a resume in mid-epoch: the chunks before this one were done
             self._offset = self._words_before(chunk.index)
         total = max(1, self.data.n_train_tokens)
         for report in self.inner.run_chunk(chunk, lr_at, self._halt):
-            due = self.plan.marks * (self._offset + report.words) // total
-            while self.marks < due and not self._halt.is_set():  # after a stop, no process meets again
-                self.marks += 1
-                if self.plan.syncs_tables(chunk.epoch, self.marks):
-                    self.sync_tables(stop)
-                else:
-                    self.check_stop(stop)
+            due = self.n_sync * (self._offset + report.words) // total
+            while self.syncs < due and not self._halt.is_set():  # after a stop, no process syncs again
+                self.sync_tables(stop)
             yield report
         self._offset += len(chunk.ids)
         self._next_chunk = chunk.index + 1
@@ -159,38 +152,25 @@ class Synced:
             words += len(ids)
         return words
 
-    def _stop_flag(self, stop: threading.Event) -> bool:
-        """Whether any process was asked to stop; the all-reduce also waits for the slowest process."""
+    def sync_tables(self, stop: threading.Event) -> None:
+        """One sync: the tables (summed or averaged deltas) and the stop flag, the same on every process after.
+
+        The stop flag goes first: its all-reduce also waits for the slowest process, so `sync_wait_s`
+        is time spent waiting for partners and `sync_seconds` the tables' transfer alone.
+        """
+        self.inner.sync()  # extra losses in flight first: they change the tables
         flag = torch.tensor([1.0 if stop.is_set() else 0.0], device=self.inner.w_in.device)
         t0 = time.perf_counter()
         self._collective(lambda: dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self.group))
-        self.sync_wait_s += time.perf_counter() - t0
-        return float(flag) > 0
-
-    def check_stop(self, stop: threading.Event) -> None:
-        """A mark without a table sync: when any process was asked to stop, sync the tables and halt all."""
-        if self._stop_flag(stop):
-            self._combine_timed()
-            self._halt.set()
-
-    def sync_tables(self, stop: threading.Event) -> None:
-        """One sync: the stop flag, then the tables (summed or averaged deltas), the same on every process after.
-
-        `sync_wait_s` is time spent waiting for partners (the flag's all-reduce) and `sync_seconds` the
-        tables' transfer alone.
-        """
-        halt = self._stop_flag(stop)
-        self._combine_timed()
-        if halt:
-            self._halt.set()
-
-    def _combine_timed(self) -> None:
-        self.inner.sync()  # extra losses in flight first: they change the tables
-        t0 = time.perf_counter()
+        t1 = time.perf_counter()
         if self.world > 1:  # one process has nothing to combine
             self._collective(self._combine)
+        if float(flag) > 0:
+            self._halt.set()
+        self.syncs += 1
         self.sync_count += 1
-        self.sync_seconds += time.perf_counter() - t0
+        self.sync_wait_s += t1 - t0
+        self.sync_seconds += time.perf_counter() - t1
 
     def _combine(self) -> None:
         """Every process's deltas, summed (or averaged) into the common tables: whole, or the touched rows."""
@@ -236,7 +216,7 @@ class Synced:
         self.inner.sync()
 
     def state_dict(self) -> dict:
-        return {**self.inner.state_dict(), "sync": {"epoch": self.epoch, "marks": self.marks, "world": self.world}}
+        return {**self.inner.state_dict(), "sync": {"epoch": self.epoch, "syncs": self.syncs, "world": self.world}}
 
     def load_state_dict(self, ck: dict) -> None:
         """Rank 0's checkpoint on every process; other ranks keep their own random streams, and so does
@@ -246,7 +226,7 @@ class Synced:
             ck = {**ck, "rng": own["rng"], "rng_chunk": own["rng_chunk"]}
         self.inner.load_state_dict(ck)
         saved = ck.get("sync", {})
-        self.epoch, self.marks = int(saved.get("epoch", ck.get("epoch", 0))), int(saved.get("marks", 0))
+        self.epoch, self.syncs = int(saved.get("epoch", ck.get("epoch", 0))), int(saved.get("syncs", 0))
         self._next_chunk = -1  # the next chunk's offset is counted afresh
         for base, table in zip(self._base, self._tables()):
             base.copy_(table)
