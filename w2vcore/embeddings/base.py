@@ -28,3 +28,13 @@ class Embedding:
     encoding: str  # the codec the words were decoded with
     in_file: int | None  # words the file holds (None when a header-less file was read only up to `limit`)
     notes: list[str] = field(default_factory=list)
+
+
+def first_nonfinite_row(matrix: np.ndarray, block: int = 1 << 16) -> int | None:
+    """The index of the first row holding NaN or an infinity, or None; checked in blocks of rows, so the
+    check needs a small boolean buffer however large the matrix."""
+    for start in range(0, len(matrix), block):
+        bad = np.flatnonzero(~np.isfinite(matrix[start: start + block]).all(axis=1))
+        if len(bad):
+            return start + int(bad[0])
+    return None

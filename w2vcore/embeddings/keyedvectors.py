@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NotInstalled, W2VError
-from .base import Embedding, Progress
+from .base import Embedding, Progress, first_nonfinite_row
 
 
 def read_keyedvectors(path: Path, limit: int | None, progress: Progress) -> Embedding:
@@ -41,10 +41,8 @@ def read_keyedvectors(path: Path, limit: int | None, progress: Progress) -> Embe
         raise W2VError(f"{path} holds no word vectors")
     words = [str(w) for w in obj.index_to_key[:n]]
     vectors = np.array(obj.vectors[:n], dtype=np.float32)
-    for start in range(0, n, 1 << 16):
-        bad = np.flatnonzero(~np.isfinite(vectors[start: start + (1 << 16)]).all(axis=1))
-        if len(bad):
-            i = start + int(bad[0])
-            raise W2VError(f"{path}: the vector of {words[i]!r} (word {i + 1:,}) holds NaN or infinite values")
+    i = first_nonfinite_row(vectors)
+    if i is not None:
+        raise W2VError(f"{path}: the vector of {words[i]!r} (word {i + 1:,}) holds NaN or infinite values")
     progress(1.0)
     return Embedding(words, vectors, "keyedvectors", "utf-8", len(obj.index_to_key), notes)

@@ -26,7 +26,7 @@ import numpy as np
 from .. import charset
 from ..errors import W2VError
 from .base import (BINARY_BLOCK, ENCODINGS, FORMATS, SNIFF, TEXT_BLOCK, ENCODING_HINT, HEADER_LINE, Embedding,
-                   Progress)
+                   Progress, first_nonfinite_row)
 
 def read_embedding(path: str | Path, format: str = "auto", limit: int | None = None, encoding: str = "utf-8",
                    progress: Progress | None = None) -> Embedding:
@@ -277,10 +277,8 @@ def _read_binary(f: BinaryIO, path: Path, limit: int | None, codec: str, progres
         words.append(word)
         matrix[i] = np.frombuffer(buf, "<f4", d, space + 1)
         pos = space + 1 + row_bytes
-    for start in range(0, n, 1 << 16):
-        bad = np.flatnonzero(~np.isfinite(matrix[start: start + (1 << 16)]).all(axis=1))
-        if len(bad):
-            i = start + int(bad[0])
-            raise W2VError(f"{path}, vector {i + 1:,} ({words[i]!r}) holds NaN or infinite values")
+    i = first_nonfinite_row(matrix)
+    if i is not None:
+        raise W2VError(f"{path}, vector {i + 1:,} ({words[i]!r}) holds NaN or infinite values")
     progress(1.0)
     return Embedding(words, matrix, "word2vec-binary", codec, in_file)
