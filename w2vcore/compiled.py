@@ -127,6 +127,17 @@ def pair_cosines_np(rows, a, b):  # pragma: no cover - compiled
 
 
 @kernel
+def through_norm(grad, unit, inv):  # pragma: no cover - compiled
+    """A unit row's gradient (d,) taken through its normalisation, in place: drop the part along the row, divide
+    by the raw row's norm (`inv` = 1 / norm)."""
+    radial = unit.dtype.type(0.0)
+    for j in range(grad.shape[0]):
+        radial += grad[j] * unit[j]
+    for j in range(grad.shape[0]):
+        grad[j] = (grad[j] - radial * unit[j]) * inv
+
+
+@kernel
 def pair_cosines_grad_np(unit, inv, a, b, g):  # pragma: no cover - compiled
     """(C, d) gradient of sum_k g_k cos_k w.r.t. the raw rows."""
     c, d = unit.shape
@@ -136,12 +147,8 @@ def pair_cosines_grad_np(unit, inv, a, b, g):  # pragma: no cover - compiled
         for j in range(d):
             grad[p, j] += gk * unit[q, j]
             grad[q, j] += gk * unit[p, j]
-    for i in range(c):  # through the normalisation: drop the radial part, divide by the norm
-        radial = unit.dtype.type(0.0)
-        for j in range(d):
-            radial += grad[i, j] * unit[i, j]
-        for j in range(d):
-            grad[i, j] = (grad[i, j] - radial * unit[i, j]) * inv[i]
+    for i in range(c):
+        through_norm(grad[i], unit[i], inv[i])
     return grad
 
 
@@ -278,11 +285,7 @@ def grad_grouped(unit, inv, start, other, pair, g):  # pragma: no cover - compil
             q, gk = other[m], g[pair[m]]
             for j in range(d):
                 out[p, j] += gk * unit[q, j]
-        radial = unit.dtype.type(0.0)
-        for j in range(d):
-            radial += out[p, j] * unit[p, j]
-        for j in range(d):
-            out[p, j] = (out[p, j] - radial * unit[p, j]) * inv[p]
+        through_norm(out[p], unit[p], inv[p])
     return out
 
 
