@@ -242,7 +242,8 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0  # seconds between checkpoints (and one at each epoch end)
     sync_every: int = 200_000  # words each process trains between table syncs (torchrun runs); docs/DISTRIBUTED.md
     sync_mode: str = "sum"  # "sum": every process's updates applied to common tables; "mean": the tables averaged
-    sync_rows: str = "auto"  # "touched": only rows some process changed; "all": whole tables; auto: the cheaper
+    sync_rows: str = "auto"  # "touched": only rows some process changed; "all": whole tables; auto: touched rows
+    # when they are at most half of a table (the measured break-even, bench/bench_sync.py)
     snapshots: int = 10  # vector snapshots across training (the "over training" view); 0 = none
     losses: tuple[LossSpec, ...] = ()  # extra losses, e.g. LossSpec("rsr", 0.1)
 

@@ -216,7 +216,8 @@ class RunStore:
             worker = dict(pid=os.getpid(), pid_start=rf.process_start(os.getpid()), thread=thread.name)
         else:
             _threads.pop(p, None)
-        fresh = {"syncs": 0, "sync_seconds": 0.0, "sync_wait_s": 0.0} if "syncs" in last else {}  # this attempt's
+        # this attempt's process count and sync figures replace an earlier attempt's (rank 0 rewrites them)
+        fresh = {"syncs": 0, "sync_seconds": 0.0, "sync_wait_s": 0.0} if "syncs" in last else {}
         if rf.update_status(p, expect=_identity(stored), status="queued", error="", phase="", queued=time.time(),
                             processes=processes, world_size=processes, **fresh, **worker) is None:
             raise W2VError(f"run '{run_id}' changed state while it was being started; look at it again")
